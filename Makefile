@@ -1,0 +1,42 @@
+# The README's two commands: `make run` (serve the embedded model) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?=
+# llama-cpp-python compiles llama.cpp on install. A native build (-march=native) can emit
+# instructions the sandbox forbids (AMX, seen here as "Illegal instruction"), so build for a
+# portable AVX2 baseline unless the caller sets CMAKE_ARGS.
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+export CMAKE_ARGS
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files re-run the install only when pyproject.toml changes.
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[embedded]'
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+run: $(VENV)/.run-deps
+	$(BIN)/lethe serve $(if $(CONFIG),--config $(CONFIG))
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(VENV)/.test-deps
+	$(BIN)/lethe bench gateway
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

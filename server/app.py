@@ -1,0 +1,66 @@
+"""The application factory: one ``Settings`` in, one FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server.backends import Backend, create_backend
+from server.config import Settings
+from server.errors import install_error_handlers
+from server.metrics import Metrics
+from server.middleware import (
+    BodyLimitMiddleware,
+    InFlightLimitMiddleware,
+    RequestContextMiddleware,
+)
+from server.routes import ops, v1
+from server.serving import ChatService
+
+
+def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI:
+    """Build the app. ``backend`` overrides the configured one (tests, benchmarks)."""
+    the_backend = backend if backend is not None else create_backend(settings.backend)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await the_backend.start()
+        try:
+            yield
+        finally:
+            await the_backend.aclose()
+
+    app = FastAPI(
+        title="Lethe",
+        summary="OpenAI-compatible gateway that makes a deployed LLM forget at inference time.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.api_keys = [k.get_secret_value().encode() for k in settings.server.api_keys]
+    app.state.chat_service = ChatService(
+        the_backend,
+        backend_kind=settings.backend.kind,
+        generation=settings.generation,
+        metrics=metrics,
+        keepalive_seconds=settings.server.keepalive_seconds,
+    )
+    install_error_handlers(app)
+    app.include_router(v1)
+    app.include_router(ops)
+    # Added innermost first: the request context wraps everything, so 413/429 get ids too.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes, metrics=metrics
+    )
+    app.add_middleware(
+        InFlightLimitMiddleware,
+        limit=settings.server.max_in_flight,
+        retry_after=settings.server.retry_after_seconds,
+        metrics=metrics,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

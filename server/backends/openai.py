@@ -1,0 +1,241 @@
+"""Backend for any OpenAI-compatible upstream over HTTP — in production, ``vllm serve``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+import httpx
+
+from server.backends.base import (
+    FinishReason,
+    Generation,
+    GenerationRequest,
+    GenerationResult,
+    StreamDelta,
+    Usage,
+)
+from server.config import UpstreamSettings
+from server.errors import (
+    InvalidRequestError,
+    LetheError,
+    OverloadedError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+
+logger = logging.getLogger("lethe.backends.openai")
+
+_READY_CACHE_SECONDS = 2.0
+
+
+def _finish_reason(value: Any) -> FinishReason:
+    if value in ("length", "content_filter"):
+        return cast(FinishReason, value)
+    return "stop"
+
+
+def _usage(payload: Any) -> Usage:
+    if not isinstance(payload, dict):
+        return Usage()
+    return Usage(int(payload.get("prompt_tokens") or 0), int(payload.get("completion_tokens") or 0))
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        message = error.get("message") if isinstance(error, dict) else None
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or response.reason_phrase or "error")[:500]
+
+
+def _status_error(response: httpx.Response) -> LetheError:
+    """Map an upstream error status to what Lethe's client should see."""
+    status = response.status_code
+    if status == 429:
+        retry = response.headers.get("retry-after", "1")
+        return OverloadedError(
+            "The upstream model server is overloaded; retry later.",
+            retry_after=int(retry) if retry.isdigit() else 1,
+        )
+    if status in (400, 422):
+        # The upstream judged the request itself invalid: that is the client's to fix.
+        return InvalidRequestError(f"Upstream rejected the request: {_upstream_message(response)}")
+    if status in (504, 408):
+        return UpstreamTimeoutError(f"The upstream model server timed out (status {status}).")
+    return UpstreamError(f"The upstream model server failed (status {status}).")
+
+
+class OpenAIUpstreamBackend:
+    """Forwards generation to ``settings.base_url``; ``n`` is passed through so vLLM batches."""
+
+    def __init__(
+        self,
+        settings: UpstreamSettings,
+        *,
+        served_model_name: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._served_name = served_model_name
+        self._upstream_model = settings.model
+        headers = {}
+        if settings.api_key is not None:
+            headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
+        self._client = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=httpx.Timeout(
+                settings.read_timeout, connect=settings.connect_timeout, pool=settings.read_timeout
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+            ),
+            transport=transport,
+        )
+        self._ready_at = 0.0
+
+    def model_ids(self) -> list[str]:
+        name = self._served_name or self._upstream_model
+        return [name] if name else []
+
+    async def start(self) -> None:
+        try:
+            await self._resolve_model()
+        except LetheError as exc:
+            # Start anyway: /ready stays 503 until the upstream answers.
+            logger.warning("upstream not reachable at start-up: %s", exc.message)
+
+    async def _resolve_model(self) -> str:
+        if self._upstream_model is None:
+            async with self._errors_mapped():
+                response = await self._client.get("models")
+            if response.status_code != 200:
+                raise _status_error(response)
+            try:
+                self._upstream_model = str(response.json()["data"][0]["id"])
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise UpstreamError("The upstream returned no usable model list.") from exc
+        return self._upstream_model
+
+    async def ready(self) -> bool:
+        if time.monotonic() - self._ready_at < _READY_CACHE_SECONDS:
+            return True
+        try:
+            await self._resolve_model()
+            async with self._errors_mapped():
+                response = await self._client.get("models", timeout=self._settings.connect_timeout)
+        except LetheError:
+            return False
+        if response.status_code != 200:
+            return False
+        self._ready_at = time.monotonic()
+        return True
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @asynccontextmanager
+    async def _errors_mapped(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("The upstream model server timed out.") from exc
+        except httpx.HTTPError as exc:
+            logger.warning("upstream transport error: %s", type(exc).__name__)
+            raise UpstreamError("The upstream model server is unreachable.") from exc
+
+    async def _body(self, request: GenerationRequest, *, stream: bool) -> dict[str, Any]:
+        sampling = request.sampling
+        body: dict[str, Any] = {
+            "model": await self._resolve_model(),
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "n": request.n,
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "presence_penalty": sampling.presence_penalty,
+            "frequency_penalty": sampling.frequency_penalty,
+            "stream": stream,
+        }
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        body = await self._body(request, stream=False)
+        async with self._errors_mapped():
+            response = await self._client.post("chat/completions", json=body)
+        if response.status_code != 200:
+            raise _status_error(response)
+        try:
+            payload = response.json()
+            choices = sorted(payload["choices"], key=lambda c: int(c.get("index", 0)))
+            generations = [
+                Generation(
+                    text=str(c["message"].get("content") or ""),
+                    finish_reason=_finish_reason(c.get("finish_reason")),
+                )
+                for c in choices
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise UpstreamError("The upstream returned a malformed completion.") from exc
+        if len(generations) != request.n:
+            raise UpstreamError(
+                f"The upstream returned {len(generations)} candidates; {request.n} were asked."
+            )
+        return GenerationResult(generations=generations, usage=_usage(payload.get("usage")))
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:
+        body = await self._body(request, stream=True)
+        async with (
+            self._errors_mapped(),
+            self._client.stream("POST", "chat/completions", json=body) as response,
+        ):
+            if response.status_code != 200:
+                await response.aread()
+                raise _status_error(response)
+            async for delta in self._parse_sse(response, request.n):
+                yield delta
+
+    async def _parse_sse(self, response: httpx.Response, n: int) -> AsyncIterator[StreamDelta]:
+        finished: set[int] = set()
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            try:
+                chunk = json.loads(data)
+            except ValueError as exc:
+                raise UpstreamError("The upstream sent a malformed stream chunk.") from exc
+            if not isinstance(chunk, dict) or "error" in chunk:
+                raise UpstreamError("The upstream reported an error mid-stream.")
+            for choice in chunk.get("choices") or []:
+                index = int(choice.get("index", 0))
+                text = (choice.get("delta") or {}).get("content") or ""
+                reason = choice.get("finish_reason")
+                if reason is not None:
+                    finished.add(index)
+                yield StreamDelta(
+                    index=index,
+                    text=str(text),
+                    finish_reason=_finish_reason(reason) if reason is not None else None,
+                )
+            if chunk.get("usage"):
+                yield StreamDelta(index=0, usage=_usage(chunk["usage"]))
+        else:
+            raise UpstreamError("The upstream stream ended without [DONE].")
+        if len(finished) < n:
+            raise UpstreamError("The upstream stream ended before every candidate finished.")

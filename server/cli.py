@@ -1,0 +1,81 @@
+"""The ``lethe`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.config import ConfigError, Settings, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = load_settings(args.config)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(
+            update={"server": settings.server.model_copy(update=overrides)}
+        )
+    _configure_logging(settings)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level=settings.server.log_level,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from server.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lethe", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="Run the OpenAI-compatible server.")
+    serve.add_argument(
+        "--config", type=Path, help="YAML settings file (see docs/configuration.md)."
+    )
+    serve.add_argument("--host", help="Override server.host.")
+    serve.add_argument("--port", type=int, help="Override server.port.")
+    serve.set_defaults(handler=_serve)
+
+    bench = commands.add_parser("bench", help="Run benchmarks; results go to docs/BENCHMARKS.md.")
+    bench.add_argument("suite", choices=["gateway"], help="Which benchmark to run.")
+    bench.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
+    bench.add_argument("--quick", action="store_true", help="A short smoke run.")
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        print(f"lethe: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

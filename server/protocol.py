@@ -1,0 +1,204 @@
+"""OpenAI wire models for chat completions, plus Lethe's ``unlearning`` block."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from server.backends.base import FinishReason, Message, Role
+
+# Bounded so that a hostile body cannot make validation itself expensive.
+MAX_MESSAGES = 4096
+MAX_STOP_SEQUENCES = 4
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class TextContentPart(_Wire):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text"]
+    text: str
+
+
+class OtherContentPart(_Wire):
+    """A non-text part (image, audio, file); accepted by the schema, refused by the server."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+
+ContentPart = Annotated[TextContentPart | OtherContentPart, Field(union_mode="left_to_right")]
+
+
+class ChatMessage(_Wire):
+    model_config = ConfigDict(extra="ignore")
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _text_only(cls, value: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
+        if isinstance(value, list):
+            for part in value:
+                if not isinstance(part, TextContentPart):
+                    raise ValueError(
+                        f"content part type {part.type!r} is not supported; only 'text' is"
+                    )
+        return value
+
+    def text(self) -> str:
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content if isinstance(part, TextContentPart))
+
+
+class StreamOptions(_Wire):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(_Wire):
+    """The OpenAI body. Unknown fields are kept in ``model_extra`` (logged, then ignored)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    messages: list[ChatMessage] = Field(..., max_length=MAX_MESSAGES)
+    model: str | None = None
+    n: int = Field(1, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    seed: int | None = Field(None, ge=-(2**63), le=2**64 - 1)
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    user: str | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _not_empty(cls, value: list[ChatMessage]) -> list[ChatMessage]:
+        if not value:
+            raise ValueError("messages must contain at least one message")
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and len(value) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed")
+        return value
+
+    def stop_sequences(self) -> tuple[str, ...]:
+        if self.stop is None:
+            return ()
+        stops = [self.stop] if isinstance(self.stop, str) else self.stop
+        return tuple(s for s in stops if s)
+
+    def requested_max_tokens(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+    def backend_messages(self) -> tuple[Message, ...]:
+        return tuple(Message(role=m.role, content=m.text()) for m in self.messages)
+
+    def include_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+
+class UsageInfo(_Wire):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class Guarantee(_Wire):
+    method: str
+    epsilon: float
+    delta: float
+    n_calibration: int
+    artifact: str
+    stale: bool
+    statement: str
+
+
+class VerifierSummary(_Wire):
+    name: str
+    score: float
+    latency_ms: float
+
+
+class UnlearningInfo(_Wire):
+    status: Literal["accepted", "refined", "refused", "bypassed"]
+    rounds: int = 0
+    candidates: int = 0
+    leakage_score: float | None = None
+    threshold: float | None = None
+    budget: int | None = None
+    guarantee: Guarantee | None = None
+    verifiers: list[VerifierSummary] = Field(default_factory=list)
+
+
+class AssistantMessage(_Wire):
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+
+
+class Choice(_Wire):
+    index: int
+    message: AssistantMessage
+    finish_reason: FinishReason | None = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(_Wire):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: UsageInfo
+    system_fingerprint: str | None = None
+    unlearning: UnlearningInfo
+
+
+class ModelCard(_Wire):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    owned_by: str = "lethe"
+
+
+class ModelList(_Wire):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+def completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def usage_info(prompt_tokens: int, completion_tokens: int) -> UsageInfo:
+    return UsageInfo(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+    )
+
+
+def dump(model: BaseModel) -> str:
+    return model.model_dump_json(exclude_none=False)
+
+
+def unknown_fields(request: ChatCompletionRequest) -> list[str]:
+    extra: dict[str, Any] = request.model_extra or {}
+    return sorted(extra)

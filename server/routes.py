@@ -1,0 +1,118 @@
+"""HTTP routes: thin handlers that validate, delegate to the services, and frame responses."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from server.errors import AuthenticationError
+from server.metrics import CONTENT_TYPE, Metrics
+from server.protocol import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
+from server.serving import ChatService
+from server.streaming import SSE_HEADERS
+
+T = TypeVar("T")
+logger = logging.getLogger("lethe.routes")
+
+# Status logged and counted when the client left before its answer (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
+
+
+def _service(request: Request) -> ChatService:
+    service: ChatService = request.app.state.chat_service
+    return service
+
+
+def require_api_key(request: Request) -> None:
+    keys: list[bytes] = request.app.state.api_keys
+    if not keys:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
+        )
+    presented = token.strip().encode()
+    # Compare against every key so timing reveals neither which key nor how much matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(presented, key)
+    if not matched:
+        raise AuthenticationError("Incorrect API key provided.")
+
+
+class ClientDisconnected(Exception):
+    pass
+
+
+async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``, cancelling it if the client disconnects first."""
+    task = asyncio.ensure_future(work)
+
+    async def wait_for_disconnect() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(wait_for_disconnect())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled():
+        raise ClientDisconnected
+    return task.result()
+
+
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+ops = APIRouter()
+
+
+@v1.post("/chat/completions", response_model=ChatCompletion)
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    service = _service(request)
+    chat = service.prepare(body)
+    if body.stream:
+        return StreamingResponse(
+            service.stream(chat), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+    try:
+        completion = await cancel_on_disconnect(request, service.complete(chat))
+    except ClientDisconnected:
+        metrics: Metrics = request.app.state.metrics
+        metrics.client_disconnects.inc()
+        logger.info("client disconnected; generation cancelled")
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    return Response(completion.model_dump_json(), media_type="application/json")
+
+
+@v1.get("/models", response_model=ModelList)
+async def list_models(request: Request) -> ModelList:
+    return ModelList(data=[ModelCard(id=m) for m in _service(request).model_ids()])
+
+
+@ops.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@ops.get("/ready")
+async def ready(request: Request) -> Response:
+    backend_ready = await _service(request).backend.ready()
+    checks = {"backend": backend_ready}
+    status = 200 if all(checks.values()) else 503
+    body = {"status": "ready" if status == 200 else "not_ready", "checks": checks}
+    return JSONResponse(body, status_code=status)
+
+
+@ops.get("/metrics")
+async def metrics(request: Request) -> Response:
+    registry: Metrics = request.app.state.metrics
+    return Response(registry.render(), media_type=CONTENT_TYPE)

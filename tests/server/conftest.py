@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.backends.base import Backend
+from server.backends.scripted import ScriptedBackend
+from server.config import Settings
+
+ClientFactory = Callable[..., TestClient]
+
+
+def settings_with(**sections: dict[str, Any]) -> Settings:
+    data: dict[str, Any] = {"backend": {"kind": "scripted"}}
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return Settings(**data)
+
+
+@pytest.fixture
+def client_factory() -> Iterator[ClientFactory]:
+    clients: list[TestClient] = []
+
+    def make(backend: Backend | None = None, **sections: dict[str, Any]) -> TestClient:
+        app = create_app(settings_with(**sections), backend=backend or ScriptedBackend())
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def sse_events(body: str) -> list[str]:
+    """Data payloads of an SSE body, comments dropped, in order."""
+    return [line[len("data: ") :] for line in body.split("\n") if line.startswith("data: ")]
+
+
+def sse_json(body: str) -> list[dict[str, Any]]:
+    return [json.loads(e) for e in sse_events(body) if e != "[DONE]"]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from server.backends.scripted import ScriptedBackend
+from tests.server.conftest import ClientFactory
+
+CHAT = "/v1/chat/completions"
+HELLO = {"messages": [{"role": "user", "content": "hello"}]}
+
+
+def test_request_id_echoed_or_minted(client_factory: ClientFactory) -> None:
+    client = client_factory()
+    given = client.post(CHAT, json=HELLO, headers={"X-Request-Id": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    minted = client.post(CHAT, json=HELLO)
+    assert len(minted.headers["x-request-id"]) == 32
+    # A hostile id (header injection, huge) is replaced, not echoed.
+    hostile = client.post(CHAT, json=HELLO, headers={"X-Request-Id": "a" * 500})
+    assert hostile.headers["x-request-id"] != "a" * 500
+    # Errors carry the id too.
+    error = client.post(CHAT, json={"messages": []}, headers={"X-Request-Id": "err-1"})
+    assert error.headers["x-request-id"] == "err-1"
+
+
+def test_models_lists_the_served_id(client_factory: ClientFactory) -> None:
+    body = client_factory(ScriptedBackend(model_id="tiny")).get("/v1/models").json()
+    assert body["object"] == "list"
+    assert [m["id"] for m in body["data"]] == ["tiny"]
+    assert body["data"][0]["object"] == "model"
+
+
+def test_health_and_ready(client_factory: ClientFactory) -> None:
+    backend = ScriptedBackend()
+    client = client_factory(backend)
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").status_code == 200
+    backend.closed = True
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["backend"] is False
+
+
+def test_metrics_are_prometheus_with_lethe_prefix(client_factory: ClientFactory) -> None:
+    client = client_factory()
+    client.post(CHAT, json=HELLO)
+    client.post(CHAT, json={"messages": []})
+    response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'lethe_http_requests_total{code="200",route="/v1/chat/completions"} 1.0' in text
+    assert 'lethe_http_requests_total{code="400",route="/v1/chat/completions"} 1.0' in text
+    assert 'lethe_completions_total{status="bypassed"} 1.0' in text
+    assert "lethe_candidates_total 1.0" in text
+    metric_names = {line.split(" ")[2] for line in text.splitlines() if line.startswith("# TYPE")}
+    assert metric_names
+    assert all(name.startswith("lethe_") for name in metric_names)
+
+
+def test_two_apps_do_not_share_metrics(client_factory: ClientFactory) -> None:
+    first, second = client_factory(), client_factory()
+    first.post(CHAT, json=HELLO)
+    assert 'lethe_completions_total{status="bypassed"} 1.0' in first.get("/metrics").text
+    assert 'lethe_completions_total{status="bypassed"} 1.0' not in second.get("/metrics").text
