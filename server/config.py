@@ -95,6 +95,11 @@ class UpstreamSettings(_Section):
         120.0, gt=0, description="Seconds to wait for upstream bytes before answering 504."
     )
     max_connections: int = Field(100, ge=1, description="Connection pool size.")
+    fan_out_n: bool = Field(
+        False,
+        description="Ask for n candidates as n parallel requests with n=1, for upstreams that "
+        "ignore `n` (llama.cpp's server). Leave off for vLLM, which batches `n` itself.",
+    )
 
 
 class BackendSettings(_Section):

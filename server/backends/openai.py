@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, cast
 
 import httpx
@@ -172,7 +174,28 @@ class OpenAIUpstreamBackend:
             body["stream_options"] = {"include_usage": True}
         return body
 
+    def _fanned_out(self, request: GenerationRequest) -> list[GenerationRequest]:
+        """One n=1 request per candidate, seeds offset like a batched call's would be."""
+        seed = request.sampling.seed
+        return [
+            replace(
+                request,
+                n=1,
+                sampling=replace(request.sampling, seed=None if seed is None else seed + i),
+            )
+            for i in range(request.n)
+        ]
+
     async def generate(self, request: GenerationRequest) -> GenerationResult:
+        if self._settings.fan_out_n and request.n > 1:
+            parts = await asyncio.gather(*(self._generate(r) for r in self._fanned_out(request)))
+            usage = Usage(
+                parts[0].usage.prompt_tokens, sum(p.usage.completion_tokens for p in parts)
+            )
+            return GenerationResult([g for p in parts for g in p.generations], usage)
+        return await self._generate(request)
+
+    async def _generate(self, request: GenerationRequest) -> GenerationResult:
         body = await self._body(request, stream=False)
         async with self._errors_mapped():
             response = await self._client.post("chat/completions", json=body)
@@ -197,6 +220,21 @@ class OpenAIUpstreamBackend:
         return GenerationResult(generations=generations, usage=_usage(payload.get("usage")))
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:
+        if not (self._settings.fan_out_n and request.n > 1):
+            async for delta in self._stream(request):
+                yield delta
+            return
+        usage = Usage()
+        for index, part in enumerate(self._fanned_out(request)):
+            async for delta in self._stream(part):
+                if delta.usage is not None:
+                    prompt = delta.usage.prompt_tokens if index == 0 else 0
+                    usage = usage + Usage(prompt, delta.usage.completion_tokens)
+                else:
+                    yield replace(delta, index=index)
+        yield StreamDelta(index=0, usage=usage)
+
+    async def _stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:
         body = await self._body(request, stream=True)
         async with (
             self._errors_mapped(),
