@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from server.backends import Backend, create_backend
 from server.config import Settings
 from server.errors import install_error_handlers
+from server.guard import Guard
 from server.metrics import Metrics
 from server.middleware import (
     BodyLimitMiddleware,
@@ -24,6 +25,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     """Build the app. ``backend`` overrides the configured one (tests, benchmarks)."""
     the_backend = backend if backend is not None else create_backend(settings.backend)
     metrics = Metrics()
+    guard = Guard.from_settings(settings.unlearning, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,6 +34,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
             yield
         finally:
             await the_backend.aclose()
+            if guard is not None:
+                guard.close()
 
     app = FastAPI(
         title="Lethe",
@@ -42,12 +46,15 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.api_keys = [k.get_secret_value().encode() for k in settings.server.api_keys]
+    app.state.guard = guard
     app.state.chat_service = ChatService(
         the_backend,
         backend_kind=settings.backend.kind,
         generation=settings.generation,
         metrics=metrics,
         keepalive_seconds=settings.server.keepalive_seconds,
+        guard=guard,
+        refusal_text=settings.unlearning.refusal_text,
     )
     install_error_handlers(app)
     app.include_router(v1)

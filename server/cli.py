@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from server.config import ConfigError, Settings, load_settings
+from server.guard import GuardConfigError
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except ConfigError as exc:
+    except (ConfigError, GuardConfigError) as exc:
         print(f"lethe: {exc}", file=sys.stderr)
         return 2
     return code

@@ -133,6 +133,42 @@ class GenerationSettings(_Section):
         return self
 
 
+DEFAULT_REFUSAL = "I'm sorry, but I can't share that information."
+
+
+class UnlearningSettings(_Section):
+    forget_set: Path | None = Field(
+        None,
+        description="Forget-set file (.yaml or .jsonl). Unset: no forgetting; answers say "
+        '`"status": "bypassed"`.',
+    )
+    verifiers: list[str] = Field(
+        default_factory=lambda: ["entity", "fact"],
+        min_length=1,
+        description="Checks run on every candidate: `entity`, `fact`, `semantic` (extra "
+        "`semantic`), `judge`.",
+    )
+    aggregation: Literal["max", "mean", "noisy_or"] = Field(
+        "max", description="How per-verifier scores combine into one leakage score."
+    )
+    flag_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Leakage score at or above which an answer is flagged (refused).",
+    )
+    verifier_timeout_seconds: float = Field(
+        5.0, gt=0, description="A verifier slower than this counts as a leak (fail closed)."
+    )
+    verifier_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-verifier options, e.g. `{judge: {base_url: ..., model: ...}}`.",
+    )
+    refusal_text: str = Field(
+        DEFAULT_REFUSAL, min_length=1, description="Answer returned instead of a leaking one."
+    )
+
+
 class Settings(BaseSettings):
     """Root of the configuration; built once by :func:`load_settings`."""
 
@@ -143,6 +179,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     backend: BackendSettings = Field(default_factory=BackendSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    unlearning: UnlearningSettings = Field(default_factory=UnlearningSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -69,5 +69,31 @@ class Metrics:
             registry=r,
         )
 
+        self.leakage_score = Histogram(
+            "lethe_leakage_score",
+            "Aggregated leakage score of every verified candidate.",
+            buckets=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+            registry=r,
+        )
+        self.verifier_latency = Histogram(
+            "lethe_verifier_latency_seconds",
+            "Time one verifier took on one candidate.",
+            ["verifier"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+            registry=r,
+        )
+        self.verifier_failures = Counter(
+            "lethe_verifier_failures",
+            "Verifier runs that raised, timed out or returned an invalid score (each counted "
+            "as a leak: fail closed).",
+            ["verifier", "reason"],
+            registry=r,
+        )
+        self.refusals = Counter(
+            "lethe_refusals",
+            "Answers replaced by the refusal text because every candidate leaked.",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -171,6 +171,34 @@ class ChatCompletion(_Wire):
     unlearning: UnlearningInfo
 
 
+class VerifyRequest(_Wire):
+    """``POST /v1/unlearning/verify``: check an answer without generating one."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    messages: list[ChatMessage] = Field(default_factory=list, max_length=MAX_MESSAGES)
+    response: str
+
+    def backend_messages(self) -> tuple[Message, ...]:
+        return tuple(Message(role=m.role, content=m.text()) for m in self.messages)
+
+
+class VerifierReport(_Wire):
+    name: str
+    score: float
+    latency_ms: float
+    feedback: list[str]
+    error: str | None = None
+
+
+class VerifyResponse(_Wire):
+    leakage_score: float
+    flagged: bool
+    threshold: float
+    targets: list[str]
+    verifiers: list[VerifierReport]
+    forget_set: str
+
+
 class ModelCard(_Wire):
     id: str
     object: Literal["model"] = "model"

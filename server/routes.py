@@ -11,9 +11,17 @@ from typing import TypeVar
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from server.errors import AuthenticationError
+from server.errors import AuthenticationError, ServiceUnavailableError
+from server.guard import Guard, verify_response
 from server.metrics import CONTENT_TYPE, Metrics
-from server.protocol import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
+from server.protocol import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ModelCard,
+    ModelList,
+    VerifyRequest,
+    VerifyResponse,
+)
 from server.serving import ChatService
 from server.streaming import SSE_HEADERS
 
@@ -91,6 +99,18 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         logger.info("client disconnected; generation cancelled")
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     return Response(completion.model_dump_json(), media_type="application/json")
+
+
+@v1.post("/unlearning/verify", response_model=VerifyResponse)
+async def verify(body: VerifyRequest, request: Request) -> VerifyResponse:
+    guard: Guard | None = request.app.state.guard
+    if guard is None:
+        raise ServiceUnavailableError(
+            "No forget set is configured on this server (unlearning.forget_set).",
+            code="unlearning_not_configured",
+        )
+    report = await guard.check(body.backend_messages(), body.response)
+    return verify_response(report, guard)
 
 
 @v1.get("/models", response_model=ModelList)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from server.backends.base import (
     Backend,
+    FinishReason,
     GenerationRequest,
     GenerationResult,
     SamplingParams,
     StreamDelta,
     Usage,
 )
-from server.config import GenerationSettings
+from server.config import DEFAULT_REFUSAL, GenerationSettings
 from server.errors import InvalidRequestError, LetheError, ModelNotFoundError
+from server.guard import Guard
 from server.metrics import Metrics
 from server.protocol import (
     AssistantMessage,
@@ -26,12 +27,14 @@ from server.protocol import (
     ChatCompletionRequest,
     Choice,
     UnlearningInfo,
+    VerifierSummary,
     completion_id,
     unknown_fields,
     usage_info,
 )
-from server.streaming import DONE, KEEPALIVE, sse_data, with_keepalive
+from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
+T = TypeVar("T")
 logger = logging.getLogger("lethe.serving")
 
 
@@ -53,12 +56,16 @@ class ChatService:
         generation: GenerationSettings,
         metrics: Metrics,
         keepalive_seconds: float,
+        guard: Guard | None = None,
+        refusal_text: str = DEFAULT_REFUSAL,
     ) -> None:
         self.backend = backend
         self._kind = backend_kind
         self._generation = generation
         self._metrics = metrics
         self._keepalive = keepalive_seconds
+        self._guard = guard
+        self._refusal_text = refusal_text
 
     def model_ids(self) -> list[str]:
         return self.backend.model_ids()
@@ -125,36 +132,98 @@ class ChatService:
         self._metrics.tokens.labels("prompt").inc(usage.prompt_tokens)
         self._metrics.tokens.labels("completion").inc(usage.completion_tokens)
 
-    async def complete(self, chat: PreparedChat) -> ChatCompletion:
+    async def _answer(self, chat: PreparedChat) -> Answer:
+        """Generate, then (with a forget set) verify and replace leaking candidates."""
         result = await self._generate(chat.call)
-        self._metrics.completions.labels("bypassed").inc()
+        texts = [g.text for g in result.generations]
+        reasons: list[FinishReason] = [g.finish_reason for g in result.generations]
+        if self._guard is None:
+            info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(texts))
+            return Answer(texts, reasons, result.usage, info)
+        reports = await self._guard.check_all(chat.call.messages, texts)
+        for i, report in enumerate(reports):
+            if report.flagged:
+                texts[i], reasons[i] = self._refusal_text, "stop"
+        refused = any(r.flagged for r in reports)
+        if refused:
+            self._metrics.refusals.inc(sum(r.flagged for r in reports))
+        worst = max(reports, key=lambda r: r.score)
+        info = UnlearningInfo(
+            status="refused" if refused else "accepted",
+            rounds=1,
+            candidates=len(texts),
+            leakage_score=round(worst.score, 6),
+            threshold=self._guard.suite.config.flag_threshold,
+            budget=0,
+            verifiers=[
+                VerifierSummary(
+                    name=v.name, score=round(v.score, 6), latency_ms=round(v.latency_ms, 3)
+                )
+                for v in worst.verdicts
+            ],
+        )
+        return Answer(texts, reasons, result.usage, info)
+
+    async def complete(self, chat: PreparedChat) -> ChatCompletion:
+        answer = await self._answer(chat)
+        self._metrics.completions.labels(answer.info.status).inc()
         return ChatCompletion(
             id=completion_id(),
             created=int(time.time()),
             model=chat.model,
             choices=[
-                Choice(
-                    index=i,
-                    message=AssistantMessage(content=g.text),
-                    finish_reason=g.finish_reason,
+                Choice(index=i, message=AssistantMessage(content=text), finish_reason=reason)
+                for i, (text, reason) in enumerate(
+                    zip(answer.texts, answer.finish_reasons, strict=True)
                 )
-                for i, g in enumerate(result.generations)
             ],
-            usage=usage_info(result.usage.prompt_tokens, result.usage.completion_tokens),
-            unlearning=UnlearningInfo(
-                status="bypassed", rounds=1, candidates=len(result.generations)
-            ),
+            usage=usage_info(answer.usage.prompt_tokens, answer.usage.completion_tokens),
+            unlearning=answer.info,
         )
 
     async def stream(self, chat: PreparedChat) -> AsyncIterator[bytes]:
-        """SSE bytes; errors after the response has started become an error event."""
+        """SSE bytes; errors after the response has started become an error event.
+
+        With a forget set, nothing is sent before the answer is verified: keep-alive comments
+        hold the connection while the candidates are generated and checked.
+        """
+        writer = ChunkWriter(completion_id(), chat.model, chat.include_usage)
+        try:
+            if self._guard is None:
+                async for event in self._passthrough(chat, writer):
+                    yield event
+            else:
+                async for event in self._verified(chat, writer):
+                    yield event
+        except LetheError as exc:
+            yield sse_error(exc.envelope())
+        yield DONE
+
+    async def _verified(self, chat: PreparedChat, writer: ChunkWriter) -> AsyncIterator[bytes]:
+        answer: Answer | None = None
+        async for item in with_keepalive(_once(self._answer(chat)), self._keepalive):
+            if item is None:
+                yield KEEPALIVE
+            else:
+                answer = item
+        assert answer is not None
+        self._metrics.completions.labels(answer.info.status).inc()
+        for index, (text, reason) in enumerate(
+            zip(answer.texts, answer.finish_reasons, strict=True)
+        ):
+            yield writer.role(index)
+            for event in writer.text(index, text, reason):
+                yield event
+        for event in writer.finish(answer.usage, answer.info):
+            yield event
+
+    async def _passthrough(self, chat: PreparedChat, writer: ChunkWriter) -> AsyncIterator[bytes]:
         call = chat.call
-        writer = _ChunkWriter(completion_id(), chat.model, chat.include_usage)
         deltas = _timed(self.backend.stream(call), self._metrics, self._kind)
         usage = Usage()
+        for index in range(call.n):
+            yield writer.role(index)
         try:
-            for index in range(call.n):
-                yield writer.role(index)
             async for delta in with_keepalive(deltas, self._keepalive):
                 if delta is None:
                     yield KEEPALIVE
@@ -163,15 +232,26 @@ class ChatService:
                 else:
                     for event in writer.delta(delta):
                         yield event
-            self._count(call.n, usage)
-            self._metrics.completions.labels("bypassed").inc()
-            info = UnlearningInfo(status="bypassed", rounds=1, candidates=call.n)
-            for event in writer.finish(usage, info):
-                yield event
         except LetheError as exc:
             self._metrics.backend_errors.labels(self._kind, exc.code or "error").inc()
-            yield sse_data(_json(exc.envelope()))
-        yield DONE
+            raise
+        self._count(call.n, usage)
+        self._metrics.completions.labels("bypassed").inc()
+        info = UnlearningInfo(status="bypassed", rounds=1, candidates=call.n)
+        for event in writer.finish(usage, info):
+            yield event
+
+
+@dataclass(slots=True)
+class Answer:
+    texts: list[str]
+    finish_reasons: list[FinishReason]
+    usage: Usage
+    info: UnlearningInfo
+
+
+async def _once(work: Awaitable[T]) -> AsyncIterator[T]:
+    yield await work
 
 
 async def _timed(
@@ -181,66 +261,3 @@ async def _timed(
     async for item in source:
         yield item
     metrics.backend_latency.labels(kind, "stream").observe(time.perf_counter() - started)
-
-
-def _json(payload: object) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
-class _ChunkWriter:
-    """Frames OpenAI ``chat.completion.chunk`` events; the last event carries ``unlearning``.
-
-    The most recent finish chunk is held back so that ``unlearning`` (and, when asked, the
-    usage chunk) rides on the final event whatever order the candidates finish in.
-    """
-
-    def __init__(self, cid: str, model: str, include_usage: bool) -> None:
-        self._head = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": model,
-        }
-        self._include_usage = include_usage
-        self._held: dict[str, Any] | None = None
-
-    def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
-        chunk = {**self._head, "choices": choices}
-        if self._include_usage:
-            chunk["usage"] = None
-        return chunk
-
-    def _choice(
-        self, index: int, delta: dict[str, str], finish_reason: str | None = None
-    ) -> dict[str, Any]:
-        return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-
-    def role(self, index: int) -> bytes:
-        return sse_data(
-            _json(self._chunk([self._choice(index, {"role": "assistant", "content": ""})]))
-        )
-
-    def delta(self, delta: StreamDelta) -> list[bytes]:
-        events = self._release()
-        if delta.text:
-            choice = self._choice(delta.index, {"content": delta.text})
-            events.append(sse_data(_json(self._chunk([choice]))))
-        if delta.finish_reason is not None:
-            self._held = self._chunk([self._choice(delta.index, {}, delta.finish_reason)])
-        return events
-
-    def _release(self) -> list[bytes]:
-        held, self._held = self._held, None
-        return [] if held is None else [sse_data(_json(held))]
-
-    def finish(self, usage: Usage, info: UnlearningInfo) -> list[bytes]:
-        if self._include_usage:
-            events = self._release()
-            last = self._chunk([])
-            last["usage"] = usage_info(usage.prompt_tokens, usage.completion_tokens).model_dump()
-        else:
-            events = []
-            last, self._held = self._held or self._chunk([]), None
-        last["unlearning"] = info.model_dump()
-        events.append(sse_data(_json(last)))
-        return events

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
+import time
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from server.backends.base import FinishReason, StreamDelta, Usage
+from server.protocol import UnlearningInfo, usage_info
 
 T = TypeVar("T")
 
@@ -16,6 +22,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 def sse_data(payload: str) -> bytes:
     return b"data: " + payload.encode() + b"\n\n"
+
+
+def sse_error(envelope: dict[str, Any]) -> bytes:
+    return sse_data(_json(envelope))
 
 
 async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIterator[T | None]:
@@ -47,3 +57,74 @@ async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIter
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _json(payload: object) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+class ChunkWriter:
+    """Frames OpenAI ``chat.completion.chunk`` events; the last event carries ``unlearning``.
+
+    The most recent finish chunk is held back so that ``unlearning`` (and, when asked, the
+    usage chunk) rides on the final event whatever order the candidates finish in.
+    """
+
+    def __init__(self, cid: str, model: str, include_usage: bool) -> None:
+        self._head = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
+        self._include_usage = include_usage
+        self._held: dict[str, Any] | None = None
+
+    def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        chunk = {**self._head, "choices": choices}
+        if self._include_usage:
+            chunk["usage"] = None
+        return chunk
+
+    def _choice(
+        self, index: int, delta: dict[str, str], finish_reason: str | None = None
+    ) -> dict[str, Any]:
+        return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+    def role(self, index: int) -> bytes:
+        return sse_data(
+            _json(self._chunk([self._choice(index, {"role": "assistant", "content": ""})]))
+        )
+
+    def delta(self, delta: StreamDelta) -> list[bytes]:
+        events = self._release()
+        if delta.text:
+            choice = self._choice(delta.index, {"content": delta.text})
+            events.append(sse_data(_json(self._chunk([choice]))))
+        if delta.finish_reason is not None:
+            self._held = self._chunk([self._choice(delta.index, {}, delta.finish_reason)])
+        return events
+
+    def _release(self) -> list[bytes]:
+        held, self._held = self._held, None
+        return [] if held is None else [sse_data(_json(held))]
+
+    def finish(self, usage: Usage, info: UnlearningInfo) -> list[bytes]:
+        if self._include_usage:
+            events = self._release()
+            last = self._chunk([])
+            last["usage"] = usage_info(usage.prompt_tokens, usage.completion_tokens).model_dump()
+        else:
+            events = []
+            last, self._held = self._held or self._chunk([]), None
+        last["unlearning"] = info.model_dump()
+        events.append(sse_data(_json(last)))
+        return events
+
+    def text(self, index: int, text: str, finish_reason: FinishReason) -> list[bytes]:
+        """A whole, already verified answer, framed as a few content deltas."""
+        events: list[bytes] = []
+        for piece in re.findall(r"\s*\S+", text) or [""]:
+            events += self.delta(StreamDelta(index=index, text=piece))
+        events += self.delta(StreamDelta(index=index, finish_reason=finish_reason))
+        return events

@@ -76,6 +76,19 @@ def embedded_gguf() -> Path:
 @contextmanager
 def llama_cpp_upstream(log: Path | None = None) -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server on the embedded GGUF; yields its /v1 URL."""
+    with llama_cpp_upstream_on(None, log=log) as url:
+        yield url
+
+
+@contextmanager
+def llama_cpp_upstream_on(
+    cpu: int | None, *, threads: int | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Like :func:`llama_cpp_upstream`, pinned to core ``cpu`` (None: not pinned).
+
+    ``threads`` sets both llama.cpp thread counts (generation and prompt batches); None keeps
+    llama-cpp-python's defaults (half the cores, all the cores).
+    """
     port = free_port()
     command = [
         str(BIN / "python"),
@@ -92,7 +105,9 @@ def llama_cpp_upstream(log: Path | None = None) -> Iterator[str]:
         "--n_ctx",
         "2048",
     ]
-    with running(command, f"http://127.0.0.1:{port}/v1/models", log=log):
+    if threads is not None:
+        command += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    with running(pinned(command, cpu), f"http://127.0.0.1:{port}/v1/models", log=log):
         yield f"http://127.0.0.1:{port}/v1"
 
 

@@ -1,0 +1,87 @@
+"""Find forget-set names in text with one Aho-Corasick pass, whatever the number of targets."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import ahocorasick
+
+from verifiers.forgetset import Target
+from verifiers.text import STOPWORDS, deleet, fold
+
+HitKind = Literal["full", "initials", "partial"]
+_MAX_JOINED_TOKENS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    target_id: str
+    kind: HitKind
+    start: int  # offsets in the folded text, not the original
+    end: int
+
+
+def _joinings(tokens: list[str]) -> Iterator[str]:
+    """Every way of gluing neighbours: ``hsiao yun hwa`` -> ``hsiaoyun hwa``, ``hsiaoyunhwa``..."""
+    if len(tokens) > _MAX_JOINED_TOKENS:
+        yield " ".join(tokens)
+        return
+    for glue in itertools.product((" ", ""), repeat=len(tokens) - 1):
+        yield tokens[0] + "".join(g + t for g, t in zip(glue, tokens[1:], strict=True))
+
+
+def _patterns(target: Target) -> Iterator[tuple[str, HitKind]]:
+    for name in target.names():
+        tokens = fold(name).split()
+        if not tokens:
+            continue
+        for joined in _joinings(tokens):
+            yield joined, "full"
+        if len(tokens) >= 2:
+            initials = [t[0] for t in tokens]
+            # Three or more initials fold to one token ("H.Y.H." -> "hyh"); two stay apart.
+            yield ("".join(initials) if len(initials) >= 3 else " ".join(initials)), "initials"
+            for token in tokens:
+                if len(token) >= 4 and token not in STOPWORDS:
+                    yield token, "partial"
+
+
+class NameMatcher:
+    def __init__(self, targets: Iterable[Target]) -> None:
+        table: dict[str, set[tuple[str, HitKind]]] = {}
+        for target in targets:
+            for pattern, kind in _patterns(target):
+                table.setdefault(f" {pattern} ", set()).add((target.id, kind))
+        self._automaton = ahocorasick.Automaton()
+        for key, values in table.items():
+            self._automaton.add_word(key, (key, tuple(sorted(values))))
+        self._empty = not table
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> list[NameHit]:
+        """Hits in ``text`` and in its de-leeted view ("H5140" for "Hsiao")."""
+        if self._empty:
+            return []
+        folded = fold(text)
+        hits: dict[tuple[str, HitKind, int], NameHit] = {}
+        views = {folded, deleet(folded)}
+        for view in views:
+            for end, (key, values) in self._automaton.iter(view):
+                start = end - len(key) + 1
+                for target_id, kind in values:
+                    hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, end))
+        return list(hits.values())
+
+
+def strongest(hits: Iterable[NameHit]) -> dict[str, HitKind]:
+    """Per target, the most specific kind of mention found."""
+    rank = {"partial": 0, "initials": 1, "full": 2}
+    best: dict[str, HitKind] = {}
+    for hit in hits:
+        if hit.target_id not in best or rank[hit.kind] > rank[best[hit.target_id]]:
+            best[hit.target_id] = hit.kind
+    return best
