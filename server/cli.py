@@ -48,6 +48,15 @@ def _bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from server.verify_cli import run_verify
+
+    if args.input == Path("-"):
+        return run_verify(args.config, sys.stdin, sys.stdout)
+    with args.input.open(encoding="utf-8") as source:
+        return run_verify(args.config, source, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lethe", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="Override server.host.")
     serve.add_argument("--port", type=int, help="Override server.port.")
     serve.set_defaults(handler=_serve)
+
+    verify = commands.add_parser(
+        "verify", help="Score answers (JSONL) against the configured forget set, offline."
+    )
+    verify.add_argument("--config", type=Path, help="YAML settings with unlearning.forget_set.")
+    verify.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        help="JSONL of {messages|question, response}; - for stdin.",
+    )
+    verify.set_defaults(handler=_verify)
 
     bench = commands.add_parser("bench", help="Run benchmarks; results go to docs/BENCHMARKS.md.")
     bench.add_argument("suite", choices=["gateway"], help="Which benchmark to run.")
