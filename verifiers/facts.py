@@ -1,5 +1,9 @@
 """Index the distinctive content of every fact, so a candidate is compared only with the facts
 that share a word with it (an inverted index: cost follows the candidate, not the forget set).
+
+Words are matched after folding and light stemming, and, for words of five letters or more,
+by spelling similarity too, which catches most cognates in other languages ("ingénieur",
+"histórica", "Bagdad") at a discount.
 """
 
 from __future__ import annotations
@@ -8,16 +12,26 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
+from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
-from verifiers.text import content_tokens, fold
+from verifiers.text import content_tokens
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+FUZZY_MIN_LENGTH = 5
+FUZZY_MIN_SIMILARITY = 0.8
+FUZZY_DISCOUNT = 0.8
+FUZZY_PREFIX = 3
 
 
 @dataclass(frozen=True, slots=True)
 class FactEntry:
     target_id: str
+    text_no: int
     tokens: frozenset[str]
 
 
@@ -27,6 +41,7 @@ class FactMatch:
     fact_no: int
     coverage: float  # weighted share of the fact's new content found in the candidate
     weight: float  # total weight of that content found
+    words: frozenset[str]  # the fact's words the candidate repeats
 
 
 def fact_texts(target: Target) -> list[str]:
@@ -38,43 +53,95 @@ def fact_texts(target: Target) -> list[str]:
 class FactIndex:
     def __init__(self, targets: Iterable[Target]) -> None:
         self.entries: list[FactEntry] = []
+        self.name_tokens: dict[str, frozenset[str]] = {}
+        # Adjacent content words of facts ("scribing scholar"): a phrase such as a title.
+        self.bigrams: dict[tuple[str, str], set[str]] = {}
         for target in targets:
-            name_tokens = set(content_tokens(" ".join(target.names())))
-            for text in fact_texts(target):
-                tokens = frozenset(content_tokens(text)) - name_tokens
+            names = frozenset(content_tokens(" ".join(target.names())))
+            self.name_tokens[target.id] = names
+            for text_no, text in enumerate(fact_texts(target)):
+                ordered = content_tokens(text)
+                tokens = frozenset(ordered) - names
                 if tokens:
-                    self.entries.append(FactEntry(target.id, tokens))
+                    self.entries.append(FactEntry(target.id, text_no, tokens))
+                for pair in zip(ordered, ordered[1:], strict=False):
+                    if not names.intersection(pair):
+                        self.bigrams.setdefault(pair, set()).add(target.id)
         self.postings: dict[str, list[int]] = {}
+        vocabulary: dict[str, set[str]] = {}
         for number, entry in enumerate(self.entries):
+            vocabulary.setdefault(entry.target_id, set()).update(entry.tokens)
             for token in entry.tokens:
                 self.postings.setdefault(token, []).append(number)
+        self.vocabulary_of = {target: frozenset(words) for target, words in vocabulary.items()}
         total = len(self.entries) + 1
         self.weight = {
-            token: math.log(total / len(postings)) + 1.0
+            token: (math.log(total / len(postings)) + 1.0) * specificity(token)
             for token, postings in self.postings.items()
         }
+        # Cognates share their first letters ("histórica", "historical"): compare within those.
+        self._by_prefix: dict[str, list[str]] = {}
+        for token in sorted(self.postings):
+            if len(token) >= FUZZY_MIN_LENGTH:
+                self._by_prefix.setdefault(token[:FUZZY_PREFIX], []).append(token)
+        self.canonical = lru_cache(maxsize=65536)(self._canonical)
 
-    def matches(self, candidate_tokens: set[str], known_tokens: set[str]) -> list[FactMatch]:
+    def _canonical(self, token: str) -> tuple[str, float] | None:
+        """The indexed word ``token`` stands for, with a confidence factor."""
+        if token in self.postings:
+            return token, 1.0
+        bucket = self._by_prefix.get(token[:FUZZY_PREFIX]) if len(token) >= FUZZY_MIN_LENGTH else None
+        if not bucket:
+            return None
+        best = process.extractOne(
+            token,
+            bucket,
+            scorer=Indel.normalized_similarity,
+            score_cutoff=FUZZY_MIN_SIMILARITY,
+        )
+        return (best[0], FUZZY_DISCOUNT) if best is not None else None
+
+    def resolve(self, tokens: Iterable[str]) -> dict[str, float]:
+        """Map words to indexed words (exact or cognate), keeping the best confidence."""
+        found: dict[str, float] = {}
+        for token in tokens:
+            hit = self.canonical(token)
+            if hit is not None and hit[1] > found.get(hit[0], 0.0):
+                found[hit[0]] = hit[1]
+        return found
+
+    def matches(self, candidate: dict[str, float], known: set[str]) -> list[FactMatch]:
         """Facts whose content *not already known* (from the prompt) the candidate repeats."""
         touched: set[int] = set()
-        for token in candidate_tokens - known_tokens:
+        for token in candidate.keys() - known:
             touched.update(self.postings.get(token, ()))
         found: list[FactMatch] = []
         for number in touched:
             entry = self.entries[number]
-            new = entry.tokens - known_tokens
+            new = entry.tokens - known
             if not new:
                 continue
-            revealed = new & candidate_tokens
             total = sum(self.weight[t] for t in new)
-            got = sum(self.weight[t] for t in revealed)
-            found.append(FactMatch(entry.target_id, number, got / total, got))
+            got = sum(self.weight[t] * candidate.get(t, 0.0) for t in new)
+            words = frozenset(t for t in new if t in candidate)
+            found.append(FactMatch(entry.target_id, entry.text_no, got / total, got, words))
         return found
+
+
+def content_bigrams(text: str) -> set[tuple[str, str]]:
+    ordered = content_tokens(text)
+    return set(zip(ordered, ordered[1:], strict=False))
+
+
+def specificity(token: str) -> float:
+    """How much a word says on its own: "father" little, "paramedic" more, "scribing" most.
+
+    From the word's frequency in general English (Zipf scale: 7 = "the", 1 = very rare), so
+    that words common everywhere weigh less than the forget set's own rarities.
+    """
+    zipf = zipf_frequency(token, "en")
+    return min(1.5, max(0.25, (7.0 - zipf) / 4.0))
 
 
 def tokens_of(text: str) -> set[str]:
     return set(content_tokens(text))
-
-
-def folded_contains(haystack: str, needle: str) -> bool:
-    return fold(needle) in fold(haystack)
