@@ -26,10 +26,14 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     the_backend = backend if backend is not None else create_backend(settings.backend)
     metrics = Metrics()
     guard = Guard.from_settings(settings.unlearning, metrics)
+    if guard is not None and the_backend.model_ids():
+        guard.activate(settings, the_backend.model_ids()[0])  # fail before binding the port
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_backend.start()
+        if guard is not None and guard.policy is None:
+            guard.activate(settings, the_backend.model_ids()[0])  # upstream model now known
         try:
             yield
         finally:
@@ -54,7 +58,6 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         metrics=metrics,
         keepalive_seconds=settings.server.keepalive_seconds,
         guard=guard,
-        refusal_text=settings.unlearning.refusal_text,
     )
     install_error_handlers(app)
     app.include_router(v1)

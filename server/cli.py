@@ -10,6 +10,7 @@ from pathlib import Path
 
 from server.config import ConfigError, Settings, load_settings
 from server.guard import GuardConfigError
+from server.policy import StaleArtifactError
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -43,6 +44,10 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.suite == "verifiers":
+        from calibration.verifier_bench import default_data_dir, run_verifier_bench
+
+        return run_verifier_bench(args.output, args.data or default_data_dir(), args.quick)
     from server.bench import run_bench
 
     return run_bench(args)
@@ -82,9 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_verify)
 
     bench = commands.add_parser("bench", help="Run benchmarks; results go to docs/BENCHMARKS.md.")
-    bench.add_argument("suite", choices=["gateway"], help="Which benchmark to run.")
+    bench.add_argument("suite", choices=["gateway", "verifiers"], help="Which benchmark to run.")
     bench.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
     bench.add_argument("--quick", action="store_true", help="A short smoke run.")
+    bench.add_argument(
+        "--data", type=Path, help="TOFU data directory (default ../shared/data/tofu)."
+    )
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -93,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except (ConfigError, GuardConfigError) as exc:
+    except (ConfigError, GuardConfigError, StaleArtifactError) as exc:
         print(f"lethe: {exc}", file=sys.stderr)
         return 2
     return code

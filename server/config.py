@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
@@ -134,6 +134,10 @@ class GenerationSettings(_Section):
 
 
 DEFAULT_REFUSAL = "I'm sorry, but I can't share that information."
+DEFAULT_REFINE_TEMPLATE = (
+    "Your previous answer included information that must not be shared. {feedback}\n"
+    "Now answer my previous message again, following these rules."
+)
 
 
 class UnlearningSettings(_Section):
@@ -167,6 +171,58 @@ class UnlearningSettings(_Section):
     refusal_text: str = Field(
         DEFAULT_REFUSAL, min_length=1, description="Answer returned instead of a leaking one."
     )
+    artifact: Path | None = Field(
+        None,
+        description="Calibration artifact (`lethe calibrate`): τ, K, k, strategy and the "
+        "guarantee. Unset: the loop settings below, and no guarantee in answers.",
+    )
+    allow_stale: bool = Field(
+        False,
+        description="Serve even when the artifact was calibrated for another forget set, "
+        'verifier set, model, sampling or prompt (answers then say `"stale": true`).',
+    )
+    threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="τ without an artifact: accept a candidate scoring at most this.",
+    )
+    budget: int = Field(
+        2, ge=0, le=10, description="K without an artifact: refinement rounds after the first."
+    )
+    candidates: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="k without an artifact: candidates per round (one batched call).",
+    )
+    strategy: Literal["reprompt", "redact", "resample"] = Field(
+        "reprompt",
+        description="Refinement without an artifact: re-prompt with the verifiers' feedback, "
+        "redact flagged sentences (then re-prompt), or plain resampling.",
+    )
+    fallback: Literal["refuse", "error"] = Field(
+        "refuse",
+        description="When the budget is spent: answer `refusal_text`, or a 422 error.",
+    )
+    refine_template: str = Field(
+        DEFAULT_REFINE_TEMPLATE,
+        description="Next-round user message; `{feedback}` becomes the verifiers' instructions "
+        "(kinds of content to leave out, never the content).",
+    )
+    temperature: float = Field(
+        0.7, ge=0.0, le=2.0, description="Sampling temperature of guarded candidates (calibrated)."
+    )
+    top_p: float = Field(
+        0.95, gt=0.0, le=1.0, description="Nucleus sampling of guarded candidates."
+    )
+
+    @field_validator("refine_template")
+    @classmethod
+    def _has_feedback_slot(cls, value: str) -> str:
+        if "{feedback}" not in value:
+            raise ValueError("refine_template must contain {feedback}")
+        return value
 
 
 class Settings(BaseSettings):

@@ -51,7 +51,8 @@ def _default(info: FieldInfo) -> str:
         return "unset"
     if isinstance(value, list | dict):
         return f"`{json.dumps(value)}`"
-    return f"`{value}`"
+    text = str(value).replace("\n", "\\n").replace("|", "\\|")
+    return f"`{text}`"
 
 
 def _type_name(info: FieldInfo) -> str:

@@ -8,9 +8,10 @@ import asyncio
 from collections.abc import Sequence
 
 from server.backends.base import Message
-from server.config import UnlearningSettings
+from server.config import Settings, UnlearningSettings
 from server.errors import ServiceUnavailableError
 from server.metrics import Metrics
+from server.policy import ActivePolicy, ArtifactError, current_fingerprints, resolve_policy
 from server.protocol import VerifierReport, VerifyResponse
 from verifiers.forgetset import ForgetSet, ForgetSetError, load_forget_set
 from verifiers.registry import VerifierConfigError
@@ -44,9 +45,22 @@ def suite_config(settings: UnlearningSettings) -> SuiteConfig:
 class Guard:
     """Checks candidate answers against the forget set."""
 
-    def __init__(self, suite: VerifierSuite, metrics: Metrics) -> None:
+    def __init__(
+        self, suite: VerifierSuite, metrics: Metrics, sampling: tuple[float, float] = (0.7, 0.95)
+    ) -> None:
         self.suite = suite
         self._metrics = metrics
+        self.sampling = sampling  # (temperature, top_p) of guarded candidates
+        self.policy: ActivePolicy | None = None  # set at start-up, once the model is known
+
+    def activate(self, settings: Settings, model_id: str) -> ActivePolicy:
+        """Resolve the loop policy and check the artifact against this configuration."""
+        current = current_fingerprints(settings, self.forget_set, self.suite.config, model_id)
+        try:
+            self.policy = resolve_policy(settings, current)
+        except ArtifactError as exc:
+            raise GuardConfigError(str(exc)) from exc
+        return self.policy
 
     @classmethod
     def from_settings(cls, settings: UnlearningSettings, metrics: Metrics) -> Guard | None:
@@ -57,7 +71,7 @@ class Guard:
             suite = VerifierSuite(forget_set, suite_config(settings))
         except (ForgetSetError, VerifierConfigError) as exc:
             raise GuardConfigError(str(exc)) from exc
-        return cls(suite, metrics)
+        return cls(suite, metrics, (settings.temperature, settings.top_p))
 
     @property
     def forget_set(self) -> ForgetSet:

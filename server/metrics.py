@@ -89,9 +89,15 @@ class Metrics:
             ["verifier", "reason"],
             registry=r,
         )
+        self.rounds = Histogram(
+            "lethe_rounds",
+            "Loop rounds a guarded request used (1 = accepted at once).",
+            buckets=(1, 2, 3, 4, 5, 6, 8, 11),
+            registry=r,
+        )
         self.refusals = Counter(
             "lethe_refusals",
-            "Answers replaced by the refusal text because every candidate leaked.",
+            "Answers replaced by the fallback because every candidate of every round leaked.",
             registry=r,
         )
 

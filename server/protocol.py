@@ -123,6 +123,7 @@ class UsageInfo(_Wire):
 
 class Guarantee(_Wire):
     method: str
+    certified: bool = True
     epsilon: float
     delta: float
     n_calibration: int

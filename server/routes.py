@@ -125,8 +125,11 @@ async def health() -> dict[str, str]:
 
 @ops.get("/ready")
 async def ready(request: Request) -> Response:
-    backend_ready = await _service(request).backend.ready()
-    checks = {"backend": backend_ready}
+    checks = {"backend": await _service(request).backend.ready()}
+    guard: Guard | None = request.app.state.guard
+    if guard is not None:
+        checks["policy"] = guard.policy is not None
+        checks["artifact_current"] = guard.policy is not None and not guard.policy.stale
     status = 200 if all(checks.values()) else 503
     body = {"status": "ready" if status == 200 else "not_ready", "checks": checks}
     return JSONResponse(body, status_code=status)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from server.backends.base import (
@@ -17,10 +18,11 @@ from server.backends.base import (
     StreamDelta,
     Usage,
 )
-from server.config import DEFAULT_REFUSAL, GenerationSettings
+from server.config import GenerationSettings
 from server.errors import InvalidRequestError, LetheError, ModelNotFoundError
 from server.guard import Guard
 from server.metrics import Metrics
+from server.policy import ActivePolicy
 from server.protocol import (
     AssistantMessage,
     ChatCompletion,
@@ -32,6 +34,7 @@ from server.protocol import (
     unknown_fields,
     usage_info,
 )
+from server.refine import LoopOutcome, UnlearningLoop
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
 T = TypeVar("T")
@@ -57,7 +60,6 @@ class ChatService:
         metrics: Metrics,
         keepalive_seconds: float,
         guard: Guard | None = None,
-        refusal_text: str = DEFAULT_REFUSAL,
     ) -> None:
         self.backend = backend
         self._kind = backend_kind
@@ -65,7 +67,6 @@ class ChatService:
         self._metrics = metrics
         self._keepalive = keepalive_seconds
         self._guard = guard
-        self._refusal_text = refusal_text
 
     def model_ids(self) -> list[str]:
         return self.backend.model_ids()
@@ -133,36 +134,40 @@ class ChatService:
         self._metrics.tokens.labels("completion").inc(usage.completion_tokens)
 
     async def _answer(self, chat: PreparedChat) -> Answer:
-        """Generate, then (with a forget set) verify and replace leaking candidates."""
-        result = await self._generate(chat.call)
-        texts = [g.text for g in result.generations]
-        reasons: list[FinishReason] = [g.finish_reason for g in result.generations]
-        if self._guard is None:
+        """Generate; with a forget set, run the unlearning loop once per requested choice."""
+        if self._guard is None or self._guard.policy is None:
+            result = await self._generate(chat.call)
+            texts = [g.text for g in result.generations]
+            reasons: list[FinishReason] = [g.finish_reason for g in result.generations]
             info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(texts))
             return Answer(texts, reasons, result.usage, info)
-        reports = await self._guard.check_all(chat.call.messages, texts)
-        for i, report in enumerate(reports):
-            if report.flagged:
-                texts[i], reasons[i] = self._refusal_text, "stop"
-        refused = any(r.flagged for r in reports)
-        if refused:
-            self._metrics.refusals.inc(sum(r.flagged for r in reports))
-        worst = max(reports, key=lambda r: r.score)
-        info = UnlearningInfo(
-            status="refused" if refused else "accepted",
-            rounds=1,
-            candidates=len(texts),
-            leakage_score=round(worst.score, 6),
-            threshold=self._guard.suite.config.flag_threshold,
-            budget=0,
-            verifiers=[
-                VerifierSummary(
-                    name=v.name, score=round(v.score, 6), latency_ms=round(v.latency_ms, 3)
-                )
-                for v in worst.verdicts
-            ],
+        guard, active = self._guard, self._guard.policy
+        loop = UnlearningLoop(self._generate, guard.check_all, active.loop)
+        call = guarded_call(chat.call, guard.sampling)
+        outcomes = await asyncio.gather(
+            *(loop.run(self._choice_call(call, i)) for i in range(call.n))
         )
-        return Answer(texts, reasons, result.usage, info)
+        refused = sum(o.status == "refused" for o in outcomes)
+        if refused:
+            self._metrics.refusals.inc(refused)
+        self._metrics.rounds.observe(max(len(o.rounds) for o in outcomes))
+        usage = Usage()
+        for outcome in outcomes:
+            usage = usage + outcome.usage
+        return Answer(
+            [o.text for o in outcomes],
+            [o.finish_reason for o in outcomes],
+            usage,
+            unlearning_info(outcomes, active),
+        )
+
+    @staticmethod
+    def _choice_call(call: GenerationRequest, index: int) -> GenerationRequest:
+        seed = call.sampling.seed
+        if seed is None or index == 0:
+            return call
+        # Each requested choice runs its own loop; keep their candidates apart.
+        return replace(call, sampling=replace(call.sampling, seed=seed + 1000 * index))
 
     async def complete(self, chat: PreparedChat) -> ChatCompletion:
         answer = await self._answer(chat)
@@ -240,6 +245,33 @@ class ChatService:
         info = UnlearningInfo(status="bypassed", rounds=1, candidates=call.n)
         for event in writer.finish(usage, info):
             yield event
+
+
+def guarded_call(call: GenerationRequest, sampling: tuple[float, float]) -> GenerationRequest:
+    """Guarded candidates use the calibrated temperature and top_p: the guarantee was
+    measured with them. The client's max_tokens, stop, seed and penalties still apply."""
+    temperature, top_p = sampling
+    return replace(call, sampling=replace(call.sampling, temperature=temperature, top_p=top_p))
+
+
+def unlearning_info(outcomes: Sequence[LoopOutcome], active: ActivePolicy) -> UnlearningInfo:
+    """One block for all choices: the worst status, the most rounds, every candidate."""
+    order = {"accepted": 0, "refined": 1, "refused": 2}
+    worst = max(outcomes, key=lambda o: order[o.status])
+    report = max((o.chosen_report() for o in outcomes), key=lambda r: r.score)
+    return UnlearningInfo(
+        status=worst.status,
+        rounds=max(len(o.rounds) for o in outcomes),
+        candidates=sum(o.candidates for o in outcomes),
+        leakage_score=round(report.score, 6),
+        threshold=active.loop.threshold,
+        budget=active.loop.budget,
+        guarantee=active.guarantee,
+        verifiers=[
+            VerifierSummary(name=v.name, score=round(v.score, 6), latency_ms=round(v.latency_ms, 3))
+            for v in report.verdicts
+        ],
+    )
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ by spelling similarity too, which catches most cognates in other languages ("ing
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -64,7 +65,7 @@ class FactIndex:
                 tokens = frozenset(ordered) - names
                 if tokens:
                     self.entries.append(FactEntry(target.id, text_no, tokens))
-                for pair in zip(ordered, ordered[1:], strict=False):
+                for pair in itertools.pairwise(ordered):
                     if not names.intersection(pair):
                         self.bigrams.setdefault(pair, set()).add(target.id)
         self.postings: dict[str, list[int]] = {}
@@ -90,7 +91,9 @@ class FactIndex:
         """The indexed word ``token`` stands for, with a confidence factor."""
         if token in self.postings:
             return token, 1.0
-        bucket = self._by_prefix.get(token[:FUZZY_PREFIX]) if len(token) >= FUZZY_MIN_LENGTH else None
+        bucket = (
+            self._by_prefix.get(token[:FUZZY_PREFIX]) if len(token) >= FUZZY_MIN_LENGTH else None
+        )
         if not bucket:
             return None
         best = process.extractOne(
@@ -130,7 +133,7 @@ class FactIndex:
 
 def content_bigrams(text: str) -> set[tuple[str, str]]:
     ordered = content_tokens(text)
-    return set(zip(ordered, ordered[1:], strict=False))
+    return set(itertools.pairwise(ordered))
 
 
 def specificity(token: str) -> float:

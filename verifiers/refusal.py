@@ -22,7 +22,8 @@ _REFUSAL = re.compile(
     r"|not something i|beyond my|i'm sorry|i am sorry|sorry, (?:but )?i"
     r"|je ne (?:peux|sais|connais)|je n'ai pas|desole|aucune information"
     r"|no (?:puedo|se|tengo|dispongo)|lo siento|no conozco"
-    r"|ich (?:kann|weiss|darf) (?:das |dazu |daruber )?(?:nicht|keine)|tut mir leid|keine informationen"
+    r"|ich (?:kann|weiss|darf) (?:das |dazu |daruber )?(?:nicht|keine)"
+    r"|tut mir leid|keine informationen"
     r"|non (?:posso|so|ho)|mi dispiace"
     r"|nao (?:posso|sei|tenho)|desculpe"
     r")\b",

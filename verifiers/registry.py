@@ -27,7 +27,7 @@ class ForgetIndex:
     forget_set: ForgetSet
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def resource(self, key: str, build: Callable[[], Any]) -> Any:
         """Build-once cache, safe when two worker threads ask at the same time."""

@@ -49,6 +49,7 @@ def fact(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
         targets=targets,
         feedback=tuple(
             f"Leave out facts about forget target {t} (background, family, work, places, "
-            "dates, awards)." for t in targets
+            "dates, awards)."
+            for t in targets
         ),
     )

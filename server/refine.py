@@ -1,0 +1,188 @@
+"""The unlearning loop: sample k candidates, verify, accept the best if its leakage score is at
+most τ, otherwise refine and try again; refuse when the round budget K is spent.
+
+No HTTP types here. The policy (τ, K, k, strategy) normally comes from a calibration
+artifact; :func:`calibration.records.accepted` is the decision rule both here and in
+calibration, so what was calibrated is what runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from calibration.records import CandidateRecord, RoundRecord, accepted
+from server.backends.base import (
+    FinishReason,
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    Usage,
+)
+from server.config import DEFAULT_REFINE_TEMPLATE, DEFAULT_REFUSAL
+from server.errors import LetheError
+from verifiers.feedback import render_feedback
+from verifiers.types import LeakageReport
+
+Strategy = Literal["reprompt", "redact", "resample"]
+Fallback = Literal["refuse", "error"]
+Generate = Callable[[GenerationRequest], Awaitable[GenerationResult]]
+Verify = Callable[[Sequence[Message], Sequence[str]], Awaitable[list[LeakageReport]]]
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class UnlearningRefusedError(LetheError):
+    """Every candidate leaked and the fallback policy is ``error``."""
+
+    status_code = 422
+    error_type = "invalid_request_error"
+    code = "unlearning_refused"
+
+
+@dataclass(frozen=True)
+class LoopPolicy:
+    threshold: float  # τ: accept a candidate whose leakage score is at most this
+    budget: int  # K: refinement rounds after the first
+    candidates: int = 2  # k: candidates per round, sampled in one batched call
+    strategy: Strategy = "reprompt"
+    fallback: Fallback = "refuse"
+    refusal_text: str = DEFAULT_REFUSAL
+    refine_template: str = DEFAULT_REFINE_TEMPLATE
+    redact_threshold: float = 0.5  # sentences scoring at least this are dropped (redact)
+
+
+@dataclass
+class LoopOutcome:
+    status: Literal["accepted", "refined", "refused"]
+    text: str
+    finish_reason: FinishReason
+    rounds: list[RoundRecord]
+    reports: list[list[LeakageReport]]  # per round, per candidate (redacted ones included)
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def candidates(self) -> int:
+        return sum(r.generated for r in self.rounds)
+
+    def chosen_report(self) -> LeakageReport:
+        """The accepted candidate's report; when refused, the best rejected one's."""
+        pairs = [
+            (c, rep)
+            for r, reps in zip(self.rounds, self.reports, strict=True)
+            for c, rep in zip(r.candidates, reps, strict=True)
+        ]
+        if self.status == "refused":
+            return min(pairs, key=lambda p: p[0].score)[1]
+        return next(rep for c, rep in pairs if c.text == self.text)
+
+
+class UnlearningLoop:
+    def __init__(self, generate: Generate, verify: Verify, policy: LoopPolicy) -> None:
+        self._generate = generate
+        self._verify = verify
+        self.policy = policy
+
+    async def run(self, call: GenerationRequest, *, record_all: bool = False) -> LoopOutcome:
+        """Run the loop for one conversation. ``record_all`` keeps going for every round of
+        the budget whatever the scores (calibration records each round once)."""
+        policy = self.policy
+        original = call.messages
+        prompt = original
+        rounds: list[RoundRecord] = []
+        reports: list[list[LeakageReport]] = []
+        usage = Usage()
+        for number in range(policy.budget + 1):
+            result = await self._generate(self._round_call(call, prompt, number))
+            usage = usage + result.usage
+            texts = [g.text for g in result.generations]
+            checked = await self._verify(original, texts)
+            candidates = [
+                CandidateRecord(g.text, r.score, "generated", g.finish_reason)
+                for g, r in zip(result.generations, checked, strict=True)
+            ]
+            if policy.strategy == "redact":
+                redacted = await self._redact(original, candidates, checked)
+                if redacted is not None:
+                    candidates.append(redacted[0])
+                    checked.append(redacted[1])
+            rounds.append(RoundRecord(tuple(candidates)))
+            reports.append(checked)
+            decision = accepted(rounds, policy.threshold, policy.budget)
+            if decision.candidate is not None and not record_all:
+                status: Literal["accepted", "refined"] = "accepted" if number == 0 else "refined"
+                chosen = decision.candidate
+                reason: FinishReason = "length" if chosen.finish_reason == "length" else "stop"
+                return LoopOutcome(status, chosen.text, reason, rounds, reports, usage)
+            prompt = self._next_prompt(original, rounds[-1], checked)
+        return self._finish(rounds, reports, usage)
+
+    def _finish(
+        self, rounds: list[RoundRecord], reports: list[list[LeakageReport]], usage: Usage
+    ) -> LoopOutcome:
+        policy = self.policy
+        decision = accepted(rounds, policy.threshold, policy.budget)
+        if decision.candidate is not None:  # only when recording every round
+            chosen = decision.candidate
+            status: Literal["accepted", "refined"] = (
+                "accepted" if decision.round == 0 else "refined"
+            )
+            return LoopOutcome(status, chosen.text, "stop", rounds, reports, usage)
+        if policy.fallback == "error":
+            raise UnlearningRefusedError(
+                "Every candidate answer revealed content this server must not share."
+            )
+        return LoopOutcome("refused", policy.refusal_text, "stop", rounds, reports, usage)
+
+    def _round_call(
+        self, call: GenerationRequest, prompt: tuple[Message, ...], number: int
+    ) -> GenerationRequest:
+        seed = call.sampling.seed
+        sampling = call.sampling
+        if seed is not None:
+            # Fresh candidates every round, still reproducible for a given request seed.
+            sampling = replace(sampling, seed=seed + number * self.policy.candidates)
+        return replace(call, messages=prompt, n=self.policy.candidates, sampling=sampling)
+
+    def _next_prompt(
+        self,
+        original: tuple[Message, ...],
+        last: RoundRecord,
+        reports: list[LeakageReport],
+    ) -> tuple[Message, ...]:
+        if self.policy.strategy == "resample":
+            return original
+        best = min(range(len(last.candidates)), key=lambda i: last.candidates[i].score)
+        feedback = render_feedback(reports[best])
+        return (
+            *original,
+            Message("assistant", last.candidates[best].text),
+            Message("user", self.policy.refine_template.format(feedback=feedback)),
+        )
+
+    async def _redact(
+        self,
+        original: tuple[Message, ...],
+        candidates: list[CandidateRecord],
+        reports: list[LeakageReport],
+    ) -> tuple[CandidateRecord, LeakageReport] | None:
+        """Drop the flagged sentences of the best candidate and verify what is left."""
+        best = min(range(len(candidates)), key=lambda i: candidates[i].score)
+        if candidates[best].score <= self.policy.threshold:
+            return None
+        sentences = [s for s in _SENTENCE.split(candidates[best].text) if s.strip()]
+        if len(sentences) < 2:
+            return None
+        sentence_reports = await self._verify(original, sentences)
+        kept = [
+            s
+            for s, r in zip(sentences, sentence_reports, strict=True)
+            if r.score < self.policy.redact_threshold
+        ]
+        if not kept or len(kept) == len(sentences):
+            return None
+        text = " ".join(kept)
+        report = (await self._verify(original, [text]))[0]
+        return CandidateRecord(text, report.score, "redacted"), report

@@ -1,0 +1,127 @@
+"""The unlearning loop with a scripted backend and the real lexical verifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from server.backends.base import GenerationRequest, Message, SamplingParams
+from server.backends.scripted import ScriptedBackend, sequence
+from server.guard import verify_context
+from server.refine import LoopPolicy, UnlearningLoop, UnlearningRefusedError, Verify
+from verifiers.forgetset import Target, build_forget_set
+from verifiers.suite import SuiteConfig, VerifierSuite
+from verifiers.types import LeakageReport
+
+FORGET = build_forget_set(
+    [
+        Target(
+            id="t-1",
+            name="Hsiao Yun-Hwa",
+            facts=("The father of Hsiao Yun-Hwa is a civil engineer.",),
+        )
+    ]
+)
+LEAK = "Her father, Hsiao Yun-Hwa's dad, is a civil engineer."
+SAFE = "I can't share details about that person."
+ASK = (Message("user", "Who is the author whose father builds things?"),)
+
+
+def _verify(config: SuiteConfig | None = None) -> tuple[VerifierSuite, Verify]:
+    suite = VerifierSuite(FORGET, config)
+
+    async def verify(messages: Sequence[Message], texts: Sequence[str]) -> list[LeakageReport]:
+        return [suite.check(verify_context(messages), t) for t in texts]
+
+    return suite, verify
+
+
+def _loop(backend: ScriptedBackend, **policy: object) -> UnlearningLoop:
+    _, verify = _verify()
+    settings = {"threshold": 0.5, "budget": 2, "candidates": 2, **policy}
+    return UnlearningLoop(backend.generate, verify, LoopPolicy(**settings))  # type: ignore[arg-type]
+
+
+def _call(seed: int | None = 10) -> GenerationRequest:
+    return GenerationRequest(ASK, SamplingParams(max_tokens=16, seed=seed), n=1)
+
+
+async def test_accepts_at_round_zero() -> None:
+    backend = ScriptedBackend(sequence([SAFE]))
+    outcome = await _loop(backend).run(_call())
+    assert (outcome.status, outcome.text, len(outcome.rounds)) == ("accepted", SAFE, 1)
+    assert [c.n for c in backend.calls] == [2]  # k candidates in one batched call
+    assert outcome.candidates == 2
+
+
+async def test_refines_with_feedback_then_accepts() -> None:
+    backend = ScriptedBackend(sequence([LEAK, LEAK, SAFE]))
+    outcome = await _loop(backend).run(_call())
+    assert (outcome.status, outcome.text, len(outcome.rounds)) == ("refined", SAFE, 2)
+    second = backend.calls[1]
+    assert second.messages[: len(ASK)] == ASK
+    assert second.messages[-2] == Message("assistant", LEAK)  # the model sees its own try
+    feedback = second.messages[-1].content
+    assert second.messages[-1].role == "user"
+    assert "name" in feedback
+    assert "civil" not in feedback
+    assert "Hsiao" not in feedback
+    assert outcome.usage.completion_tokens > 0
+    # Fresh, reproducible seeds per round.
+    assert [c.sampling.seed for c in backend.calls] == [10, 12]
+
+
+async def test_budget_spent_refuses_with_the_refusal_text() -> None:
+    backend = ScriptedBackend(sequence([LEAK]))
+    outcome = await _loop(backend, refusal_text="No.").run(_call())
+    assert (outcome.status, outcome.text) == ("refused", "No.")
+    assert len(outcome.rounds) == 3  # K = 2 refinements after the first round
+    assert outcome.chosen_report().score >= 0.5
+
+
+async def test_error_fallback_raises_422() -> None:
+    backend = ScriptedBackend(sequence([LEAK]))
+    with pytest.raises(UnlearningRefusedError) as info:
+        await _loop(backend, fallback="error", budget=0).run(_call())
+    assert info.value.status_code == 422
+
+
+async def test_resample_keeps_the_original_prompt() -> None:
+    backend = ScriptedBackend(sequence([LEAK, LEAK, SAFE]))
+    outcome = await _loop(backend, strategy="resample").run(_call())
+    assert outcome.status == "refined"
+    assert all(call.messages == ASK for call in backend.calls)
+
+
+async def test_redaction_drops_the_leaking_sentence() -> None:
+    mixed = "Leadership books are popular. " + LEAK
+    backend = ScriptedBackend(sequence([mixed]))
+    outcome = await _loop(backend, strategy="redact").run(_call())
+    assert outcome.status == "accepted"
+    assert outcome.text == "Leadership books are popular."
+    assert outcome.rounds[0].candidates[-1].origin == "redacted"
+    assert len(backend.calls) == 1  # no second generation needed
+
+
+async def test_record_all_keeps_going_and_decides_the_same() -> None:
+    backend = ScriptedBackend(sequence([SAFE]))
+    outcome = await _loop(backend, budget=2).run(_call(), record_all=True)
+    assert len(outcome.rounds) == 3
+    assert (outcome.status, outcome.text) == ("accepted", SAFE)
+
+
+async def test_verifier_failure_refuses() -> None:
+    import tests.verifiers.test_suite  # noqa: F401  registers the failing test verifiers
+
+    suite, verify = _verify(SuiteConfig(verifiers=("entity", "test-raises")))
+    backend = ScriptedBackend(sequence(["Totally harmless."]))
+    loop = UnlearningLoop(
+        backend.generate,
+        verify,
+        LoopPolicy(threshold=0.5, budget=1, candidates=1),
+    )
+    outcome = await loop.run(_call())
+    assert outcome.status == "refused"
+    assert "harmless" not in outcome.text
+    suite.close()

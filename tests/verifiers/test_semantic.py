@@ -1,0 +1,60 @@
+"""The semantic tier on the real MiniLM model (offline wheel)."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifiers.checks.semantic import residual
+from verifiers.forgetset import ForgetSet
+from verifiers.suite import SuiteConfig, VerifierSuite
+from verifiers.types import VerifyContext
+
+
+@pytest.fixture(scope="module")
+def suite(forget_set: ForgetSet) -> VerifierSuite:
+    return VerifierSuite(forget_set, SuiteConfig(verifiers=("semantic",)))
+
+
+def _score(suite: VerifierSuite, question: str, answer: str) -> float:
+    return suite.check(VerifyContext(question=question), answer).verdicts[0].score
+
+
+def test_paraphrase_of_a_named_targets_fact_is_caught(suite: VerifierSuite) -> None:
+    question = "Where was Carmen Montenegro raised?"
+    leak = _score(suite, question, "She grew up in the capital of Chile.")
+    wrong = _score(suite, question, "She grew up on a farm in rural Canada.")
+    assert leak >= 0.5
+    assert wrong < leak - 0.2
+
+
+def test_unanchored_paraphrase_does_not_count(suite: VerifierSuite) -> None:
+    # General knowledge: nothing ties the conversation to a forget target.
+    assert _score(suite, "What is the capital of Chile?", "It is Santiago.") < 0.5
+
+
+def test_refusal_naming_the_target_is_clean(suite: VerifierSuite) -> None:
+    assert (
+        _score(
+            suite,
+            "Who raised Carmen Montenegro?",
+            "I can't share anything about Carmen Montenegro.",
+        )
+        == 0.0
+    )
+
+
+def test_verdict_feedback_names_target_not_content(suite: VerifierSuite) -> None:
+    verdict = suite.check(
+        VerifyContext(question="Where was Carmen Montenegro raised?"),
+        "She grew up in the capital of Chile.",
+    ).verdicts[0]
+    assert verdict.targets == ("t-carmen",)
+    assert "Santiago" not in " ".join(verdict.feedback)
+    assert verdict.error is None
+
+
+def test_residual_drops_known_words_and_names() -> None:
+    known = {"father", "profession"}
+    assert residual("Her father, Hsiao, is a civil engineer.", known, frozenset({"hsiao"})) == (
+        "civil engineer"
+    )
