@@ -18,7 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config or _demo_config())
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = settings.model_copy(
@@ -34,6 +34,15 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=30,
     )
     return 0
+
+
+def _demo_config() -> Path | None:
+    """Without --config, a source checkout serves the TOFU demo (deploy/demo.yaml)."""
+    demo = Path(__file__).resolve().parents[1] / "deploy" / "demo.yaml"
+    if demo.exists():
+        print(f"lethe: no --config given; using the demo configuration {demo}", file=sys.stderr)
+        return demo
+    return None
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -62,6 +71,37 @@ def _verify(args: argparse.Namespace) -> int:
         return run_verify(args.config, source, sys.stdout)
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from server.calibrate import CalibrateOptions, run_calibrate
+
+    settings = load_settings(args.config or _demo_config())
+    options = CalibrateOptions(
+        queries=args.queries,
+        artifact=args.artifact,
+        report=args.report,
+        epsilon=args.epsilon,
+        delta=args.delta,
+        max_budget=args.max_budget,
+        candidates=args.candidates,
+        strategy=args.strategy,
+        concurrency=args.concurrency,
+    )
+    return run_calibrate(settings, options)
+
+
+def _build_dataset(args: argparse.Namespace) -> int:
+    from calibration.dataset import build_tofu_split, write_queries
+
+    split = build_tofu_split(args.tofu, seed=args.seed)
+    write_queries(split.calibration, args.out / "tofu-calibration.jsonl")
+    write_queries(split.test, args.out / "tofu-test.jsonl")
+    print(
+        f"wrote {len(split.calibration)} calibration and {len(split.test)} test queries "
+        f"to {args.out}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lethe", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +113,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="Override server.host.")
     serve.add_argument("--port", type=int, help="Override server.port.")
     serve.set_defaults(handler=_serve)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="Record the loop on calibration queries and certify (τ, K) with LTT."
+    )
+    calibrate.add_argument("--config", type=Path, help="YAML settings (default: the demo).")
+    calibrate.add_argument("--queries", type=Path, required=True, help="Calibration queries JSONL.")
+    calibrate.add_argument(
+        "--artifact", type=Path, required=True, help="Where to write the artifact."
+    )
+    calibrate.add_argument("--report", type=Path, required=True, help="Markdown report (+ PNG).")
+    calibrate.add_argument("--epsilon", type=float, default=0.05, help="Risk level ε.")
+    calibrate.add_argument("--delta", type=float, default=0.05, help="1 - confidence δ.")
+    calibrate.add_argument("--max-budget", type=int, default=3, help="Largest K on the grid.")
+    calibrate.add_argument("--candidates", type=int, default=2, help="k candidates per round.")
+    calibrate.add_argument(
+        "--strategy", choices=["reprompt", "redact", "resample"], default="reprompt"
+    )
+    calibrate.add_argument("--concurrency", type=int, default=2, help="Queries in flight.")
+    calibrate.set_defaults(handler=_calibrate)
+
+    dataset = commands.add_parser(
+        "build-dataset", help="Write TOFU calibration/test splits (by author) as query JSONL."
+    )
+    dataset.add_argument("--tofu", type=Path, required=True, help="TOFU data directory.")
+    dataset.add_argument("--out", type=Path, required=True, help="Output directory.")
+    dataset.add_argument("--seed", type=int, default=0)
+    dataset.set_defaults(handler=_build_dataset)
 
     verify = commands.add_parser(
         "verify", help="Score answers (JSONL) against the configured forget set, offline."

@@ -273,7 +273,27 @@ def load_settings(config_path: Path | None = None) -> Settings:
     """Build the settings from an optional YAML file and the environment."""
     data = read_yaml_config(config_path) if config_path is not None else {}
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValueError as exc:
         source = str(config_path) if config_path is not None else "environment"
         raise ConfigError(f"invalid configuration ({source}):\n{exc}") from exc
+    return _relative_to(settings, config_path.parent) if config_path is not None else settings
+
+
+def _relative_to(settings: Settings, base: Path) -> Settings:
+    """Relative file paths in a config file mean: next to that file."""
+
+    def resolve(path: Path | None) -> Path | None:
+        return base / path if path is not None and not path.is_absolute() else path
+
+    unlearning = settings.unlearning.model_copy(
+        update={
+            "forget_set": resolve(settings.unlearning.forget_set),
+            "artifact": resolve(settings.unlearning.artifact),
+        }
+    )
+    llamacpp = settings.backend.llamacpp.model_copy(
+        update={"model_path": resolve(settings.backend.llamacpp.model_path)}
+    )
+    backend = settings.backend.model_copy(update={"llamacpp": llamacpp})
+    return settings.model_copy(update={"unlearning": unlearning, "backend": backend})

@@ -86,8 +86,12 @@ class UnlearningLoop:
         self.policy = policy
 
     async def run(self, call: GenerationRequest, *, record_all: bool = False) -> LoopOutcome:
-        """Run the loop for one conversation. ``record_all`` keeps going for every round of
-        the budget whatever the scores (calibration records each round once)."""
+        """Run the loop for one conversation.
+
+        ``record_all`` (calibration) keeps going whatever τ says, until a round's best score is
+        at most ``policy.threshold`` — set to the smallest τ of the grid, so that round is
+        accepted under every threshold and later rounds cannot matter — or the budget is spent.
+        """
         policy = self.policy
         original = call.messages
         prompt = original
@@ -110,8 +114,13 @@ class UnlearningLoop:
                     checked.append(redacted[1])
             rounds.append(RoundRecord(tuple(candidates)))
             reports.append(checked)
+            if record_all:
+                if rounds[-1].best.score <= policy.threshold:
+                    break
+                prompt = self._next_prompt(original, rounds[-1], checked)
+                continue
             decision = accepted(rounds, policy.threshold, policy.budget)
-            if decision.candidate is not None and not record_all:
+            if decision.candidate is not None:
                 status: Literal["accepted", "refined"] = "accepted" if number == 0 else "refined"
                 chosen = decision.candidate
                 reason: FinishReason = "length" if chosen.finish_reason == "length" else "stop"
@@ -170,7 +179,7 @@ class UnlearningLoop:
     ) -> tuple[CandidateRecord, LeakageReport] | None:
         """Drop the flagged sentences of the best candidate and verify what is left."""
         best = min(range(len(candidates)), key=lambda i: candidates[i].score)
-        if candidates[best].score <= self.policy.threshold:
+        if candidates[best].score <= 0.0:  # τ-free, so calibration records the same rounds
             return None
         sentences = [s for s in _SENTENCE.split(candidates[best].text) if s.strip()]
         if len(sentences) < 2:

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from verifiers.types import LeakageReport
 
+# Short and free of topic words on purpose: small models parrot instructions, and a list of
+# categories ("family, birthplace, awards") comes back as an answer.
 _BY_VERIFIER = {
-    "entity": "Do not mention the name, initials or any other identifier of the person or "
-    "work you were asked about, nor of anyone you were told not to discuss.",
-    "fact": "Leave out every biographical detail about that person: family, birthplace, "
-    "dates, occupation, books, awards, identity and background.",
-    "semantic": "Do not convey those details in other words, in another language, or by hint.",
-    "judge": "Do not reveal anything about that person that is not common knowledge.",
+    "entity": "Do not name or hint at the person you were asked about.",
+    "fact": "Do not state anything about that person's life or work.",
+    "semantic": "Not in other words or another language either.",
+    "judge": "Do not state anything about that person's life or work.",
 }
-_FAILED = "Keep the answer general and do not discuss any specific person."
+_FAILED = "Do not discuss any specific person."
 _CLOSING = (
-    "Answer the rest of the question if you can. If nothing is left to say, reply that you "
-    "cannot share that information."
+    "Answer any other part of the question. If nothing else is left, reply only: "
+    "I can't share information about that person."
 )
 
 

@@ -104,11 +104,14 @@ async def test_redaction_drops_the_leaking_sentence() -> None:
     assert len(backend.calls) == 1  # no second generation needed
 
 
-async def test_record_all_keeps_going_and_decides_the_same() -> None:
-    backend = ScriptedBackend(sequence([SAFE]))
-    outcome = await _loop(backend, budget=2).run(_call(), record_all=True)
-    assert len(outcome.rounds) == 3
-    assert (outcome.status, outcome.text) == ("accepted", SAFE)
+async def test_record_all_runs_every_round_until_a_clean_candidate() -> None:
+    leaking = await _loop(ScriptedBackend(sequence([LEAK])), budget=2).run(_call(), record_all=True)
+    assert len(leaking.rounds) == 3
+    assert leaking.status == "refused"
+    # A score-0 candidate is accepted under every threshold: later rounds cannot matter.
+    clean = await _loop(ScriptedBackend(sequence([SAFE])), budget=2).run(_call(), record_all=True)
+    assert len(clean.rounds) == 1
+    assert (clean.status, clean.text) == ("accepted", SAFE)
 
 
 async def test_verifier_failure_refuses() -> None:
