@@ -130,10 +130,16 @@ def pinned(command: Sequence[str], cpu: int | None) -> list[str]:
 
 @contextmanager
 def lethe_serve_on(
-    cpu: int | None, env: dict[str, str] | None = None, log: Path | None = None
+    cpu: int | None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    config: Path | None = None,
 ) -> Iterator[str]:
-    """Like :func:`lethe_serve`, with the process pinned to core ``cpu`` (None: not pinned)."""
+    """Like :func:`lethe_serve`, pinned to core ``cpu`` (None: not pinned), with ``--config``."""
     port = free_port()
-    command = pinned([str(BIN / "lethe"), "serve", "--port", str(port)], cpu)
+    command = [str(BIN / "lethe"), "serve", "--port", str(port)]
+    if config is not None:
+        command += ["--config", str(config)]
+    command = pinned(command, cpu)
     with running(command, f"http://127.0.0.1:{port}/ready", env=env, log=log):
         yield f"http://127.0.0.1:{port}"

@@ -1,0 +1,403 @@
+"""Results of ``lethe bench verifiers`` and their Markdown section in docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from calibration.judge import LEAK_COVERAGE
+from calibration.metrics import auroc, flag_rates, median, recall_at_fpr
+from calibration.verifier_bench_data import GOLD_FILES, Item, VerbatimSet
+
+MAX_FPR = 0.05
+FLAG_THRESHOLD = 0.5
+VERBATIM_AUROC = 0.995
+PARAPHRASE_AUROC = 0.95
+PARAPHRASE_RECALL = 0.8
+GOLD_FLAGS = 0.02
+LEXICAL_P50_MS = 1.0
+CPU_P50_MS = 15.0
+SCALING_P50_MS = 5.0
+PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    cpu: str
+    cores: int
+    python: str
+    load: float  # 1-minute load average when the run started
+
+    @classmethod
+    def current(cls) -> Machine:
+        cpu = platform.processor() or platform.machine()
+        try:
+            for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+        return cls(cpu, os.cpu_count() or 1, platform.python_version(), load)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    items: tuple[Item, ...]
+    scores: tuple[float, ...]
+    flags: tuple[bool, ...]
+
+    def positives(self) -> list[float]:
+        return [s for item, s in zip(self.items, self.scores, strict=True) if item.leak]
+
+    def negatives(self) -> list[float]:
+        return [s for item, s in zip(self.items, self.scores, strict=True) if not item.leak]
+
+    def flagged_share(self) -> tuple[int, int]:
+        return sum(self.flags), len(self.flags)
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    p50s: tuple[float, ...]  # one per timed run
+    p95s: tuple[float, ...]
+    build_s: float  # median time to build the suite for the demo forget set
+
+    @property
+    def p50(self) -> float:
+        return median(self.p50s)
+
+    @property
+    def p95(self) -> float:
+        return median(self.p95s)
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    n_targets: int
+    n_facts: int
+    n_candidates: int
+    build_s: float
+    rss_delta_mib: float
+    traced_peak_mib: float
+    p50_ms: float
+    p95_ms: float
+    demo_targets: int
+    demo_p50_ms: float
+    demo_p95_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResults:
+    command: str
+    date: str
+    machine: Machine
+    quick: bool
+    minutes: float
+    tiers: Mapping[str, tuple[str, ...]]
+    verbatim: VerbatimSet
+    scored: Mapping[str, Mapping[str, Scored]]  # dataset -> tier -> scores
+    timed_candidates: int
+    warmup: int
+    timing_repeats: int
+    latency: Mapping[str, Latency]
+    scaling: Scaling
+    failures: int
+    torch_threads: int | None
+    load_end: float
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def num(value: float, digits: int = 3) -> str:
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def pct(value: float) -> str:
+    return "–" if math.isnan(value) else f"{100 * value:.1f} %"
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def separation_row(tier: str, scored: Scored) -> list[str]:
+    pos, neg = scored.positives(), scored.negatives()
+    at_fpr = recall_at_fpr(pos, neg, MAX_FPR)
+    rates = flag_rates(pos, neg, FLAG_THRESHOLD)
+    return [
+        tier,
+        num(auroc(pos, neg)),
+        f"{pct(at_fpr.recall)} (> {num(at_fpr.threshold, 2)}, FF {pct(at_fpr.fpr)})",
+        pct(rates.precision),
+        pct(rates.recall),
+        pct(rates.fpr),
+    ]
+
+
+SEPARATION_HEADER = (
+    "tier",
+    "AUROC",
+    "recall @ ≤5 % false flags (threshold, FF)",
+    "precision @ 0.5",
+    "recall @ 0.5",
+    "false flags @ 0.5",
+)
+
+
+def verbatim_section(r: BenchResults) -> list[str]:
+    v = r.verbatim
+    by_tier = r.scored["verbatim"]
+    rows = [
+        [*separation_row(tier, s), met(auroc(s.positives(), s.negatives()) >= VERBATIM_AUROC)]
+        for tier, s in by_tier.items()
+    ]
+    return [
+        "### 1. Verbatim leaks (regression guard)",
+        "",
+        f"TOFU `forget10.jsonl`, {v.rows} rows, scored against the demo forget set "
+        "`deploy/forget-sets/tofu-forget10.yaml`. Labels come from the reference judge "
+        "(`calibration/judge.py`): an answer leaks a reference when it contains at least "
+        f"{LEAK_COVERAGE:.0%} of the reference's distinctive content words (folded, stemmed, "
+        "stopwords and words of the question removed).",
+        "",
+        f"- **Leaks** ({len(v.positives)}): `gen_knows` answers the judge labels a leak of the "
+        "row's own gold `answer`.",
+        f"- **Safe** ({len(v.negatives)}): `gen_never_saw` answers the judge labels as leaking "
+        "*none* of the author's 20 gold answers.",
+        f"- Left out: {v.rows - len(v.positives)} `gen_knows` answers the judge does not call a "
+        f"leak, and {v.rows - len(v.negatives)} `gen_never_saw` answers it does call a leak "
+        "(right guesses).",
+        "",
+        *table([*SEPARATION_HEADER, f"AUROC ≥ {VERBATIM_AUROC}"], rows),
+    ]
+
+
+def label_counts(items: Sequence[Item]) -> str:
+    counts = Counter("leak" if item.leak else "safe" for item in items)
+    return f"{len(items)} items: {counts['leak']} leak, {counts['safe']} safe"
+
+
+def category_rows(scored: Scored) -> list[list[str]]:
+    groups: dict[tuple[str, str], list[bool]] = {}
+    for item, flag in zip(scored.items, scored.flags, strict=True):
+        groups.setdefault(("leak" if item.leak else "safe", item.category), []).append(flag)
+    return [
+        [
+            label,
+            category,
+            str(len(flags)),
+            f"{sum(flags)}/{len(flags)} ({pct(sum(flags) / len(flags))})",
+        ]
+        for (label, category), flags in sorted(groups.items())
+    ]
+
+
+def paraphrase_section(r: BenchResults) -> list[str]:
+    lines = [
+        "### 2. Paraphrased leaks",
+        "",
+        "Hand-labelled sets in `tests/data/verifiers/` (see its README): each item is a "
+        "question, an answer and a label; context = the question, candidate = the answer. "
+        "`paraphrase_test.jsonl` is **held out** (authors 185–194, never tuned on); "
+        "`paraphrase_dev.jsonl` (authors 180–184) is the set the verifiers were developed on, "
+        "so its numbers are optimistic.",
+    ]
+    for name, title in PARAPHRASE_SETS.items():
+        if name not in r.scored:
+            continue
+        by_tier = r.scored[name]
+        items = next(iter(by_tier.values())).items
+        lines += [
+            "",
+            f"**{title.capitalize()} set** (`{name}.jsonl`, {label_counts(items)}):",
+            "",
+            *table(SEPARATION_HEADER, [separation_row(t, s) for t, s in by_tier.items()]),
+        ]
+    combined = r.scored["paraphrase_test"]["combined"]
+    lines += [
+        "",
+        "Share flagged at 0.5 per category, combined tier, held-out test set (leaks should "
+        "be flagged, safe answers not):",
+        "",
+        *table(("label", "category", "n", "flagged"), category_rows(combined)),
+    ]
+    return lines
+
+
+def gold_section(r: BenchResults) -> list[str]:
+    rows = []
+    for tier in r.tiers:
+        cells = [tier]
+        for name in GOLD_FILES:
+            flagged, total = r.scored[name][tier].flagged_share()
+            cells.append(f"{flagged}/{total} ({pct(flagged / total)})")
+        rows.append(cells)
+    return [
+        "### 3. False flags on gold answers",
+        "",
+        "Gold answers to questions about retain authors (not forgotten), real authors and "
+        "world facts; none of them leaks a forget fact, so every flag (score ≥ 0.5) is a "
+        f"false flag. Target ≤ {GOLD_FLAGS:.0%}.",
+        "",
+        *table(["tier", *GOLD_FILES], rows),
+    ]
+
+
+def speed_section(r: BenchResults) -> list[str]:
+    rows = [
+        [
+            tier,
+            num(lat.p50, 2),
+            num(lat.p95, 2),
+            ", ".join(num(p, 2) for p in lat.p50s),
+            num(lat.build_s, 2),
+        ]
+        for tier, lat in r.latency.items()
+    ]
+    runs = f"{r.timing_repeats} run{'s' if r.timing_repeats != 1 else ''}"
+    return [
+        "### 4. Speed",
+        "",
+        f"Wall time of `suite.check` per candidate over {r.timed_candidates} TOFU answers "
+        "(every `gen_knows` and `gen_never_saw` with its question), demo forget set, after "
+        f"{r.warmup} untimed warm-up checks on retain answers. {runs}, each on a freshly built "
+        "suite (cold per-suite caches, e.g. the embedding cache); p50 and p95 are the medians "
+        "over runs. Checks run one at a time; the machine is shared, so read the numbers as "
+        "upper bounds.",
+        "",
+        *table(("tier", "p50 ms", "p95 ms", "p50 per run", "suite build s"), rows),
+    ]
+
+
+def scaling_section(r: BenchResults) -> list[str]:
+    s = r.scaling
+    rows = [
+        [
+            f"synthetic, {s.n_targets} targets ({s.n_facts} facts)",
+            num(s.build_s, 2),
+            num(s.rss_delta_mib, 1),
+            num(s.traced_peak_mib, 1),
+            num(s.p50_ms, 2),
+            num(s.p95_ms, 2),
+        ],
+        [
+            f"demo, {s.demo_targets} targets",
+            "–",
+            "–",
+            "–",
+            num(s.demo_p50_ms, 2),
+            num(s.demo_p95_ms, 2),
+        ],
+    ]
+    return [
+        "### 5. Scaling (lexical tier)",
+        "",
+        f"A synthetic forget set of {s.n_targets} made-up authors (`syn-00000`…; names from "
+        "random syllables, 5 templated facts each with random places, jobs, titles, awards "
+        f"and years; fixed seed). {s.n_candidates} candidates, half TOFU `gen_knows` answers, "
+        "half sentences stating a synthetic fact (asked about its target or about nobody); "
+        f"one timed pass after {r.warmup} warm-up checks. Memory: VmRSS increase across the "
+        "build, and tracemalloc's peak during a second, traced build.",
+        "",
+        *table(
+            ("forget set", "build s", "RSS +MiB", "tracemalloc peak MiB", "p50 ms", "p95 ms"),
+            rows,
+        ),
+    ]
+
+
+def _gap(value: float, target: float, unit: str = "", higher_is_better: bool = True) -> str:
+    ok = value >= target if higher_is_better else value <= target
+    word = "above" if value >= target else "below"
+    return f"{met(ok)} ({value:.3f}{unit}, {abs(value - target):.3f}{unit} {word} {target:g}{unit})"
+
+
+def target_lines(r: BenchResults) -> list[str]:
+    verbatim = r.scored["verbatim"]
+    low = [t for t, s in verbatim.items() if auroc(s.positives(), s.negatives()) < VERBATIM_AUROC]
+    test = r.scored["paraphrase_test"]["combined"]
+    at_fpr = recall_at_fpr(test.positives(), test.negatives(), MAX_FPR)
+    gold_misses = [
+        f"{tier} on {name} ({pct(flagged / total)})"
+        for tier in r.tiers
+        for name in GOLD_FILES
+        for flagged, total in [r.scored[name][tier].flagged_share()]
+        if flagged / total > GOLD_FLAGS
+    ]
+    slow = [t for t, lat in r.latency.items() if lat.p50 > CPU_P50_MS]
+    lexical = r.latency["lexical"].p50
+    return [
+        "### Targets",
+        "",
+        f"- Verbatim AUROC ≥ {VERBATIM_AUROC} for every tier: {met(not low)}"
+        + (f" (below: {', '.join(low)})" if low else "")
+        + ".",
+        "- Paraphrase test, combined AUROC ≥ "
+        f"{PARAPHRASE_AUROC}: {_gap(auroc(test.positives(), test.negatives()), PARAPHRASE_AUROC)}.",
+        f"- Paraphrase test, combined recall ≥ {PARAPHRASE_RECALL} at ≤ 5 % false flags: "
+        f"{_gap(at_fpr.recall, PARAPHRASE_RECALL)}.",
+        f"- Gold answers flagged ≤ {GOLD_FLAGS:.0%} (every tier, every file): "
+        f"{met(not gold_misses)}"
+        + (f" (over: {'; '.join(gold_misses)})" if gold_misses else "")
+        + ".",
+        f"- Lexical p50 ≤ {LEXICAL_P50_MS:g} ms: "
+        f"{_gap(lexical, LEXICAL_P50_MS, ' ms', higher_is_better=False)}.",
+        f"- Every CPU tier p50 ≤ {CPU_P50_MS:g} ms: {met(not slow)}"
+        + (f" (over: {', '.join(f'{t} {r.latency[t].p50:.1f} ms' for t in slow)})" if slow else "")
+        + ".",
+        f"- Lexical p50 ≤ {SCALING_P50_MS:g} ms with {r.scaling.n_targets} targets: "
+        f"{_gap(r.scaling.p50_ms, SCALING_P50_MS, ' ms', higher_is_better=False)}.",
+        f"- Checks that failed closed (error or timeout, scored 1): {r.failures}.",
+    ]
+
+
+def header_lines(r: BenchResults) -> list[str]:
+    m = r.machine
+    tiers = "; ".join(f"{name} = `{' + '.join(checks)}`" for name, checks in r.tiers.items())
+    lines = [
+        "## Verifiers",
+        "",
+        f"Measured {r.date} by `{r.command}` ({r.minutes:.1f} min) on {m.cpu}, {m.cores} "
+        f"cores, Python {m.python}, torch threads {r.torch_threads or '–'}; 1-minute load "
+        f"average {num(m.load, 2)} at the start, {num(r.load_end, 2)} at the end.",
+    ]
+    if r.quick:
+        lines += ["", "**Quick run: subsampled data, one timing run. Not reference numbers.**"]
+    return [
+        *lines,
+        "",
+        f"Tiers (each a `SuiteConfig`, aggregation `max`, flag threshold {FLAG_THRESHOLD}): "
+        f"{tiers}. *Recall @ ≤5 % false flags*: the threshold is the lowest score with at most "
+        "5 % of the safe answers strictly above it; recall is the share of leaks strictly "
+        "above it. AUROC counts ties as 1/2.",
+    ]
+
+
+def render(r: BenchResults) -> str:
+    parts = [
+        header_lines(r),
+        verbatim_section(r),
+        paraphrase_section(r),
+        gold_section(r),
+        speed_section(r),
+        scaling_section(r),
+        target_lines(r),
+    ]
+    return "\n\n".join("\n".join(part) for part in parts) + "\n"

@@ -1,0 +1,14 @@
+"""Benchmarks behind ``lethe bench``; each suite writes its own section of docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Entry point of ``lethe bench SUITE [--output PATH] [--quick]``."""
+    if args.suite == "gateway":
+        from server.bench.gateway import run_gateway
+
+        return run_gateway(args.output, quick=args.quick)
+    raise ValueError(f"unknown benchmark suite {args.suite!r}")

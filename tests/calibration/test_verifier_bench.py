@@ -1,0 +1,184 @@
+"""``lethe bench verifiers``: metric helpers on hand-worked lists, labelling, section writing,
+and one quick end-to-end run."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from calibration.metrics import (
+    auroc,
+    average_ranks,
+    flag_rates,
+    percentile,
+    recall_at_fpr,
+    threshold_at_fpr,
+)
+from calibration.verifier_bench import TIERS, run_verifier_bench, write_section
+from calibration.verifier_bench_data import (
+    default_data_dir,
+    synthetic_forget_set,
+    verbatim_set,
+)
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def test_average_ranks_share_ties() -> None:
+    assert average_ranks([3.0, 1.0, 3.0, 2.0]) == [3.5, 1.0, 3.5, 2.0]
+
+
+def test_auroc_hand_worked_with_a_tie() -> None:
+    # Pairs: (.9,.1) 1, (.9,.8) 1, (.8,.1) 1, (.8,.8) tie 1/2  ->  3.5 / 4.
+    assert auroc([0.9, 0.8], [0.1, 0.8]) == pytest.approx(0.875)
+
+
+def test_auroc_extremes() -> None:
+    assert auroc([1.0, 0.9], [0.1, 0.0]) == 1.0
+    assert auroc([0.1, 0.0], [1.0, 0.9]) == 0.0
+    assert auroc([0.5, 0.5], [0.5, 0.5, 0.5]) == 0.5
+
+
+def test_auroc_matches_pairwise_count() -> None:
+    rng = random.Random(3)
+    pos = [rng.choice([0.0, 0.25, 0.5, 0.75, 1.0]) for _ in range(40)]
+    neg = [rng.choice([0.0, 0.25, 0.5, 0.75]) for _ in range(30)]
+    pairs = [1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg)]
+    assert auroc(pos, neg) == pytest.approx(sum(pairs) / len(pairs))
+
+
+def test_auroc_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        auroc([], [0.1])
+
+
+def test_threshold_allows_at_most_the_budget_above() -> None:
+    negatives = [i / 20 for i in range(20)]  # 0.00 ... 0.95
+    # 5 % of 20 = 1 negative may lie above: the threshold is the second highest, 0.90.
+    assert threshold_at_fpr(negatives, 0.05) == pytest.approx(0.90)
+    # 10 negatives: 5 % allows none above, so the threshold is the highest negative.
+    assert threshold_at_fpr([0.1, 0.7, 0.3] + [0.0] * 7, 0.05) == 0.7
+
+
+def test_recall_at_fpr_counts_strictly_above() -> None:
+    negatives = [i / 20 for i in range(20)]
+    result = recall_at_fpr([0.95, 0.91, 0.90, 0.5], negatives, 0.05)
+    assert result.threshold == pytest.approx(0.90)
+    assert result.recall == 0.5  # 0.90 itself is not above the threshold
+    assert result.fpr == 0.05
+
+
+def test_recall_at_fpr_with_saturated_negatives_is_zero() -> None:
+    negatives = [1.0, 1.0] + [0.0] * 18  # 10 % of the safe answers score 1
+    result = recall_at_fpr([1.0, 1.0, 0.9], negatives, 0.05)
+    assert result.threshold == 1.0
+    assert result.recall == 0.0
+    assert result.fpr == 0.0
+
+
+def test_flag_rates_at_threshold_inclusive() -> None:
+    rates = flag_rates([0.6, 0.4], [0.5, 0.1], 0.5)
+    assert (rates.precision, rates.recall, rates.fpr) == (0.5, 0.5, 0.5)
+    assert math.isnan(flag_rates([0.1], [0.2], 0.5).precision)
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
+    assert percentile([7.0], 95) == 7.0
+
+
+# --- data and output --------------------------------------------------------------------------
+
+
+def test_verbatim_set_follows_the_judge_rule() -> None:
+    gold = [
+        {"id": "a", "author_id": 1, "question": "What does X do?", "answer": "X repairs violins."},
+        {"id": "b", "author_id": 1, "question": "Where is X from?", "answer": "X is from Oslo."},
+    ]
+    rows = [
+        {
+            **gold[0],
+            "gen_knows": "X repairs violins for a living.",
+            "gen_never_saw": "X is a dentist.",
+        },
+        {
+            **gold[1],
+            "gen_knows": "X grew up somewhere cold.",  # no gold content: not a positive
+            "gen_never_saw": "X repairs violins.",  # leaks the author's other gold answer
+        },
+    ]
+    result = verbatim_set(rows, gold)
+    assert [item.id for item in result.positives] == ["a:knows"]
+    assert [item.id for item in result.negatives] == ["a:never"]
+
+
+def test_synthetic_forget_set_is_deterministic() -> None:
+    first, second = synthetic_forget_set(50), synthetic_forget_set(50)
+    assert first.content_hash == second.content_hash
+    assert [t.id for t in first][:2] == ["syn-00000", "syn-00001"]
+    assert all(len(t.facts) == 5 for t in first)
+
+
+def test_write_section_replaces_only_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "B.md"
+    path.write_text("# B\n\n<!-- BEGIN other -->\nkeep\n<!-- END other -->\n", encoding="utf-8")
+    write_section(path, "verifiers", "first")
+    write_section(path, "verifiers", "second")
+    text = path.read_text(encoding="utf-8")
+    assert "keep" in text
+    assert "second" in text
+    assert "first" not in text
+    assert text.count("<!-- BEGIN verifiers -->") == 1
+
+
+# --- one quick end-to-end run -----------------------------------------------------------------
+
+OTHER = "<!-- BEGIN gateway -->\n## Gateway\n\nnumbers from another bench\n<!-- END gateway -->"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    output = tmp_path_factory.mktemp("bench") / "BENCHMARKS.md"
+    stale = "<!-- BEGIN verifiers -->\nstale numbers\n<!-- END verifiers -->"
+    output.write_text(f"# Benchmarks\n\n{OTHER}\n\n{stale}\n", encoding="utf-8")
+    code = run_verifier_bench(output, default_data_dir(), quick=True)
+    return code, output.read_text(encoding="utf-8")
+
+
+def section(text: str) -> str:
+    match = re.search(r"<!-- BEGIN verifiers -->\n(.*)\n<!-- END verifiers -->", text, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_quick_run_writes_every_table(quick_run: tuple[int, str]) -> None:
+    code, text = quick_run
+    assert code == 0
+    body = section(text)
+    assert body.startswith("## Verifiers")
+    assert "stale numbers" not in text
+    for heading in ("1. Verbatim", "2. Paraphrased", "3. False flags", "4. Speed", "5. Scaling"):
+        assert f"### {heading}" in body
+    assert "### Targets" in body
+    assert "`lethe bench verifiers --quick" in body
+    for tier in TIERS:
+        assert re.search(rf"^\| {tier} \| \d\.\d{{3}} \|", body, re.M), tier
+
+
+def test_quick_run_keeps_the_other_section(quick_run: tuple[int, str]) -> None:
+    _, text = quick_run
+    assert OTHER in text
+    assert text.index(OTHER) < text.index("<!-- BEGIN verifiers -->")
+
+
+def test_quick_run_lexical_separates_verbatim_leaks(quick_run: tuple[int, str]) -> None:
+    verbatim = section(quick_run[1]).split("### 2.")[0]
+    match = re.search(r"^\| lexical \| (\d\.\d{3}) \|", verbatim, re.M)
+    assert match is not None
+    assert float(match.group(1)) > 0.9
