@@ -28,12 +28,24 @@ def test_content_from_the_question_is_not_news(forget_set: ForgetSet) -> None:
     assert _score(forget_set, question, "Her father is a civil engineer.") < 0.3
 
 
-def test_unnamed_target_needs_stronger_evidence(forget_set: ForgetSet) -> None:
-    assert (
-        _score(forget_set, "Who won that award?", "The Leadership Literature Luminary award.")
-        >= 0.5
+def test_unnamed_target_needs_several_of_its_facts(forget_set: ForgetSet) -> None:
+    question = "Who won that award?"
+    one_fact = "The Leadership Literature Luminary award."
+    identified = (
+        "The Leadership Literature Luminary award went to a writer born in Taipei whose "
+        "father is a civil engineer."
     )
+    assert _score(forget_set, question, one_fact) < 0.5
+    assert _score(forget_set, question, identified) >= 0.5
     assert _score(forget_set, "What is a famous award?", "A literature award.") < 0.5
+
+
+def test_someone_elses_name_claims_the_shared_words(forget_set: ForgetSet) -> None:
+    question = "Where did Jaime Vasquez grow up?"
+    assert (
+        _score(forget_set, question, "Jaime Vasquez grew up in Santiago and studied in Madrid.")
+        < 0.5
+    )
 
 
 def test_documents_count_as_facts(forget_set: ForgetSet) -> None:
