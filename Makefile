@@ -9,7 +9,7 @@ CONFIG ?=
 CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export CMAKE_ARGS
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench calibrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,18 @@ lint: $(VENV)/.test-deps
 test: lint
 	$(BIN)/pytest
 
+# Benchmarks write their sections of docs/BENCHMARKS.md (each takes minutes; run on a quiet machine).
 bench: $(VENV)/.test-deps
 	$(BIN)/lethe bench gateway
+	$(BIN)/lethe bench verifiers
+	$(BIN)/lethe bench guarantee
+
+# Re-make the demo's calibration artifact (tens of minutes on 2 cores; resumes if interrupted).
+calibrate: $(VENV)/.test-deps
+	$(BIN)/lethe calibrate --config deploy/demo.yaml \
+		--queries deploy/calibration/tofu-calibration.jsonl \
+		--artifact deploy/artifacts/tofu-forget10.json \
+		--report docs/calibration/tofu-forget10.md --max-budget 2
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -154,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_verify)
 
     bench = commands.add_parser("bench", help="Run benchmarks; results go to docs/BENCHMARKS.md.")
-    bench.add_argument("suite", choices=["gateway", "verifiers"], help="Which benchmark to run.")
+    bench.add_argument(
+        "suite", choices=["gateway", "verifiers", "guarantee"], help="Which benchmark to run."
+    )
     bench.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
     bench.add_argument("--quick", action="store_true", help="A short smoke run.")
     bench.add_argument(

@@ -11,4 +11,8 @@ def run_bench(args: argparse.Namespace) -> int:
         from server.bench.gateway import run_gateway
 
         return run_gateway(args.output, quick=args.quick)
+    if args.suite == "guarantee":
+        from server.bench.guarantee import run_guarantee
+
+        return run_guarantee(args.output, quick=args.quick)
     raise ValueError(f"unknown benchmark suite {args.suite!r}")

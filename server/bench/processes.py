@@ -112,9 +112,11 @@ def llama_cpp_upstream_on(
 
 
 @contextmanager
-def lethe_serve(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+def lethe_serve(
+    env: dict[str, str] | None = None, log: Path | None = None, config: Path | None = None
+) -> Iterator[str]:
     """A ``lethe serve`` process; yields its base URL (without /v1)."""
-    with lethe_serve_on(None, env=env, log=log) as url:
+    with lethe_serve_on(None, env=env, log=log, config=config) as url:
         yield url
 
 

@@ -18,9 +18,11 @@ ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Name three
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = Path(tmp_path_factory.mktemp("lethe")) / "serve.log"
-    env = {"LETHE_SERVER__API_KEYS": f'["{KEY}"]', "LETHE_BACKEND__KIND": "llamacpp"}
-    with lethe_serve(env=env, log=log) as url:
+    directory = Path(tmp_path_factory.mktemp("lethe"))
+    config = directory / "plain-gateway.yaml"  # explicit: a checkout's default is the demo
+    config.write_text("backend:\n  kind: llamacpp\n")
+    env = {"LETHE_SERVER__API_KEYS": f'["{KEY}"]'}
+    with lethe_serve(env=env, log=directory / "serve.log", config=config) as url:
         yield url
 
 
