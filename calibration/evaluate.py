@@ -12,7 +12,7 @@ from calibration.dataset import Kind
 from calibration.ltt import Hypothesis, learn_then_test
 from calibration.records import CandidateRecord, Decision, RoundRecord, accepted
 
-DEFAULT_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+DEFAULT_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))  # 0.10 .. 0.90
 
 
 @dataclass(frozen=True)
