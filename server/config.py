@@ -66,6 +66,12 @@ class LlamaCppSettings(_Section):
         le=16,
         description="Model instances, each with its own lock and worker thread.",
     )
+    prompt_cache_mb: int = Field(
+        256,
+        ge=0,
+        description="Per-instance RAM cache of evaluated prompt prefixes, in MiB (0: off). "
+        "Repeated system prompts and the loop's growing refinement prompts reuse it.",
+    )
     top_k: int = Field(
         40,
         ge=0,

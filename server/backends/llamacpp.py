@@ -177,6 +177,10 @@ class LlamaCppBackend:
                 n_threads_batch=threads,
                 verbose=False,
             )
+            if self._settings.prompt_cache_mb > 0:
+                llama.set_cache(
+                    llama_cpp.LlamaRAMCache(capacity_bytes=self._settings.prompt_cache_mb << 20)
+                )
             template = llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ServiceUnavailableError(f"{path.name} carries no chat template.")
