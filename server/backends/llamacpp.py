@@ -164,6 +164,7 @@ class LlamaCppBackend:
     def _load(self, path: Path) -> list[_Instance]:
         import llama_cpp
         from llama_cpp import llama_chat_format
+        from llama_cpp.llama_cache import LlamaRAMCache
 
         threads = self._settings.n_threads or max(
             1, (os.cpu_count() or 1) // self._settings.pool_size
@@ -178,9 +179,7 @@ class LlamaCppBackend:
                 verbose=False,
             )
             if self._settings.prompt_cache_mb > 0:
-                llama.set_cache(
-                    llama_cpp.LlamaRAMCache(capacity_bytes=self._settings.prompt_cache_mb << 20)
-                )
+                llama.set_cache(LlamaRAMCache(capacity_bytes=self._settings.prompt_cache_mb << 20))
             template = llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ServiceUnavailableError(f"{path.name} carries no chat template.")
