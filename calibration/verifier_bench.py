@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from calibration.benchdoc import write_section
 from calibration.metrics import median, percentile
 from calibration.verifier_bench_data import (
     DEMO_FORGET_SET,
@@ -53,11 +54,6 @@ TIERS: dict[str, tuple[str, ...]] = {
     "semantic": ("semantic",),
     "combined": ("entity", "fact", "semantic"),
 }
-FILE_HEADER = (
-    "# Benchmarks\n\n"
-    "Measured numbers, each section written by one `lethe bench <suite>` run "
-    "(`make bench` runs them all). Do not edit a section by hand: rerun its command.\n"
-)
 WARMUP = 20
 SCALING_CANDIDATES = 300
 
@@ -306,20 +302,6 @@ def run_verifier_bench(output: Path, data_dir: Path | None = None, quick: bool =
     return 1 if ui.failures else 0
 
 
-def write_section(path: Path, name: str, body: str) -> None:
-    """Put ``body`` between the ``name`` markers of ``path``, keeping everything else."""
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    block = f"{begin}\n{body.rstrip()}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else FILE_HEADER
-    start, stop = text.find(begin), text.find(end)
-    if start != -1 and stop > start:
-        text = text[:start] + block + text[stop + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 __all__ = [
     "FULL",
     "QUICK",
@@ -327,5 +309,4 @@ __all__ = [
     "Plan",
     "default_data_dir",
     "run_verifier_bench",
-    "write_section",
 ]

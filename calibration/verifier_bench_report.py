@@ -8,8 +8,8 @@ import platform
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from calibration.benchdoc import cpu_model
 from calibration.judge import LEAK_COVERAGE
 from calibration.metrics import auroc, flag_rates, median, recall_at_fpr
 from calibration.verifier_bench_data import GOLD_FILES, Item, VerbatimSet
@@ -35,14 +35,7 @@ class Machine:
 
     @classmethod
     def current(cls) -> Machine:
-        cpu = platform.processor() or platform.machine()
-        try:
-            for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-        except OSError:
-            pass
+        cpu = cpu_model()
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
         return cls(cpu, os.cpu_count() or 1, platform.python_version(), load)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from calibration.benchdoc import write_section
 from server.bench.loadgen import LoadResult, Summary, percentile, run_load, run_sync
 from server.bench.processes import BIN, lethe_serve_on, llama_cpp_upstream_on, pinned
 from server.bench.report import (
@@ -32,7 +33,6 @@ from server.bench.report import (
     PathStats,
     ScriptedResult,
     render_gateway,
-    write_section,
 )
 
 DIRECT, LETHE = "direct", "lethe"

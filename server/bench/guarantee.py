@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calibration.artifact import fingerprint, read_artifact
+from calibration.benchdoc import write_section
 from calibration.dataset import Query, read_queries
 from calibration.judge import judge
 from calibration.ltt import clopper_pearson_upper
 from calibration.metrics import percentile
 from server.backends import create_backend
-from server.bench.report import Machine, write_section
+from server.bench.report import Machine
 from server.calibrate import Progress, _call, _guard
 from server.config import ConfigError, load_settings
 from server.refine import UnlearningLoop

@@ -10,18 +10,12 @@ import os
 import platform
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 
+from calibration.benchdoc import cpu_model
 from server.bench.loadgen import Summary
 
 P50_RATIO_TARGET = 1.05
 SCRIPTED_TARGET_RPS = 1000.0
-
-FILE_HEADER = (
-    "# Benchmarks\n\n"
-    "Measured numbers, each section written by one `lethe bench <suite>` run "
-    "(`make bench` runs them all). Do not edit a section by hand: rerun its command.\n"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +76,7 @@ class Machine:
     def current(cls) -> Machine:
         return cls(
             cores=os.cpu_count() or 1,
-            cpu=_cpu_model(),
+            cpu=cpu_model(),
             python=platform.python_version(),
             system=f"{platform.system()} {platform.release()}",
         )
@@ -109,16 +103,6 @@ class GatewayReport:
     @property
     def scripted_met(self) -> bool:
         return self.scripted.median_throughput >= SCRIPTED_TARGET_RPS
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _met(ok: bool) -> str:
@@ -262,17 +246,3 @@ def render_gateway(report: GatewayReport) -> str:
         _interpretation(report),
     ]
     return "\n".join(lines)
-
-
-def write_section(path: Path, name: str, body: str) -> None:
-    """Put ``body`` between the ``name`` markers of ``path``, keeping everything else."""
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    block = f"{begin}\n{body.rstrip()}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else FILE_HEADER
-    start, stop = text.find(begin), text.find(end)
-    if start != -1 and stop > start:
-        text = text[:start] + block + text[stop + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")

@@ -7,7 +7,6 @@ import itertools
 import math
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,7 @@ from calibration.metrics import (
     recall_at_fpr,
     threshold_at_fpr,
 )
-from calibration.verifier_bench import TIERS, run_verifier_bench, write_section
+from calibration.verifier_bench import TIERS, run_verifier_bench
 from calibration.verifier_bench_data import (
     default_data_dir,
     synthetic_forget_set,
@@ -123,18 +122,6 @@ def test_synthetic_forget_set_is_deterministic() -> None:
     assert first.content_hash == second.content_hash
     assert [t.id for t in first][:2] == ["syn-00000", "syn-00001"]
     assert all(len(t.facts) == 5 for t in first)
-
-
-def test_write_section_replaces_only_its_own(tmp_path: Path) -> None:
-    path = tmp_path / "B.md"
-    path.write_text("# B\n\n<!-- BEGIN other -->\nkeep\n<!-- END other -->\n", encoding="utf-8")
-    write_section(path, "verifiers", "first")
-    write_section(path, "verifiers", "second")
-    text = path.read_text(encoding="utf-8")
-    assert "keep" in text
-    assert "second" in text
-    assert "first" not in text
-    assert text.count("<!-- BEGIN verifiers -->") == 1
 
 
 # --- one quick end-to-end run -----------------------------------------------------------------

@@ -17,7 +17,6 @@ from server.app import create_app
 from server.backends.scripted import DEFAULT_ANSWER
 from server.bench.loadgen import TRANSPORT_ERROR, Summary, percentile, run_load
 from server.bench.processes import BIN, free_port
-from server.bench.report import write_section
 from server.config import Settings
 from tests.server.live import serve_in_thread
 
@@ -163,21 +162,6 @@ def test_loadgen_runs_as_its_own_process(lethe_url: str, tmp_path: Path) -> None
     assert summary.errors == 0
     assert summary.statuses == {"200": 40}
     assert 0 < summary.p50_ms <= summary.p95_ms <= summary.p99_ms
-
-
-def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
-    path = tmp_path / "docs" / "BENCHMARKS.md"
-    write_section(path, "gateway", "first")
-    created = path.read_text()
-    assert created.startswith("# Benchmarks")
-    assert "<!-- BEGIN gateway -->\nfirst\n<!-- END gateway -->" in created
-    path.write_text(created + "\n<!-- BEGIN other -->\nkeep me\n<!-- END other -->\ntail\n")
-    write_section(path, "gateway", "second")
-    text = path.read_text()
-    assert "first" not in text
-    assert "<!-- BEGIN gateway -->\nsecond\n<!-- END gateway -->" in text
-    assert "<!-- BEGIN other -->\nkeep me\n<!-- END other -->\ntail\n" in text
-    assert text.count("<!-- BEGIN gateway -->") == 1
 
 
 @pytest.mark.slow
