@@ -19,7 +19,12 @@ from server.backends.base import (
     Usage,
 )
 from server.config import GenerationSettings
-from server.errors import InvalidRequestError, LetheError, ModelNotFoundError
+from server.errors import (
+    InvalidRequestError,
+    LetheError,
+    ModelNotFoundError,
+    ServiceUnavailableError,
+)
 from server.guard import Guard
 from server.metrics import Metrics
 from server.policy import ActivePolicy
@@ -135,13 +140,15 @@ class ChatService:
 
     async def _answer(self, chat: PreparedChat) -> Answer:
         """Generate; with a forget set, run the unlearning loop once per requested choice."""
-        if self._guard is None or self._guard.policy is None:
+        if self._guard is None:
             result = await self._generate(chat.call)
             texts = [g.text for g in result.generations]
             reasons: list[FinishReason] = [g.finish_reason for g in result.generations]
             info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(texts))
             return Answer(texts, reasons, result.usage, info)
         guard, active = self._guard, self._guard.policy
+        if active is None:  # a forget set without an active policy must not serve (fail closed)
+            raise ServiceUnavailableError("The unlearning policy is not active yet.")
         loop = UnlearningLoop(self._generate, guard.check_all, active.loop)
         call = guarded_call(chat.call, guard.sampling)
         outcomes = await asyncio.gather(

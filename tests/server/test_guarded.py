@@ -140,3 +140,16 @@ def test_bad_forget_set_stops_start_up(tmp_path: Path, client_factory: ClientFac
     path.write_text("targets:\n  - id: x\n")
     with pytest.raises(GuardConfigError, match=r"bad\.yaml:2"):
         client_factory(unlearning={"forget_set": str(path)})
+
+
+def test_forget_set_without_active_policy_fails_closed(
+    client_factory: ClientFactory, unlearning: dict[str, Any]
+) -> None:
+    client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
+    client.app.state.guard.policy = None  # type: ignore[attr-defined]
+    response = client.post(CHAT, json=ASK)
+    assert response.status_code == 503
+    assert "civil" not in response.text
+    streamed = client.post(CHAT, json={**ASK, "stream": True}).text
+    assert "civil" not in streamed
+    assert sse_events(streamed)[-1] == "[DONE]"
