@@ -141,8 +141,9 @@ class Recorder:
 
 
 class Progress:
-    def __init__(self, total: int, already: int) -> None:
+    def __init__(self, total: int, already: int, label: str = "calibrating") -> None:
         self.total, self.count, self.started, self.fresh = total, already, time.monotonic(), 0
+        self.label = label
 
     def step(self) -> None:
         self.count += 1
@@ -150,7 +151,7 @@ class Progress:
         rate = self.fresh / max(time.monotonic() - self.started, 1e-9)
         eta = (self.total - self.count) / rate if rate > 0 else 0.0
         sys.stderr.write(
-            f"\rcalibrating: {self.count}/{self.total} queries, {rate:.2f}/s, "
+            f"\r{self.label}: {self.count}/{self.total} queries, {rate:.2f}/s, "
             f"eta {eta / 60:.1f} min"
         )
         sys.stderr.flush()

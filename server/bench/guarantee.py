@@ -65,7 +65,7 @@ async def _serve_all(
     try:
         active = guard.activate(settings, backend.model_ids()[0])
         loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
-        progress = Progress(len(queries), len(done))
+        progress = Progress(len(queries), len(done), "serving the test split")
         limit = asyncio.Semaphore(concurrency)
         with cache.open("a", encoding="utf-8") as sink:
 
