@@ -48,6 +48,27 @@ class ServerSettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity of Lethe and uvicorn."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`json`: one JSON object per line (request id, status, rounds, scores, "
+        "artifact hash), for log shippers. Never contains forget-set content.",
+    )
+    audit_log: Path | None = Field(
+        None,
+        description="Append one JSON line per guarded decision (accepted, refined, refused) "
+        "to this file. Unset: no audit log.",
+    )
+    admin_api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer keys accepted on /admin/*. Empty list: admin endpoints are off "
+        "(404); the /v1 keys never open them.",
+    )
+    reload_interval_seconds: float = Field(
+        2.0,
+        ge=0.0,
+        description="How often the forget-set and artifact files are checked for changes "
+        "and reloaded (0: only on POST /admin/reload).",
+    )
 
 
 class LlamaCppSettings(_Section):
@@ -302,4 +323,7 @@ def _relative_to(settings: Settings, base: Path) -> Settings:
         update={"model_path": resolve(settings.backend.llamacpp.model_path)}
     )
     backend = settings.backend.model_copy(update={"llamacpp": llamacpp})
-    return settings.model_copy(update={"unlearning": unlearning, "backend": backend})
+    server = settings.server.model_copy(update={"audit_log": resolve(settings.server.audit_log)})
+    return settings.model_copy(
+        update={"unlearning": unlearning, "backend": backend, "server": server}
+    )
