@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +18,8 @@ from server.middleware import (
     InFlightLimitMiddleware,
     RequestContextMiddleware,
 )
-from server.routes import ops, v1
+from server.reload import Reloader
+from server.routes import admin, ops, v1
 from server.serving import ChatService
 
 
@@ -29,16 +31,27 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     if guard is not None and the_backend.model_ids():
         guard.activate(settings, the_backend.model_ids()[0])  # fail before binding the port
 
+    reloader = Reloader(guard, settings, metrics) if guard is not None else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_backend.start()
         if guard is not None and guard.policy is None:
             guard.activate(settings, the_backend.model_ids()[0])  # upstream model now known
+        interval = settings.server.reload_interval_seconds
+        watcher = (
+            asyncio.create_task(reloader.watch(interval), name="lethe-reload")
+            if reloader is not None and interval > 0
+            else None
+        )
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await the_backend.aclose()
-            if guard is not None:
+            if guard is not None and reloader is not None:
+                reloader.close()
                 guard.close()
 
     app = FastAPI(
@@ -51,6 +64,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app.state.metrics = metrics
     app.state.api_keys = [k.get_secret_value().encode() for k in settings.server.api_keys]
     app.state.guard = guard
+    app.state.reloader = reloader
+    app.state.admin_keys = [k.get_secret_value().encode() for k in settings.server.admin_api_keys]
     app.state.chat_service = ChatService(
         the_backend,
         backend_kind=settings.backend.kind,
@@ -62,6 +77,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     install_error_handlers(app)
     app.include_router(v1)
     app.include_router(ops)
+    app.include_router(admin)
     # Added innermost first: the request context wraps everything, so 413/429 get ids too.
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes, metrics=metrics

@@ -108,6 +108,14 @@ class ServiceUnavailableError(LetheError):
     code = "service_unavailable"
 
 
+class ReloadFailedError(LetheError):
+    """A hot reload did not validate; the server still runs on its previous state."""
+
+    status_code = 422
+    error_type = "invalid_request_error"
+    code = "reload_failed"
+
+
 def error_envelope(
     message: str, error_type: str, param: str | None = None, code: str | None = None
 ) -> dict[str, Any]:

@@ -7,11 +7,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from calibration.artifact import Artifact
 from server.backends.base import Message
 from server.config import Settings, UnlearningSettings
 from server.errors import ServiceUnavailableError
 from server.metrics import Metrics
-from server.policy import ActivePolicy, ArtifactError, current_fingerprints, resolve_policy
+from server.policy import (
+    ActivePolicy,
+    ArtifactError,
+    current_fingerprints,
+    policy_for,
+    read_configured_artifact,
+)
 from server.protocol import VerifierReport, VerifyResponse
 from verifiers.forgetset import ForgetSet, ForgetSetError, load_forget_set
 from verifiers.registry import VerifierConfigError
@@ -32,6 +39,16 @@ def verify_context(messages: Sequence[Message]) -> VerifyContext:
     return VerifyContext(question=said[-1], history=tuple(said[:-1]))
 
 
+def build_suite(settings: UnlearningSettings) -> VerifierSuite:
+    """Load the configured forget set and build its verifiers (seconds for embeddings)."""
+    assert settings.forget_set is not None
+    try:
+        forget_set: ForgetSet = load_forget_set(settings.forget_set)
+        return VerifierSuite(forget_set, suite_config(settings))
+    except (ForgetSetError, VerifierConfigError) as exc:
+        raise GuardConfigError(str(exc)) from exc
+
+
 def suite_config(settings: UnlearningSettings) -> SuiteConfig:
     return SuiteConfig(
         verifiers=tuple(settings.verifiers),
@@ -43,7 +60,11 @@ def suite_config(settings: UnlearningSettings) -> SuiteConfig:
 
 
 class Guard:
-    """Checks candidate answers against the forget set."""
+    """Checks candidate answers against the forget set.
+
+    ``suite`` and ``policy`` are replaced together by :meth:`install` (hot reload); a check
+    reads ``suite`` when it starts, so it always runs against the newest forget set.
+    """
 
     def __init__(
         self, suite: VerifierSuite, metrics: Metrics, sampling: tuple[float, float] = (0.7, 0.95)
@@ -52,26 +73,37 @@ class Guard:
         self._metrics = metrics
         self.sampling = sampling  # (temperature, top_p) of guarded candidates
         self.policy: ActivePolicy | None = None  # set at start-up, once the model is known
+        self.artifact: Artifact | None = None
+        self.model_id: str | None = None
+        metrics.forget_set_targets.set(len(suite.forget_set.targets))
 
     def activate(self, settings: Settings, model_id: str) -> ActivePolicy:
         """Resolve the loop policy and check the artifact against this configuration."""
         current = current_fingerprints(settings, self.forget_set, self.suite.config, model_id)
         try:
-            self.policy = resolve_policy(settings, current)
+            artifact = read_configured_artifact(settings.unlearning)
+            policy = policy_for(settings.unlearning, artifact, current)
         except ArtifactError as exc:
             raise GuardConfigError(str(exc)) from exc
-        return self.policy
+        self.model_id = model_id
+        self.install(self.suite, artifact, policy)
+        return policy
+
+    def install(
+        self, suite: VerifierSuite, artifact: Artifact | None, policy: ActivePolicy
+    ) -> VerifierSuite:
+        """Switch to a new state in one step; returns the suite it replaced."""
+        previous = self.suite
+        self.suite, self.artifact, self.policy = suite, artifact, policy
+        self._metrics.policy_stale.set(1 if policy.stale else 0)
+        self._metrics.forget_set_targets.set(len(suite.forget_set.targets))
+        return previous
 
     @classmethod
     def from_settings(cls, settings: UnlearningSettings, metrics: Metrics) -> Guard | None:
         if settings.forget_set is None:
             return None
-        try:
-            forget_set: ForgetSet = load_forget_set(settings.forget_set)
-            suite = VerifierSuite(forget_set, suite_config(settings))
-        except (ForgetSetError, VerifierConfigError) as exc:
-            raise GuardConfigError(str(exc)) from exc
-        return cls(suite, metrics, (settings.temperature, settings.top_p))
+        return cls(build_suite(settings), metrics, (settings.temperature, settings.top_p))
 
     @property
     def forget_set(self) -> ForgetSet:

@@ -101,5 +101,22 @@ class Metrics:
             registry=r,
         )
 
+        self.reloads = Counter(
+            "lethe_reloads",
+            "Hot reloads of the forget set or artifact, by outcome (failed: the previous "
+            "state is kept).",
+            ["resource", "outcome"],
+            registry=r,
+        )
+        self.policy_stale = Gauge(
+            "lethe_policy_stale",
+            "1 while the calibration artifact does not match the forget set, verifiers, "
+            "model, sampling or prompts being served (/ready answers 503).",
+            registry=r,
+        )
+        self.forget_set_targets = Gauge(
+            "lethe_forget_set_targets", "Targets in the forget set being enforced.", registry=r
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

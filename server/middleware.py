@@ -19,7 +19,17 @@ from server.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-KNOWN_ROUTES = frozenset({"/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics"})
+KNOWN_ROUTES = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/unlearning/verify",
+        "/v1/models",
+        "/health",
+        "/ready",
+        "/metrics",
+        "/admin/reload",
+    }
+)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

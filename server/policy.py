@@ -4,7 +4,7 @@ artifact still describes this server (its fingerprints match) — i.e. whether i
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from calibration.artifact import Artifact, ArtifactError, Fingerprints, fingerprint, read_artifact
 from server.config import Settings, UnlearningSettings
@@ -72,13 +72,32 @@ def _settings_policy(unlearning: UnlearningSettings) -> LoopPolicy:
 
 def resolve_policy(settings: Settings, current: Fingerprints) -> ActivePolicy:
     """Read the artifact (if any) and check it against this server's fingerprints."""
-    unlearning = settings.unlearning
+    artifact = read_configured_artifact(settings.unlearning)
+    return policy_for(settings.unlearning, artifact, current)
+
+
+def read_configured_artifact(unlearning: UnlearningSettings) -> Artifact | None:
+    return read_artifact(unlearning.artifact) if unlearning.artifact is not None else None
+
+
+def policy_for(
+    unlearning: UnlearningSettings,
+    artifact: Artifact | None,
+    current: Fingerprints,
+    *,
+    running: bool = False,
+) -> ActivePolicy:
+    """The loop policy ``artifact`` gives this configuration.
+
+    A stale artifact stops start-up unless ``allow_stale``; once ``running`` (a hot reload
+    changed the forget set or artifact) the server keeps serving, marked stale, because
+    refusing to start is no longer an option and the new forget set must apply at once.
+    """
     base = _settings_policy(unlearning)
-    if unlearning.artifact is None:
+    if artifact is None:
         return ActivePolicy(base, None, stale=False)
-    artifact = read_artifact(unlearning.artifact)
     mismatched = tuple(artifact.fingerprints.mismatches(current))
-    if mismatched and not unlearning.allow_stale:
+    if mismatched and not (unlearning.allow_stale or running):
         raise StaleArtifactError(
             f"{unlearning.artifact}: calibrated for a different "
             f"{', '.join(mismatched)}; re-run `lethe calibrate`, or set "
@@ -87,15 +106,12 @@ def resolve_policy(settings: Settings, current: Fingerprints) -> ActivePolicy:
     if mismatched:
         logger.warning("serving with a stale artifact (changed: %s)", ", ".join(mismatched))
     chosen = artifact.policy
-    loop = LoopPolicy(
+    loop = replace(
+        base,
         threshold=chosen.threshold,
         budget=chosen.budget,
         candidates=chosen.candidates,
         strategy=chosen.strategy,
-        fallback=base.fallback,
-        refusal_text=base.refusal_text,
-        refine_template=base.refine_template,
-        redact_threshold=base.redact_threshold,
     )
     return ActivePolicy(loop, guarantee(artifact, bool(mismatched)), bool(mismatched), mismatched)
 
@@ -118,5 +134,7 @@ __all__ = [
     "ArtifactError",
     "StaleArtifactError",
     "current_fingerprints",
+    "policy_for",
+    "read_configured_artifact",
     "resolve_policy",
 ]

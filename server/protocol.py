@@ -200,6 +200,20 @@ class VerifyResponse(_Wire):
     forget_set: str
 
 
+class ReloadResult(_Wire):
+    outcome: Literal["ok", "unchanged", "failed"]
+
+
+class ReloadResponse(_Wire):
+    """``POST /admin/reload``: what changed, and whether the artifact still applies."""
+
+    forget_set: ReloadResult
+    artifact: ReloadResult
+    stale: bool
+    forget_set_hash: str
+    artifact_id: str | None
+
+
 class ModelCard(_Wire):
     id: str
     object: Literal["model"] = "model"

@@ -11,7 +11,12 @@ from typing import TypeVar
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from server.errors import AuthenticationError, ServiceUnavailableError
+from server.errors import (
+    AuthenticationError,
+    NotFoundError,
+    ReloadFailedError,
+    ServiceUnavailableError,
+)
 from server.guard import Guard, verify_response
 from server.metrics import CONTENT_TYPE, Metrics
 from server.protocol import (
@@ -19,9 +24,12 @@ from server.protocol import (
     ChatCompletionRequest,
     ModelCard,
     ModelList,
+    ReloadResponse,
+    ReloadResult,
     VerifyRequest,
     VerifyResponse,
 )
+from server.reload import Reloader
 from server.serving import ChatService
 from server.streaming import SSE_HEADERS
 
@@ -39,8 +47,18 @@ def _service(request: Request) -> ChatService:
 
 def require_api_key(request: Request) -> None:
     keys: list[bytes] = request.app.state.api_keys
-    if not keys:
-        return
+    if keys:
+        _check_bearer(request, keys)
+
+
+def require_admin_key(request: Request) -> None:
+    keys: list[bytes] = request.app.state.admin_keys
+    if not keys:  # admin endpoints are off unless they have their own keys
+        raise NotFoundError(f"Unknown route {request.url.path}.")
+    _check_bearer(request, keys)
+
+
+def _check_bearer(request: Request, keys: list[bytes]) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError(
@@ -81,6 +99,7 @@ async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
 
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
 ops = APIRouter()
+admin = APIRouter(prefix="/admin", dependencies=[Depends(require_admin_key)])
 
 
 @v1.post("/chat/completions", response_model=ChatCompletion)
@@ -139,3 +158,28 @@ async def ready(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     registry: Metrics = request.app.state.metrics
     return Response(registry.render(), media_type=CONTENT_TYPE)
+
+
+@admin.post("/reload", response_model=ReloadResponse)
+async def reload(request: Request) -> ReloadResponse:
+    reloader: Reloader | None = request.app.state.reloader
+    if reloader is None:
+        raise ServiceUnavailableError(
+            "No forget set is configured on this server (unlearning.forget_set).",
+            code="unlearning_not_configured",
+        )
+    report = await reloader.reload(force=True)
+    if report.failed:
+        failed = [
+            f"{name}: {result.error}"
+            for name, result in (("forget_set", report.forget_set), ("artifact", report.artifact))
+            if result.outcome == "failed"
+        ]
+        raise ReloadFailedError("Reload failed; the previous state is kept. " + "; ".join(failed))
+    return ReloadResponse(
+        forget_set=ReloadResult(outcome=report.forget_set.outcome),
+        artifact=ReloadResult(outcome=report.artifact.outcome),
+        stale=report.stale,
+        forget_set_hash=report.forget_set_hash,
+        artifact_id=report.artifact_id,
+    )
