@@ -12,6 +12,7 @@ from server.backends import Backend, create_backend
 from server.config import Settings
 from server.errors import install_error_handlers
 from server.guard import Guard
+from server.logs import AuditLog
 from server.metrics import Metrics
 from server.middleware import (
     BodyLimitMiddleware,
@@ -32,6 +33,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         guard.activate(settings, the_backend.model_ids()[0])  # fail before binding the port
 
     reloader = Reloader(guard, settings, metrics) if guard is not None else None
+    audit_path = settings.server.audit_log
+    audit = AuditLog(audit_path) if audit_path is not None and guard is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +56,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
             if guard is not None and reloader is not None:
                 reloader.close()
                 guard.close()
+            if audit is not None:
+                audit.close()
 
     app = FastAPI(
         title="Lethe",
@@ -73,6 +78,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         metrics=metrics,
         keepalive_seconds=settings.server.keepalive_seconds,
         guard=guard,
+        audit=audit,
     )
     install_error_handlers(app)
     app.include_router(v1)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.config import ConfigError, Settings, load_settings
+from server.config import ConfigError, load_settings
 from server.guard import GuardConfigError
+from server.logs import configure_logging
 from server.policy import StaleArtifactError
 
 
@@ -24,13 +24,15 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"server": settings.server.model_copy(update=overrides)}
         )
-    _configure_logging(settings)
+    configure_logging(settings.server)
     app = create_app(settings)
     uvicorn.run(
         app,
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.server.log_level,
+        log_config=None,  # keep the handlers configure_logging installed
+        access_log=False,  # Lethe logs its own access line, with request id and decision
         timeout_graceful_shutdown=30,
     )
     return 0
@@ -43,13 +45,6 @@ def _demo_config() -> Path | None:
         print(f"lethe: no --config given; using the demo configuration {demo}", file=sys.stderr)
         return demo
     return None
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import LetheError, OverloadedError, PayloadTooLargeError
+from server.logs import begin_request, log_access
 from server.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -71,6 +72,7 @@ class RequestContextMiddleware:
             given if given and _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex.encode()
         )
         scope.setdefault("state", {})["request_id"] = request_id.decode()
+        record = begin_request(request_id.decode())
         path = scope.get("path", "")
         route = path if path in KNOWN_ROUTES else "other"
         started = time.perf_counter()
@@ -86,8 +88,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             self.metrics.http_requests.labels(route, str(status)).inc()
-            self.metrics.http_duration.labels(route).observe(time.perf_counter() - started)
+            self.metrics.http_duration.labels(route).observe(elapsed)
+            log_access(record, scope.get("method", ""), route, status, elapsed)
 
 
 class BodyLimitMiddleware:

@@ -26,6 +26,7 @@ from server.errors import (
     ServiceUnavailableError,
 )
 from server.guard import Guard
+from server.logs import AuditLog, Decision, note_decision
 from server.metrics import Metrics
 from server.policy import ActivePolicy
 from server.protocol import (
@@ -65,8 +66,10 @@ class ChatService:
         metrics: Metrics,
         keepalive_seconds: float,
         guard: Guard | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.backend = backend
+        self._audit = audit
         self._kind = backend_kind
         self._generation = generation
         self._metrics = metrics
@@ -161,12 +164,17 @@ class ChatService:
         usage = Usage()
         for outcome in outcomes:
             usage = usage + outcome.usage
-        return Answer(
-            [o.text for o in outcomes],
-            [o.finish_reason for o in outcomes],
-            usage,
-            unlearning_info(outcomes, active),
-        )
+        info = unlearning_info(outcomes, active)
+        self._record_decision(decision_of(outcomes, info, guard))
+        return Answer([o.text for o in outcomes], [o.finish_reason for o in outcomes], usage, info)
+
+    def _record_decision(self, decision: Decision) -> None:
+        note_decision(decision)
+        if self._audit is not None:
+            try:
+                self._audit.write(decision)
+            except OSError as exc:  # a full disk must not turn answers into errors
+                logger.error("audit log write failed (%s)", type(exc).__name__)
 
     @staticmethod
     def _choice_call(call: GenerationRequest, index: int) -> GenerationRequest:
@@ -278,6 +286,28 @@ def unlearning_info(outcomes: Sequence[LoopOutcome], active: ActivePolicy) -> Un
             VerifierSummary(name=v.name, score=round(v.score, 6), latency_ms=round(v.latency_ms, 3))
             for v in report.verdicts
         ],
+    )
+
+
+def decision_of(outcomes: Sequence[LoopOutcome], info: UnlearningInfo, guard: Guard) -> Decision:
+    flagged: dict[str, None] = {}
+    for outcome in outcomes:
+        for round_reports in outcome.reports:
+            for report in round_reports:
+                flagged.update(dict.fromkeys(report.targets))
+    guarantee = info.guarantee
+    return Decision(
+        status=info.status,
+        rounds=info.rounds,
+        candidates=info.candidates,
+        leakage_score=info.leakage_score,
+        threshold=info.threshold,
+        budget=info.budget,
+        forget_set=guard.forget_set.content_hash,
+        artifact=guarantee.artifact if guarantee is not None else None,
+        stale=guarantee.stale if guarantee is not None else False,
+        verifiers={v.name: v.score for v in info.verifiers},
+        targets=list(flagged),
     )
 
 

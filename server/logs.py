@@ -1,0 +1,159 @@
+"""Logging: text or JSON lines, one access line per request, and the optional audit log.
+
+Nothing here ever receives request text or forget-set content: records carry ids, codes,
+counts, scores and hashes. Target *ids* appear only in the audit log, which the operator
+opts into (ids should be opaque, e.g. ``tofu-180``, never a person's name).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from server.config import ServerSettings
+
+access_logger = logging.getLogger("lethe.access")
+# Attribute of a LogRecord holding structured fields (``extra={FIELDS: {...}}``).
+FIELDS = "lethe_fields"
+
+
+def _timestamp(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, then the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(getattr(record, FIELDS, {}))
+        if record.exc_info and record.exc_info[0] is not None:
+            # The type only: an exception message can quote a request or a fact.
+            line["exc_type"] = record.exc_info[0].__name__
+        return json.dumps(line, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message key=value ...``"""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, FIELDS, {})
+        text = super().format(record)
+        if fields:
+            text += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        return text
+
+
+def configure_logging(settings: ServerSettings) -> None:
+    """Route Lethe's and uvicorn's loggers through one handler in the configured format."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the guardrail decided for one request (no text, no content)."""
+
+    status: str
+    rounds: int
+    candidates: int
+    leakage_score: float | None
+    threshold: float | None
+    budget: int | None
+    forget_set: str
+    artifact: str | None
+    stale: bool
+    verifiers: dict[str, float] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """Filled in while a request runs; logged once when it ends."""
+
+    request_id: str
+    decision: Decision | None = None
+
+
+_current: ContextVar[RequestRecord | None] = ContextVar("lethe_request", default=None)
+
+
+def begin_request(request_id: str) -> RequestRecord:
+    record = RequestRecord(request_id)
+    _current.set(record)
+    return record
+
+
+def current_request_id() -> str | None:
+    record = _current.get()
+    return record.request_id if record is not None else None
+
+
+def note_decision(decision: Decision) -> None:
+    record = _current.get()
+    if record is not None:
+        record.decision = decision
+
+
+def log_access(record: RequestRecord, method: str, route: str, status: int, seconds: float) -> None:
+    fields: dict[str, Any] = {
+        "request_id": record.request_id,
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 1),
+    }
+    decision = record.decision
+    if decision is not None:
+        fields.update(
+            unlearning=decision.status,
+            rounds=decision.rounds,
+            candidates=decision.candidates,
+            leakage_score=decision.leakage_score,
+            forget_set=decision.forget_set[:19],
+            artifact=decision.artifact,
+            stale=decision.stale,
+        )
+    access_logger.info("%s %s %d", method, route, status, extra={FIELDS: fields})
+
+
+class AuditLog:
+    """Appends one JSON line per guarded decision; safe to call from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, decision: Decision) -> None:
+        line = {"ts": _timestamp(time.time()), "request_id": current_request_id()}
+        line.update(asdict(decision))
+        text = json.dumps(line) + "\n"
+        with self._lock:
+            self._file.write(text)
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
