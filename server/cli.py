@@ -150,12 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="Run benchmarks; results go to docs/BENCHMARKS.md.")
     bench.add_argument(
-        "suite", choices=["gateway", "verifiers", "guarantee"], help="Which benchmark to run."
+        "suite",
+        choices=["gateway", "verifiers", "guarantee", "unlearning", "reliability", "redteam"],
+        help="Which benchmark to run.",
     )
     bench.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
     bench.add_argument("--quick", action="store_true", help="A short smoke run.")
     bench.add_argument(
         "--data", type=Path, help="TOFU data directory (default ../shared/data/tofu)."
+    )
+    bench.add_argument(
+        "--backend-url",
+        help="Run against this OpenAI-compatible upstream (e.g. a `vllm serve` URL ending in "
+        "/v1) instead of the embedded model (unlearning, redteam).",
     )
     bench.set_defaults(handler=_bench)
     return parser

@@ -15,4 +15,16 @@ def run_bench(args: argparse.Namespace) -> int:
         from server.bench.guarantee import run_guarantee
 
         return run_guarantee(args.output, quick=args.quick)
+    if args.suite == "unlearning":
+        from server.bench.unlearning import run_unlearning
+
+        return run_unlearning(args)
+    if args.suite == "reliability":
+        from server.bench.reliability import run_reliability
+
+        return run_reliability(args)
+    if args.suite == "redteam":
+        from server.bench.redteam import run_redteam
+
+        return run_redteam(args)
     raise ValueError(f"unknown benchmark suite {args.suite!r}")
