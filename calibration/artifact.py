@@ -105,7 +105,7 @@ def write_artifact(artifact: Artifact, path: Path) -> None:
 def read_artifact(path: Path) -> Artifact:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{path}: cannot read calibration artifact") from exc
     try:
         artifact = Artifact.model_validate_json(text)

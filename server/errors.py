@@ -30,6 +30,8 @@ class LetheError(Exception):
         code: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        message = _printable(message)
+        param = _printable(param) if param is not None else None
         super().__init__(message)
         self.message = message
         self.param = param
@@ -116,6 +118,20 @@ class ReloadFailedError(LetheError):
     code = "reload_failed"
 
 
+def _printable(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate from a request (JSON allows ``"\\ud800"``)
+    echoed into an error would make the error itself unencodable."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def as_lethe_error(exc: BaseException) -> LetheError:
+    """Any exception as the error the client sees: typed errors as they are, anything else
+    as a bare 500 that says nothing about its cause (a message could quote content)."""
+    if isinstance(exc, LetheError):
+        return exc
+    return LetheError("The server had an internal error.")
+
+
 def error_envelope(
     message: str, error_type: str, param: str | None = None, code: str | None = None
 ) -> dict[str, Any]:
@@ -172,14 +188,21 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         error_cls = _STATUS_ERRORS.get(exc.status_code, LetheError)
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        code = None
         if exc.status_code == 404:
             detail = f"Unknown path: {request.url.path}"
-        return error_response(error_cls(detail, headers=dict(exc.headers or {})))
+        elif exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI could not decode the body: not UTF-8, or nested past the parser's limit.
+            detail = (
+                "We could not parse the JSON body of your request (invalid encoding or nesting)."
+            )
+            code = "invalid_json"
+        return error_response(error_cls(detail, code=code, headers=dict(exc.headers or {})))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Log the traceback for operators; the client only learns that it failed.
         logger.exception("unhandled error on %s", request.url.path)
-        return error_response(LetheError("The server had an internal error."))
+        return error_response(as_lethe_error(exc))
 
     app.add_exception_handler(LetheError, on_lethe_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

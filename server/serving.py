@@ -24,6 +24,7 @@ from server.errors import (
     LetheError,
     ModelNotFoundError,
     ServiceUnavailableError,
+    as_lethe_error,
 )
 from server.guard import Guard
 from server.logs import AuditLog, Decision, note_decision
@@ -40,7 +41,7 @@ from server.protocol import (
     unknown_fields,
     usage_info,
 )
-from server.refine import LoopOutcome, UnlearningLoop
+from server.refine import LoopOutcome, UnlearningLoop, UnlearningRefusedError
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
 T = TypeVar("T")
@@ -154,9 +155,11 @@ class ChatService:
             raise ServiceUnavailableError("The unlearning policy is not active yet.")
         loop = UnlearningLoop(self._generate, guard.check_all, active.loop)
         call = guarded_call(chat.call, guard.sampling)
-        outcomes = await asyncio.gather(
-            *(loop.run(self._choice_call(call, i)) for i in range(call.n))
-        )
+        try:
+            outcomes = await _all([loop.run(self._choice_call(call, i)) for i in range(call.n)])
+        except UnlearningRefusedError:  # the `error` fallback: a refusal all the same
+            self._metrics.refusals.inc()
+            raise
         refused = sum(o.status == "refused" for o in outcomes)
         if refused:
             self._metrics.refusals.inc(refused)
@@ -215,8 +218,10 @@ class ChatService:
             else:
                 async for event in self._verified(chat, writer):
                     yield event
-        except LetheError as exc:
-            yield sse_error(exc.envelope())
+        except Exception as exc:  # the 200 is sent: every failure becomes an error event
+            if not isinstance(exc, LetheError):
+                logger.exception("stream failed")
+            yield sse_error(as_lethe_error(exc).envelope())
         yield DONE
 
     async def _verified(self, chat: PreparedChat, writer: ChunkWriter) -> AsyncIterator[bytes]:
@@ -317,6 +322,17 @@ class Answer:
     finish_reasons: list[FinishReason]
     usage: Usage
     info: UnlearningInfo
+
+
+async def _all(works: Sequence[Awaitable[T]]) -> list[T]:
+    """``asyncio.gather``, except that the first failure cancels the others: a choice that
+    failed makes the whole answer an error, so its siblings' backend work is waste."""
+    tasks = [asyncio.ensure_future(work) for work in works]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()  # no-op for finished tasks
 
 
 async def _once(work: Awaitable[T]) -> AsyncIterator[T]:

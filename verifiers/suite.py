@@ -1,7 +1,7 @@
 """Run the configured checks on a candidate and aggregate them into one leakage score.
 
-Every failure fails closed: a check that raises, times out, or returns a score that is not a
-number in [0, 1] counts as a certain leak (score 1).
+Every failure fails closed: a check that raises, times out, or returns no verdict or a score
+that is not a number in [0, 1] counts as a certain leak (score 1).
 """
 
 from __future__ import annotations
@@ -125,6 +125,8 @@ class VerifierSuite:
         elapsed = time.perf_counter() - started
         if elapsed > timeout:
             return _failed(spec, "timeout", started)
+        if not isinstance(verdict, Verdict):
+            return _failed(spec, "invalid verdict", started)
         if not isinstance(verdict.score, int | float) or not math.isfinite(verdict.score):
             return _failed(spec, "invalid score", started)
         if not 0.0 <= verdict.score <= 1.0:

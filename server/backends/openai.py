@@ -42,35 +42,73 @@ def _finish_reason(value: Any) -> FinishReason:
 
 
 def _usage(payload: Any) -> Usage:
+    """Token counts; a malformed usage object is the upstream's fault, not a reason to 500."""
     if not isinstance(payload, dict):
         return Usage()
-    return Usage(int(payload.get("prompt_tokens") or 0), int(payload.get("completion_tokens") or 0))
-
-
-def _upstream_message(response: httpx.Response) -> str:
     try:
-        error = response.json().get("error", {})
-        message = error.get("message") if isinstance(error, dict) else None
-    except (ValueError, AttributeError):
-        message = None
-    return str(message or response.reason_phrase or "error")[:500]
+        return Usage(
+            int(payload.get("prompt_tokens") or 0), int(payload.get("completion_tokens") or 0)
+        )
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise UpstreamError("The upstream returned malformed usage counts.") from exc
+
+
+def _is_model_list(response: httpx.Response) -> bool:
+    """Whether a 200 from ``/models`` is an OpenAI model list (not, say, a proxy's HTML)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("data"), list)
 
 
 def _status_error(response: httpx.Response) -> LetheError:
-    """Map an upstream error status to what Lethe's client should see."""
+    """Map an upstream error status to what Lethe's client should see.
+
+    The upstream's own message is never passed on (nor logged): an upstream may echo its
+    input, and in the guarded loop that input holds rejected candidates.
+    """
     status = response.status_code
     if status == 429:
         retry = response.headers.get("retry-after", "1")
         return OverloadedError(
             "The upstream model server is overloaded; retry later.",
-            retry_after=int(retry) if retry.isdigit() else 1,
+            retry_after=int(retry) if retry.isdigit() and len(retry) < 6 else 1,
         )
     if status in (400, 422):
         # The upstream judged the request itself invalid: that is the client's to fix.
-        return InvalidRequestError(f"Upstream rejected the request: {_upstream_message(response)}")
+        return InvalidRequestError(
+            f"The upstream model server rejected the request (status {status}); check "
+            "max_tokens against the model's context length and the sampling parameters.",
+            code="upstream_rejected",
+        )
     if status in (504, 408):
         return UpstreamTimeoutError(f"The upstream model server timed out (status {status}).")
     return UpstreamError(f"The upstream model server failed (status {status}).")
+
+
+def _chunk_deltas(chunk: dict[str, Any], n: int) -> list[StreamDelta]:
+    """The deltas of one ``chat.completion.chunk``; a chunk of another shape is an error."""
+    deltas: list[StreamDelta] = []
+    try:
+        for choice in chunk.get("choices") or []:
+            index = int(choice.get("index", 0))
+            if not 0 <= index < n:
+                raise UpstreamError(f"The upstream streamed candidate {index}; {n} were asked.")
+            text = (choice.get("delta") or {}).get("content") or ""
+            reason = choice.get("finish_reason")
+            deltas.append(
+                StreamDelta(
+                    index=index,
+                    text=str(text),
+                    finish_reason=_finish_reason(reason) if reason is not None else None,
+                )
+            )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UpstreamError("The upstream sent a malformed stream chunk.") from exc
+    if chunk.get("usage"):
+        deltas.append(StreamDelta(index=0, usage=_usage(chunk["usage"])))
+    return deltas
 
 
 class OpenAIUpstreamBackend:
@@ -135,7 +173,7 @@ class OpenAIUpstreamBackend:
                 response = await self._client.get("models", timeout=self._settings.connect_timeout)
         except LetheError:
             return False
-        if response.status_code != 200:
+        if response.status_code != 200 or not _is_model_list(response):
             return False
         self._ready_at = time.monotonic()
         return True
@@ -260,19 +298,10 @@ class OpenAIUpstreamBackend:
                 raise UpstreamError("The upstream sent a malformed stream chunk.") from exc
             if not isinstance(chunk, dict) or "error" in chunk:
                 raise UpstreamError("The upstream reported an error mid-stream.")
-            for choice in chunk.get("choices") or []:
-                index = int(choice.get("index", 0))
-                text = (choice.get("delta") or {}).get("content") or ""
-                reason = choice.get("finish_reason")
-                if reason is not None:
-                    finished.add(index)
-                yield StreamDelta(
-                    index=index,
-                    text=str(text),
-                    finish_reason=_finish_reason(reason) if reason is not None else None,
-                )
-            if chunk.get("usage"):
-                yield StreamDelta(index=0, usage=_usage(chunk["usage"]))
+            for delta in _chunk_deltas(chunk, n):
+                if delta.finish_reason is not None:
+                    finished.add(delta.index)
+                yield delta
         else:
             raise UpstreamError("The upstream stream ended without [DONE].")
         if len(finished) < n:
