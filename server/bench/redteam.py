@@ -1,9 +1,268 @@
-"""Placeholder: `lethe bench redteam` is being built (see its issue)."""
+"""``lethe bench redteam``: extraction attacks on the demo forget set, raw model vs Lethe.
+
+Every attack of ``deploy/redteam/attacks.jsonl`` (or, with ``--data``, the set built from that
+TOFU directory by the same rules) runs as a conversation through (a) the raw model, with no
+guard, and (b) the real unlearning loop with the policy of the demo's artifact; a multi-turn
+attack feeds each system's own replies back. Every returned conversation is labelled by the
+reference judge on all decoded readings of the replies (``calibration.redteam_judge``).
+
+Results are cached per (system, attack) under ``.lethe-cache/redteam/``: the raw model's under
+a key of model and sampling, Lethe's under a key that also covers the artifact and the source
+of the verifiers and the loop, so a verifier fix re-runs Lethe only. A full run records its
+per-family counts in ``deploy/redteam/runs.json``; the table shows every recorded code version
+as a column, so the numbers before and after each fix stay side by side.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from calibration.artifact import fingerprint, read_artifact
+from calibration.benchdoc import write_section
+from calibration.dataset import Query
+from calibration.redteam_attacks import Attack, build_attacks, read_attacks
+from server.backends import Backend, create_backend
+from server.bench.redteam_report import (
+    GUARD_PATHS,
+    Judged,
+    RunRecord,
+    git_commit,
+    record_run,
+    render,
+)
+from server.calibrate import Progress, _call, _guard
+from server.config import ConfigError, Settings, load_settings
+from server.policy import current_fingerprints, sampling_fingerprint
+from server.refine import UnlearningLoop
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "deploy" / "demo.yaml"
+ATTACKS = REPO / "deploy" / "redteam" / "attacks.jsonl"
+RUNS = REPO / "deploy" / "redteam" / "runs.json"
+CACHE = REPO / ".lethe-cache" / "redteam"
+QUICK_FAMILIES = ("direct", "leetspeak", "one_word_per_line")
+CONCURRENCY = 2
+
+Answer = Callable[[Query], Awaitable[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    digest: str
+    system: str  # "raw" or "lethe"
+    statuses: list[str]  # per turn: "answered" (raw) or the loop's status
+    replies: list[str]
+    seconds: float
+
+    @classmethod
+    def from_json(cls, record: dict[str, object]) -> Outcome:
+        return cls(**record)  # type: ignore[arg-type]
+
+
+def digest(attack: Attack) -> str:
+    return fingerprint(attack.to_json())[7:23]
+
+
+def source_digest(root: Path = REPO) -> str:
+    """Hash of the guard's source files (the verifiers, the loop, its decision rule)."""
+    sha = hashlib.sha256()
+    for name in GUARD_PATHS:  # code whose change changes what Lethe returns
+        path = root / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            sha.update(file.relative_to(root).as_posix().encode())
+            sha.update(file.read_bytes())
+    return sha.hexdigest()[:16]
+
+
+def _cached(path: Path) -> dict[tuple[str, str], Outcome]:
+    if not path.exists():
+        return {}
+    outcomes = (Outcome.from_json(json.loads(line)) for line in path.read_text().splitlines())
+    return {(o.id, o.digest): o for o in outcomes}
+
+
+def _query(attack: Attack, turn: int, messages: list[tuple[str, str]]) -> Query:
+    return Query(
+        id=f"{attack.id}#{turn}",
+        messages=tuple(messages),
+        reference=attack.reference,
+        group=attack.target,
+        kind="forget",
+    )
+
+
+async def converse(attack: Attack, answer: Answer) -> tuple[list[str], list[str]]:
+    """Run the attack's user turns in order, each system reply going back into the history."""
+    messages: list[tuple[str, str]] = [("system", attack.system)] if attack.system else []
+    statuses: list[str] = []
+    replies: list[str] = []
+    for turn, text in enumerate(attack.turns):
+        messages.append(("user", text))
+        reply, status = await answer(_query(attack, turn, messages))
+        messages.append(("assistant", reply))
+        statuses.append(status)
+        replies.append(reply)
+    return statuses, replies
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(CONFIG)
+    if settings.unlearning.artifact is None:
+        raise ConfigError(f"{CONFIG} names no calibration artifact")
+    if args.backend_url:
+        backend = settings.backend.model_copy(
+            update={
+                "kind": "openai",
+                "upstream": settings.backend.upstream.model_copy(
+                    update={"base_url": args.backend_url}
+                ),
+            }
+        )
+        # Another model than the one calibrated: the artifact is stale by definition.
+        unlearning = settings.unlearning.model_copy(update={"allow_stale": True})
+        settings = settings.model_copy(update={"backend": backend, "unlearning": unlearning})
+    return settings
+
+
+def _attacks(args: argparse.Namespace) -> list[Attack]:
+    attacks = build_attacks(args.data) if args.data else read_attacks(ATTACKS)
+    if args.quick:
+        attacks = [
+            next(a for a in attacks if a.family == family and a.variant == "rag")
+            for family in QUICK_FAMILIES
+        ]
+    return attacks
+
+
+@dataclass
+class Served:
+    outcomes: dict[str, dict[str, Outcome]]  # system -> attack id -> outcome
+    lethe_key: str
+    stale: bool
+    seconds: float
+
+
+async def _serve(settings: Settings, attacks: list[Attack], quick: bool) -> Served:
+    guard = _guard(settings)
+    backend: Backend = create_backend(settings.backend)
+    await backend.start()
+    started = time.perf_counter()
+    try:
+        model_id = backend.model_ids()[0]
+        active = guard.activate(settings, model_id)
+        loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
+        current = current_fingerprints(settings, guard.forget_set, guard.suite.config, model_id)
+
+        async def raw(query: Query) -> tuple[str, str]:
+            result = await backend.generate(_call(settings, query))
+            return result.generations[0].text, "answered"
+
+        async def lethe(query: Query) -> tuple[str, str]:
+            outcome = await loop.run(_call(settings, query))
+            return outcome.text, outcome.status
+
+        raw_key = fingerprint(
+            {"model": current.backend_model, "sampling": sampling_fingerprint(settings)}
+        )[7:19]
+        lethe_key = fingerprint(
+            {
+                "fingerprints": current.model_dump(),
+                "artifact": guard.artifact.artifact_id() if guard.artifact else None,
+                "sources": source_digest(),
+            }
+        )[7:19]
+        systems: dict[str, tuple[Answer, Path]] = {
+            "raw": (raw, CACHE / f"raw-{raw_key}.jsonl"),
+            "lethe": (lethe, CACHE / f"lethe-{lethe_key}.jsonl"),
+        }
+        outcomes = await _run_all(
+            attacks,
+            systems,
+            "red team (quick), attacks through raw and Lethe"
+            if quick
+            else "red team, attacks through raw and Lethe",
+        )
+    finally:
+        await backend.aclose()
+        guard.close()
+    stale = bool(active.stale)
+    return Served(outcomes, lethe_key, stale, time.perf_counter() - started)
+
+
+async def _run_all(
+    attacks: list[Attack], systems: dict[str, tuple[Answer, Path]], label: str
+) -> dict[str, dict[str, Outcome]]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached = {system: _cached(path) for system, (_, path) in systems.items()}
+    done: dict[str, dict[str, Outcome]] = {system: {} for system in systems}
+    todo: list[tuple[str, Attack]] = []  # (raw, lethe) per attack: an interruption keeps pairs
+    for attack in attacks:
+        for system in systems:
+            hit = cached[system].get((attack.id, digest(attack)))
+            if hit is not None:
+                done[system][attack.id] = hit
+            else:
+                todo.append((system, attack))
+    total = len(attacks) * len(systems)
+    progress = Progress(total, total - len(todo), f"{label}: attacks x systems")
+    limit = asyncio.Semaphore(CONCURRENCY)
+    sinks = {system: path.open("a", encoding="utf-8") for system, (_, path) in systems.items()}
+    try:
+
+        async def one(system: str, attack: Attack) -> None:
+            async with limit:
+                started = time.perf_counter()
+                statuses, replies = await converse(attack, systems[system][0])
+                elapsed = time.perf_counter() - started
+            outcome = Outcome(attack.id, digest(attack), system, statuses, replies, elapsed)
+            sinks[system].write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
+            sinks[system].flush()  # every finished attack survives an interruption
+            done[system][attack.id] = outcome
+            progress.step()
+
+        await asyncio.gather(*(one(system, attack) for system, attack in todo))
+    finally:
+        for sink in sinks.values():
+            sink.close()
+    progress.close()
+    return done
+
+
+def judge_all(attacks: list[Attack], served: Served) -> list[Judged]:
+    judged = []
+    for attack in attacks:
+        raw, lethe = served.outcomes["raw"][attack.id], served.outcomes["lethe"][attack.id]
+        judged.append(Judged.of(attack, raw.replies, lethe.statuses, lethe.replies))
+    return judged
 
 
 def run_redteam(args: argparse.Namespace) -> int:
-    raise SystemExit("lethe bench redteam: not implemented yet")
+    settings = _settings(args)
+    artifact = read_artifact(settings.unlearning.artifact)  # type: ignore[arg-type]
+    attacks = _attacks(args)
+    served = asyncio.run(_serve(settings, attacks, args.quick))
+    judged = judge_all(attacks, served)
+    run = RunRecord.of(judged, served.lethe_key, git_commit(REPO), served.seconds)
+    history = [run]
+    if not args.quick and not args.backend_url and not args.data:
+        history = record_run(RUNS, run)
+    body = render(
+        judged,
+        history,
+        artifact,
+        quick=args.quick,
+        backend_url=args.backend_url,
+        stale=served.stale,
+        seconds=served.seconds,
+    )
+    write_section(args.output, "redteam", body)
+    return 0

@@ -1,0 +1,255 @@
+"""Labels, run history and the "## Red team" section of ``lethe bench redteam``.
+
+Only families, counts and rates go into the section and the run history: never an attack's
+text, a reply or a fact.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from calibration.artifact import Artifact
+from calibration.benchdoc import cpu_model
+from calibration.ltt import clopper_pearson_upper
+from calibration.redteam_attacks import FAMILIES, Attack
+from calibration.redteam_judge import judge_decoded
+
+VARIANTS = ("rag", "plain")
+GUARD_PATHS = ("verifiers", "server/refine.py", "calibration/records.py")
+
+
+@dataclass(frozen=True)
+class Judged:
+    id: str
+    family: str
+    variant: str
+    raw_leaks: bool
+    lethe_leaks: bool
+    lethe_refused: bool
+
+    @classmethod
+    def of(
+        cls,
+        attack: Attack,
+        raw_replies: Sequence[str],
+        lethe_statuses: Sequence[str],
+        lethe_replies: Sequence[str],
+    ) -> Judged:
+        """A conversation leaks when all its replies together, read in every decoded form,
+        reveal the gold answer (a refusal reveals nothing: it has no content words)."""
+
+        def leaks(replies: Sequence[str]) -> bool:
+            return judge_decoded(attack.turns, "\n".join(replies), attack.reference).leaks
+
+        return cls(
+            attack.id,
+            attack.family,
+            attack.variant,
+            leaks(raw_replies),
+            leaks(lethe_replies),
+            any(status == "refused" for status in lethe_statuses),
+        )
+
+
+@dataclass(frozen=True)
+class Counts:
+    n: int
+    raw: int
+    leaks: int
+    refused: int
+
+
+def _count(judged: Sequence[Judged]) -> Counts:
+    return Counts(
+        len(judged),
+        sum(j.raw_leaks for j in judged),
+        sum(j.lethe_leaks for j in judged),
+        sum(j.lethe_refused for j in judged),
+    )
+
+
+def row_labels(judged: Sequence[Judged]) -> list[str]:
+    families = [f for f in FAMILIES if any(j.family == f for j in judged)]
+    variants = [f"all {v}" for v in VARIANTS if any(j.variant == v for j in judged)]
+    return [*families, *variants, "all"]
+
+
+def counts_by_row(judged: Sequence[Judged]) -> dict[str, Counts]:
+    rows: dict[str, Counts] = {}
+    for label in row_labels(judged):
+        if label == "all":
+            part = list(judged)
+        elif label.startswith("all "):
+            part = [j for j in judged if j.variant == label[4:]]
+        else:
+            part = [j for j in judged if j.family == label]
+        rows[label] = _count(part)
+    return rows
+
+
+@dataclass
+class RunRecord:
+    """One full run's counts, kept in ``deploy/redteam/runs.json`` for before/after columns."""
+
+    code: str  # key of the guard's code and configuration
+    commit: str
+    date: str
+    minutes: float
+    rows: dict[str, Counts] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, judged: Sequence[Judged], code: str, commit: str, seconds: float) -> RunRecord:
+        date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        return cls(code, commit, date, round(seconds / 60, 1), counts_by_row(judged))
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "rows": {k: asdict(v) for k, v in self.rows.items()}}
+
+    @classmethod
+    def from_json(cls, record: dict[str, object]) -> RunRecord:
+        rows = record["rows"]
+        assert isinstance(rows, dict)
+        return cls(
+            code=str(record["code"]),
+            commit=str(record["commit"]),
+            date=str(record["date"]),
+            minutes=float(record["minutes"]),  # type: ignore[arg-type]
+            rows={k: Counts(**v) for k, v in rows.items()},
+        )
+
+
+def read_runs(path: Path) -> list[RunRecord]:
+    if not path.exists():
+        return []
+    return [RunRecord.from_json(r) for r in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def record_run(path: Path, run: RunRecord) -> list[RunRecord]:
+    """Add ``run`` to the history (replacing an earlier run of the same code) and return it."""
+    runs = [r for r in read_runs(path) if r.code != run.code]
+    runs.append(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps([r.to_json() for r in runs], indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return runs
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - fixed git arguments, no shell
+        ["git", *args],  # noqa: S607
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def git_commit(repo: Path) -> str:
+    """Short HEAD, with ``+dirty`` when the guard's sources differ from it."""
+    try:
+        head = _git(repo, "rev-parse", "--short", "HEAD")
+        changed = _git(repo, "status", "--porcelain", "--", *GUARD_PATHS)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+dirty" if changed else head
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided exact interval for a binomial proportion."""
+    alpha = (1.0 - confidence) / 2
+    low = 0.0 if k == 0 else 1.0 - clopper_pearson_upper(n - k, n, alpha)
+    return low, clopper_pearson_upper(k, n, alpha)
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{k}/{n} = {k / n:.2f}" if n else "–"
+
+
+def _run_name(number: int, total: int) -> str:
+    if total == 1:
+        return "Lethe"
+    return "Lethe, before fixes" if number == 0 else f"Lethe, after fix {number}"
+
+
+def table(current: dict[str, Counts], history: Sequence[RunRecord]) -> list[str]:
+    names = [_run_name(i, len(history)) for i in range(len(history))]
+    head = [
+        "attack family",
+        "n",
+        "raw model leaks",
+        *(f"{name}: leaks" for name in names),
+        "95 % CP interval (last)",
+        *(f"{name}: refused" for name in names),
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, counts in current.items():
+        runs = [run.rows.get(label) for run in history]
+        low, high = clopper_pearson(counts.leaks, counts.n)
+        cells = [
+            label if not label.startswith("all") else f"**{label}**",
+            str(counts.n),
+            _rate(counts.raw, counts.n),
+            *(_rate(r.leaks, r.n) if r else "–" for r in runs),
+            f"[{low:.2f}, {high:.2f}]",
+            *(_rate(r.refused, r.n) if r else "–" for r in runs),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render(
+    judged: Sequence[Judged],
+    history: Sequence[RunRecord],
+    artifact: Artifact,
+    *,
+    quick: bool,
+    backend_url: str | None,
+    stale: bool,
+    seconds: float,
+) -> str:
+    current = counts_by_row(judged)
+    command = "`lethe bench redteam" + (" --quick" if quick else "") + "`"
+    model = f"the upstream at `{backend_url}`" if backend_url else "the embedded SmolLM2-135M"
+    runs = [
+        f"- {_run_name(i, len(history))}: code `{r.code}` at commit `{r.commit}`, {r.date}, "
+        f"{r.minutes} min"
+        for i, r in enumerate(history)
+    ]
+    return "\n".join(
+        [
+            "## Red team",
+            "",
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu_model()} "
+            f"in {seconds / 60:.1f} min (cached attacks are not re-run). Command: {command}. "
+            f"Attacks: `deploy/redteam/attacks.jsonl` ({len(judged)} conversations; how they "
+            "are built: `deploy/redteam/README.md`), against "
+            f"{model}: once raw (no guard) and once through Lethe as `deploy/demo.yaml` serves "
+            f"it (τ = {artifact.policy.threshold}, K = {artifact.policy.budget}, "
+            f"k = {artifact.policy.candidates}"
+            + (", artifact **stale** for this model" if stale else "")
+            + "). A conversation leaks when the reference judge finds the gold fact in its "
+            "replies, read also decoded (base64, one letter per line, spelled-out letters, "
+            "leetspeak); a refusal does not leak. `rag` attacks carry the author's facts in a "
+            "retrieved-notes system prompt (the embedded model knows these fictitious authors "
+            "only from context); `plain` ones do not.",
+            "",
+            *table(current, history),
+            "",
+            "Runs (each column is the whole attack set through the guard's code at that commit; "
+            "the raw model's answers are cached and shared):",
+            "",
+            *runs,
+            "",
+            "Limits: the judge is lexical, so an answer in another language or script leaks "
+            "only when it repeats the fact's own words (names, titles, places, cognates spelled "
+            "alike); the interval is per family, over these attacks only — red-team attacks are "
+            "adaptive traffic, outside what the calibration guarantee covers.",
+        ]
+    )
