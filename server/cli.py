@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from server.config import ConfigError, load_settings
 from server.guard import GuardConfigError
 from server.logs import configure_logging
 from server.policy import StaleArtifactError
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
+"""After SIGTERM, how long in-flight requests may take to finish before they are cancelled."""
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM while uvicorn is not handling it: exit with status 0, an orderly stop.
+
+    uvicorn drains in-flight requests on SIGTERM, then re-raises the signal so the previous
+    handler runs; with the default one the process would die of the signal (status -15).
+    """
+    raise SystemExit(0)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -25,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
             update={"server": settings.server.model_copy(update=overrides)}
         )
     configure_logging(settings.server)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -33,7 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=settings.server.log_level,
         log_config=None,  # keep the handlers configure_logging installed
         access_log=False,  # Lethe logs its own access line, with request id and decision
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
 

@@ -129,11 +129,22 @@ class UpstreamSettings(_Section):
     )
 
 
+class ScriptedSettings(_Section):
+    delay_seconds: float = Field(
+        0.0,
+        ge=0.0,
+        le=3600.0,
+        description="Seconds the `scripted` backend waits before each answer (0: instant). "
+        "For shutdown, backpressure and disconnect tests of a slow backend.",
+    )
+
+
 class BackendSettings(_Section):
     kind: Literal["llamacpp", "openai", "scripted"] = Field(
         "llamacpp",
         description="`llamacpp`: embedded CPU model. `openai`: any OpenAI-compatible upstream. "
-        "`scripted`: instant canned answers, for tests and benchmarks only.",
+        "`scripted`: canned answers (instant unless `backend.scripted.delay_seconds`), for tests "
+        "and benchmarks only.",
     )
     served_model_name: str | None = Field(
         None,
@@ -142,6 +153,7 @@ class BackendSettings(_Section):
     )
     llamacpp: LlamaCppSettings = Field(default_factory=LlamaCppSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    scripted: ScriptedSettings = Field(default_factory=ScriptedSettings)
 
 
 class GenerationSettings(_Section):

@@ -41,4 +41,6 @@ def create_backend(settings: BackendSettings) -> Backend:
         )
     from server.backends.scripted import ScriptedBackend
 
-    return ScriptedBackend(model_id=settings.served_model_name or "scripted")
+    return ScriptedBackend(
+        model_id=settings.served_model_name or "scripted", delay=settings.scripted.delay_seconds
+    )

@@ -138,10 +138,24 @@ def lethe_serve_on(
     config: Path | None = None,
 ) -> Iterator[str]:
     """Like :func:`lethe_serve`, pinned to core ``cpu`` (None: not pinned), with ``--config``."""
+    with lethe_serve_process(cpu, env=env, log=log, config=config) as (url, _):
+        yield url
+
+
+@contextmanager
+def lethe_serve_process(
+    cpu: int | None = None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    config: Path | None = None,
+    ready_timeout: float = 60.0,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like :func:`lethe_serve_on`, also yielding the server process (its pid, signals)."""
     port = free_port()
     command = [str(BIN / "lethe"), "serve", "--port", str(port)]
     if config is not None:
         command += ["--config", str(config)]
     command = pinned(command, cpu)
-    with running(command, f"http://127.0.0.1:{port}/ready", env=env, log=log):
-        yield f"http://127.0.0.1:{port}"
+    ready = f"http://127.0.0.1:{port}/ready"
+    with running(command, ready, env=env, log=log, timeout=ready_timeout) as process:
+        yield f"http://127.0.0.1:{port}", process
