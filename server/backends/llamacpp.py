@@ -164,7 +164,8 @@ class LlamaCppBackend:
     def _load(self, path: Path) -> list[_Instance]:
         import llama_cpp
         from llama_cpp import llama_chat_format
-        from llama_cpp.llama_cache import LlamaRAMCache
+
+        from server.backends.llamacpp_cache import BoundedRAMCache
 
         threads = self._settings.n_threads or max(
             1, (os.cpu_count() or 1) // self._settings.pool_size
@@ -179,7 +180,8 @@ class LlamaCppBackend:
                 verbose=False,
             )
             if self._settings.prompt_cache_mb > 0:
-                llama.set_cache(LlamaRAMCache(capacity_bytes=self._settings.prompt_cache_mb << 20))
+                capacity = self._settings.prompt_cache_mb << 20
+                llama.set_cache(BoundedRAMCache(capacity_bytes=capacity))
             template = llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ServiceUnavailableError(f"{path.name} carries no chat template.")
