@@ -156,6 +156,8 @@ def validation_error(errors: Sequence[Any]) -> InvalidRequestError:
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body",)]
     param = ".".join(loc) or None
     message = str(first.get("msg", "invalid value"))
+    if param is None and first.get("type") == "missing":
+        message = "The request body is missing: send a JSON object."
     if param:
         message = f"{param}: {message}"
     if len(errors) > 1:

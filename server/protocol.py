@@ -70,7 +70,9 @@ class ChatCompletionRequest(_Wire):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    messages: list[ChatMessage] = Field(..., max_length=MAX_MESSAGES)
+    messages: list[ChatMessage] = Field(
+        ..., max_length=MAX_MESSAGES, json_schema_extra={"minItems": 1}
+    )
     model: str | None = None
     n: int = Field(1, ge=1)
     max_tokens: int | None = Field(None, ge=1)

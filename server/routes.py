@@ -16,6 +16,7 @@ from server.errors import (
     NotFoundError,
     ReloadFailedError,
     ServiceUnavailableError,
+    UnsupportedMediaTypeError,
 )
 from server.guard import Guard, verify_response
 from server.metrics import CONTENT_TYPE, Metrics
@@ -73,6 +74,24 @@ def _check_bearer(request: Request, keys: list[bytes]) -> None:
         raise AuthenticationError("Incorrect API key provided.")
 
 
+def require_json(request: Request) -> None:
+    """A body declared as anything but JSON (or not declared: FastAPI then leaves it unparsed)
+    is a 415, not a puzzling schema error. No body at all is the schema's to refuse (400)."""
+    headers = request.headers
+    media = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    if not media and not has_body:
+        return
+    shown = f"not {media[:100]!r}" if media else "and it is missing"
+    raise UnsupportedMediaTypeError(
+        f"Content-Type must be application/json, {shown}.", param="content-type"
+    )
+
+
 class ClientDisconnected(Exception):
     pass
 
@@ -102,7 +121,7 @@ ops = APIRouter()
 admin = APIRouter(prefix="/admin", dependencies=[Depends(require_admin_key)])
 
 
-@v1.post("/chat/completions", response_model=ChatCompletion)
+@v1.post("/chat/completions", response_model=ChatCompletion, dependencies=[Depends(require_json)])
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     service = _service(request)
     chat = service.prepare(body)
@@ -120,7 +139,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     return Response(completion.model_dump_json(), media_type="application/json")
 
 
-@v1.post("/unlearning/verify", response_model=VerifyResponse)
+@v1.post("/unlearning/verify", response_model=VerifyResponse, dependencies=[Depends(require_json)])
 async def verify(body: VerifyRequest, request: Request) -> VerifyResponse:
     guard: Guard | None = request.app.state.guard
     if guard is None:
