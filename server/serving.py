@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -68,8 +68,10 @@ class ChatService:
         keepalive_seconds: float,
         guard: Guard | None = None,
         audit: AuditLog | None = None,
+        activate_guard: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.backend = backend
+        self._activate_guard = activate_guard
         self._audit = audit
         self._kind = backend_kind
         self._generation = generation
@@ -114,9 +116,11 @@ class ChatService:
 
     def _resolve_model(self, requested: str | None) -> str:
         served = self.model_ids()
+        if not served:  # an upstream that has not answered yet: unavailable, not "not found"
+            raise ServiceUnavailableError(
+                "No model is being served yet: the upstream model server has not answered."
+            )
         if requested is None or requested == "":
-            if not served:
-                raise ModelNotFoundError("No model is being served yet.", param="model")
             return served[0]
         if requested not in served:
             raise ModelNotFoundError(
@@ -150,7 +154,10 @@ class ChatService:
             reasons: list[FinishReason] = [g.finish_reason for g in result.generations]
             info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(texts))
             return Answer(texts, reasons, result.usage, info)
-        guard, active = self._guard, self._guard.policy
+        guard = self._guard
+        if guard.policy is None and self._activate_guard is not None:
+            await self._activate_guard()  # the upstream may have come up since start-up
+        active = guard.policy
         if active is None:  # a forget set without an active policy must not serve (fail closed)
             raise ServiceUnavailableError("The unlearning policy is not active yet.")
         loop = UnlearningLoop(self._generate, guard.check_all, active.loop)

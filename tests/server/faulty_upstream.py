@@ -100,7 +100,8 @@ def free_port() -> int:
 
 @dataclass
 class FaultyUpstream:
-    """Serves ``GET /v1/models`` normally and everything else as ``script`` says."""
+    """Serves ``GET /v1/models`` normally and everything else as ``script`` says, on ``port``
+    (0: any free one)."""
 
     script: Script
     models: Script | None = None
@@ -124,7 +125,7 @@ class FaultyUpstream:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             stop.append(asyncio.Event())
-            server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
             self.port = server.sockets[0].getsockname()[1]
             started.set()
             async with server:

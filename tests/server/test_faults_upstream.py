@@ -39,13 +39,15 @@ LEAK_WORDS = ("Hsiao", "Yun-Hwa", "civil", "engineer")
 TIMEOUT = 0.5
 
 
-def _settings(base_url: str, forget: Path | None, **unlearning: Any) -> Settings:
+def _settings(
+    base_url: str, forget: Path | None, model: str | None = "m", **unlearning: Any
+) -> Settings:
     return Settings(
         backend={
             "kind": "openai",
             "upstream": {
                 "base_url": base_url,
-                "model": "m",
+                "model": model,
                 "connect_timeout": TIMEOUT,
                 "read_timeout": TIMEOUT,
             },
@@ -61,8 +63,10 @@ def _settings(base_url: str, forget: Path | None, **unlearning: Any) -> Settings
 
 
 @contextmanager
-def _lethe(base_url: str, forget: Path | None, **unlearning: Any) -> Iterator[TestClient]:
-    app = create_app(_settings(base_url, forget, **unlearning))
+def _lethe(
+    base_url: str, forget: Path | None, model: str | None = "m", **unlearning: Any
+) -> Iterator[TestClient]:
+    app = create_app(_settings(base_url, forget, model, **unlearning))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -228,6 +232,30 @@ def test_upstream_refusing_connections(forget: Path) -> None:
         assert ready.json()["checks"]["backend"] is False
         assert ready.json()["checks"]["policy"] is True  # the guard is fine; the upstream is not
         assert _metric(client, "lethe_backend_errors_total", code="upstream_error") == 2
+
+
+def test_upstream_down_at_start_up_serves_once_it_is_up(forget: Path) -> None:
+    """No model configured and the upstream down: Lethe starts, fails closed with 503 and
+    /ready 503 (policy not active), then activates the policy when the upstream answers."""
+    port = free_port()
+    with _lethe(f"http://127.0.0.1:{port}/v1", forget, model=None) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {
+            "backend": False,
+            "policy": False,
+            "artifact_current": False,
+        }
+        down = client.post(CHAT, json=ASK)
+        assert down.status_code == 503
+        assert down.json()["error"]["code"] == "service_unavailable"
+        upstream = FaultyUpstream(answer_with(lambda n: [LEAK] * n), port=port)
+        with upstream.running():
+            assert client.get("/ready").status_code == 200
+            response = client.post(CHAT, json=ASK)
+            assert response.json()["unlearning"]["status"] == "refused"
+            _assert_no_leak(response.content)
+            assert upstream.chat_requests()[0]["model"] == "m"  # discovered from /models
 
 
 @pytest.mark.parametrize(
