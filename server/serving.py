@@ -175,6 +175,10 @@ class ChatService:
         for outcome in outcomes:
             usage = usage + outcome.usage
         info = unlearning_info(outcomes, active)
+        latest = guard.policy
+        if latest is not active and latest is not None and latest.stale and info.guarantee:
+            # Reloaded mid-request: checked against a forget set the artifact does not cover.
+            info.guarantee = info.guarantee.model_copy(update={"stale": True})
         self._record_decision(decision_of(outcomes, info, guard))
         return Answer([o.text for o in outcomes], [o.finish_reason for o in outcomes], usage, info)
 

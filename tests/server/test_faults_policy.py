@@ -247,3 +247,23 @@ def test_forget_set_deleted_mid_request_still_verifies_against_the_old_one(
     assert reload.status_code == 422
     assert response.json()["unlearning"]["status"] == "refused"
     _no_content(response.text)
+
+
+def test_reload_mid_request_that_outdates_the_artifact_marks_the_answer_stale(
+    tmp_path: Path, client_factory: ClientFactory
+) -> None:
+    _write_artifact(_settings(tmp_path), tmp_path / "a.json")
+    backend = ScriptedBackend(fixed(SAFE))
+    client = _guarded(tmp_path, client_factory, backend, artifact=str(tmp_path / "a.json"))
+    backend.delay = 0.5
+    response, reload = _reload_during(
+        client,
+        backend,
+        ASK,
+        lambda: (tmp_path / "forget.yaml").write_text(FORGET + SECOND_TARGET),
+    )
+    assert reload.json()["stale"] is True
+    info = response.json()["unlearning"]
+    assert info["status"] == "accepted"
+    assert info["guarantee"]["stale"] is True  # no longer covered by the artifact
+    assert client.get("/ready").status_code == 503
