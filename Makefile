@@ -40,6 +40,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/lethe bench gateway
 	$(BIN)/lethe bench verifiers
 	$(BIN)/lethe bench guarantee
+	$(BIN)/lethe bench unlearning
 
 # Re-make the demo's calibration artifact (tens of minutes on 2 cores; resumes if interrupted).
 calibrate: $(VENV)/.test-deps

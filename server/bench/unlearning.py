@@ -1,9 +1,329 @@
-"""Placeholder: `lethe bench unlearning` is being built (see its issue)."""
+"""``lethe bench unlearning``: Lethe against five baselines, on one backend, at CPU scale.
+
+Two settings (see :mod:`server.bench.unlearning_data`): knowledge in the **context** (TOFU
+test split, Lethe's calibrated artifact) and knowledge in the **weights** (real authors the
+raw model names; Lethe runs the demo artifact's policy there, not calibrated for it). Every
+query goes through all six systems in turn (:mod:`server.bench.unlearning_systems`), so drift
+of a shared machine hits all of them alike. Each (system, query) result is cached under
+``.lethe-cache/unlearning/`` keyed by everything that shapes it: an interrupted run resumes.
+``--backend-url`` runs the same benchmark against any OpenAI-compatible upstream.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from calibration.artifact import Artifact, fingerprint, read_artifact
+from calibration.benchdoc import write_section
+from calibration.judge import judge
+from calibration.verifier_bench_data import default_data_dir
+from server.backends import Backend, GenerationRequest, Message, SamplingParams, create_backend
+from server.bench import unlearning_report as report
+from server.bench.unlearning_data import (
+    FULL,
+    QUICK,
+    BenchQuery,
+    Sizes,
+    author_rows,
+    context_queries,
+    weights_forget_set,
+    weights_queries,
+)
+from server.bench.unlearning_metrics import label, system_stats
+from server.bench.unlearning_systems import SYSTEMS, Replay, Served, Systems
+from server.calibrate import Progress, _guard, _seed
+from server.config import ConfigError, Settings, load_settings
+from server.guard import Guard
+from server.policy import current_fingerprints, policy_for, sampling_fingerprint
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "deploy" / "demo.yaml"
+CACHE = REPO / ".lethe-cache" / "unlearning"
+VERSION = 1  # bump when a change to the systems or query rules invalidates cached answers
+
+
+@dataclass(frozen=True)
+class Run:
+    settings: Settings
+    artifact: Artifact
+    sizes: Sizes
+    data: Path
+    backend: Backend
+    model_id: str
+    cache: Path
+
+
+def _settings(backend_url: str | None, sizes: Sizes) -> Settings:
+    settings = load_settings(CONFIG)
+    if settings.unlearning.artifact is None:
+        raise ConfigError(f"{CONFIG} names no calibration artifact")
+    update: dict[str, Any] = {
+        "unlearning": settings.unlearning.model_copy(update={"allow_stale": True})
+    }
+    if sizes.max_tokens is not None:
+        update["generation"] = settings.generation.model_copy(
+            update={"default_max_tokens": sizes.max_tokens}
+        )
+    if backend_url is not None:
+        upstream = settings.backend.upstream.model_copy(
+            update={"base_url": backend_url, "fan_out_n": False}
+        )
+        update["backend"] = settings.backend.model_copy(
+            update={"kind": "openai", "upstream": upstream}
+        )
+    return settings.model_copy(update=update)
+
+
+def _read(path: Path) -> dict[tuple[str, str], Served]:
+    if not path.exists():
+        return {}
+    served = (Served.from_json(json.loads(line)) for line in path.read_text().splitlines())
+    return {(s.query, s.system): s for s in served}
+
+
+async def _serve(
+    run: Run, systems: Systems, queries: list[BenchQuery], key: dict[str, Any], title: str
+) -> dict[tuple[str, str], Served]:
+    digest = fingerprint({**key, "queries": [q.to_json() for q in queries], "v": VERSION})
+    path = run.cache / f"{queries[0].setting}-{digest[7:19]}" / "served.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = _read(path)
+    finished = sum(all((q.id, s) in done for s in SYSTEMS) for q in queries)
+    progress = Progress(len(queries), finished, f"unlearning bench, {title}")
+    limit = asyncio.Semaphore(2 if run.settings.backend.kind == "llamacpp" else 8)
+    with path.open("a", encoding="utf-8") as sink:
+
+        async def one(index: int, query: BenchQuery) -> None:
+            order = SYSTEMS[index % len(SYSTEMS) :] + SYSTEMS[: index % len(SYSTEMS)]
+            todo = [s for s in order if (query.id, s) not in done]
+            if not todo:
+                return
+            async with limit:
+                replay = Replay(run.backend.generate)
+                for system in todo:
+                    served = await systems.run(system, query, replay)
+                    sink.write(json.dumps(served.to_json(), ensure_ascii=False) + "\n")
+                    sink.flush()  # each answer survives an interruption
+                    done[(query.id, system)] = served
+            progress.step()
+
+        await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
+    progress.close()
+    return done
+
+
+def _result(
+    name: str,
+    title: str,
+    queries: list[BenchQuery],
+    served: dict[tuple[str, str], Served],
+    settings: Settings,
+    lethe_label: str,
+    threshold: float,
+    seconds: float,
+) -> report.SettingResult:
+    refusal = settings.unlearning.refusal_text
+    stats = {
+        system: system_stats(system, [label(q, served[(q.id, system)], refusal) for q in queries])
+        for system in SYSTEMS
+    }
+    sizes: dict[str, int] = {}
+    for query in queries:
+        sizes[query.category] = sizes.get(query.category, 0) + 1
+    return report.SettingResult(
+        name,
+        title,
+        stats,
+        sizes,
+        lethe_label,
+        settings.unlearning.flag_threshold,
+        threshold,
+        seconds,
+    )
+
+
+def _best_of(artifact: Artifact) -> int:
+    return max(1, round(artifact.mean_rounds * artifact.policy.candidates))
+
+
+def _key(run: Run, settings: Settings, guard: Guard, systems: Systems) -> dict[str, Any]:
+    return {
+        "model": run.model_id,
+        "backend": settings.backend.kind,
+        "url": settings.backend.upstream.base_url if settings.backend.kind == "openai" else "",
+        "sampling": sampling_fingerprint(settings),
+        "forget_set": guard.forget_set.content_hash,
+        "verifiers": guard.suite.config.fingerprint(),
+        "systems": systems.describe(),
+    }
+
+
+async def _context(run: Run) -> tuple[report.SettingResult, tuple[str, ...]]:
+    settings = run.settings
+    guard = _guard(settings)
+    try:
+        current = current_fingerprints(settings, guard.forget_set, guard.suite.config, run.model_id)
+        active = policy_for(settings.unlearning, run.artifact, current)
+        names = tuple(t.name for t in guard.forget_set)
+        systems = Systems(settings, guard.check_all, active.loop, _best_of(run.artifact), names)
+        queries = context_queries(run.data, run.sizes)
+        started = time.monotonic()
+        served = await _serve(
+            run, systems, queries, _key(run, settings, guard, systems), "context setting"
+        )
+    finally:
+        guard.close()
+    policy = active.loop
+    stale = f"; stale here: {', '.join(active.stale_fields)}" if active.stale else ""
+    lethe_label = (
+        f"6. Lethe (calibrated: τ = {policy.threshold}, K = {policy.budget}, "
+        f"k = {policy.candidates}, {policy.strategy}{stale})"
+    )
+    title = "knowledge in the context (TOFU test split)"
+    result = _result(
+        "context",
+        title,
+        queries,
+        served,
+        settings,
+        lethe_label,
+        policy.threshold,
+        time.monotonic() - started,
+    )
+    return result, active.stale_fields
+
+
+async def _probe(run: Run, pool: list[dict[str, Any]]) -> set[str]:
+    """Greedy answer to each question, once; the model "knows" a row its answer leaks."""
+    settings = run.settings
+    sampling_key = fingerprint({"model": run.model_id, "sampling": sampling_fingerprint(settings)})
+    path = run.cache / f"probe-{sampling_key[7:19]}.jsonl"
+    done: dict[str, bool] = {}
+    if path.exists():
+        done = {r["id"]: r["knows"] for r in map(json.loads, path.read_text().splitlines())}
+    progress = Progress(len(pool), len(done), "unlearning bench, probing real authors")
+    limit = asyncio.Semaphore(2 if settings.backend.kind == "llamacpp" else 8)
+    with path.open("a", encoding="utf-8") as sink:
+
+        async def one(row: dict[str, Any]) -> None:
+            if row["id"] in done:
+                return
+            sampling = SamplingParams(
+                max_tokens=settings.generation.default_max_tokens,
+                temperature=0.0,
+                seed=_seed(f"probe-{row['id']}"),
+            )
+            request = GenerationRequest((Message("user", str(row["question"])),), sampling)
+            async with limit:
+                result = await run.backend.generate(request)
+            text = result.generations[0].text
+            knows = judge(str(row["question"]), text, [str(row["answer"])]).leaks
+            sink.write(json.dumps({"id": row["id"], "knows": knows}) + "\n")
+            sink.flush()
+            done[str(row["id"])] = knows
+            progress.step()
+
+        await asyncio.gather(*(one(r) for r in pool))
+    progress.close()
+    return {i for i, knows in done.items() if knows}
+
+
+async def _weights(run: Run) -> tuple[report.SettingResult | None, int, int]:
+    pool = author_rows(run.data, run.sizes)
+    known = await _probe(run, pool)
+    if not known:
+        return None, 0, len(pool)
+    forget_path = run.cache / "weights-forget-set.yaml"
+    forget_path.write_text(
+        yaml.safe_dump(weights_forget_set(pool, known), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    unlearning = run.settings.unlearning.model_copy(update={"forget_set": forget_path})
+    settings = run.settings.model_copy(update={"unlearning": unlearning})
+    guard = _guard(settings)
+    try:
+        current = current_fingerprints(settings, guard.forget_set, guard.suite.config, run.model_id)
+        policy = policy_for(settings.unlearning, run.artifact, current).loop
+        names = tuple(t.name for t in guard.forget_set)
+        systems = Systems(settings, guard.check_all, policy, _best_of(run.artifact), names)
+        queries = weights_queries(run.data, run.sizes, known)
+        started = time.monotonic()
+        served = await _serve(
+            run, systems, queries, _key(run, settings, guard, systems), "weights setting"
+        )
+    finally:
+        guard.close()
+    lethe_label = (
+        f"6. Lethe (demo policy τ = {policy.threshold}, K = {policy.budget}, "
+        f"k = {policy.candidates}: **not calibrated for this setting**)"
+    )
+    title = "knowledge in the weights (real authors the model knows)"
+    result = _result(
+        "weights",
+        title,
+        queries,
+        served,
+        settings,
+        lethe_label,
+        policy.threshold,
+        time.monotonic() - started,
+    )
+    return result, len(known & {str(r["id"]) for r in pool}), len(pool)
+
+
+async def _run_all(
+    settings: Settings, sizes: Sizes, data: Path, cache: Path
+) -> tuple[report.SettingResult, report.SettingResult | None, dict[str, Any]]:
+    assert settings.unlearning.artifact is not None
+    artifact = read_artifact(settings.unlearning.artifact)
+    backend = create_backend(settings.backend)
+    await backend.start()
+    try:
+        run = Run(settings, artifact, sizes, data, backend, backend.model_ids()[0], cache)
+        context, stale = await _context(run)
+        weights, known, probed = await _weights(run)
+    finally:
+        await backend.aclose()
+    info = {
+        "model": run.model_id,
+        "stale": stale,
+        "known": known,
+        "probed": probed,
+        "artifact": artifact,
+    }
+    return context, weights, info
 
 
 def run_unlearning(args: argparse.Namespace) -> int:
-    raise SystemExit("lethe bench unlearning: not implemented yet")
+    sizes = QUICK if args.quick else FULL
+    settings = _settings(args.backend_url, sizes)
+    data: Path = args.data or default_data_dir()
+    started = time.monotonic()
+    cache = CACHE / ("quick" if args.quick else "full")
+    cache.mkdir(parents=True, exist_ok=True)
+    context, weights, info = asyncio.run(_run_all(settings, sizes, data, cache))
+    output: Path = args.output
+    results = [context] if weights is None else [context, weights]
+    try:
+        plots = report.plot(results, output.parent / "unlearning")
+    except ImportError:
+        plots = []
+    minutes = (time.monotonic() - started) / 60
+    body = report.section(
+        context,
+        weights,
+        report.header(settings, info, args, minutes),
+        report.notes(info),
+        plots,
+        output,
+    )
+    write_section(output, "unlearning", body)
+    return 0
