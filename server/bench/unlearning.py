@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,6 +308,7 @@ def run_unlearning(args: argparse.Namespace) -> int:
     settings = _settings(args.backend_url, sizes)
     data: Path = args.data or default_data_dir()
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     cache = CACHE / ("quick" if args.quick else "full")
     cache.mkdir(parents=True, exist_ok=True)
     context, weights, info = asyncio.run(_run_all(settings, sizes, data, cache))
@@ -317,6 +319,7 @@ def run_unlearning(args: argparse.Namespace) -> int:
     except ImportError:
         plots = []
     minutes = (time.monotonic() - started) / 60
+    info["load"] = (load_before, os.getloadavg()[0])
     body = report.section(
         context,
         weights,

@@ -296,7 +296,8 @@ def header(
     return [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `lethe bench "
         f"unlearning{flags}` in {minutes:.1f} min on {machine.cpu}, {machine.cores} cores "
-        f"(shared with other jobs), Python {machine.python}. Backend: {backend}; "
+        f"(shared with other jobs: 1-minute load average {info['load'][0]:.1f} at the start, "
+        f"{info['load'][1]:.1f} at the end), Python {machine.python}. Backend: {backend}; "
         f"{settings.generation.default_max_tokens} max tokens, temperature "
         f"{unlearning.temperature}, top_p {unlearning.top_p}; one seed per query, the same for "
         "every system; each query goes through all six systems in turn.",
