@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+import traceback
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -53,10 +54,23 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, FIELDS, {})
-        text = super().format(record)
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record)
+        text = self.formatMessage(record)
         if fields:
             text += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        if record.exc_info and record.exc_info[0] is not None:
+            text += "\n" + self.formatException(record.exc_info)
         return text
+
+    def formatException(self, ei: Any) -> str:
+        # Frames and the type, not the message: it can quote a request or a fact.
+        kind, _, tb = ei
+        return (
+            "Traceback (most recent call last):\n"
+            + "".join(traceback.format_tb(tb))
+            + (kind.__name__ if kind is not None else "Exception")
+        )
 
 
 def configure_logging(settings: ServerSettings) -> None:

@@ -42,6 +42,20 @@ def test_json_lines_name_the_exception_type_but_not_its_message() -> None:
     assert "Hsiao" not in line
 
 
+def test_text_lines_show_frames_and_type_but_not_the_message() -> None:
+    fact = " ".join(("Hsiao", "Yun-Hwa"))  # not a literal: the frames show source lines
+    try:
+        raise ValueError(fact)
+    except ValueError:
+        record = logging.LogRecord(
+            "lethe", logging.ERROR, __file__, 1, "failed", (), exc_info=sys.exc_info()
+        )
+    text = TextFormatter().format(record)
+    assert "Traceback" in text
+    assert text.endswith("ValueError")
+    assert "Hsiao" not in text
+
+
 def test_text_lines_append_key_values() -> None:
     text = TextFormatter().format(_record({"request_id": "r1", "rounds": 2, "artifact": None}))
     assert text.endswith("POST /x request_id=r1 rounds=2")
