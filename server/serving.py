@@ -166,6 +166,7 @@ class ChatService:
             outcomes = await _all([loop.run(self._choice_call(call, i)) for i in range(call.n)])
         except UnlearningRefusedError:  # the `error` fallback: a refusal all the same
             self._metrics.refusals.inc()
+            self._record_decision(error_fallback_decision(active, guard))
             raise
         refused = sum(o.status == "refused" for o in outcomes)
         if refused:
@@ -324,6 +325,23 @@ def decision_of(outcomes: Sequence[LoopOutcome], info: UnlearningInfo, guard: Gu
         stale=guarantee.stale if guarantee is not None else False,
         verifiers={v.name: v.score for v in info.verifiers},
         targets=list(flagged),
+    )
+
+
+def error_fallback_decision(active: ActivePolicy, guard: Guard) -> Decision:
+    """The loop raised after spending its whole budget: every round ran and every candidate
+    leaked, so that is what is recorded."""
+    loop, guarantee = active.loop, active.guarantee
+    return Decision(
+        status="refused",
+        rounds=loop.budget + 1,
+        candidates=(loop.budget + 1) * loop.candidates,
+        leakage_score=None,
+        threshold=loop.threshold,
+        budget=loop.budget,
+        forget_set=guard.forget_set.content_hash,
+        artifact=guarantee.artifact if guarantee is not None else None,
+        stale=active.stale,
     )
 
 

@@ -102,3 +102,17 @@ def test_audit_log_has_one_line_per_guarded_decision(
     assert lines[0]["verifiers"]["entity"] == 1.0
     for word in FACT_WORDS:
         assert word not in audit.read_text()
+
+
+def test_error_fallback_is_audited_too(tmp_path: Path, client_factory: ClientFactory) -> None:
+    (tmp_path / "f.yaml").write_text(FORGET)
+    audit = tmp_path / "audit.jsonl"
+    client = client_factory(
+        ScriptedBackend(fixed(LEAK)),
+        server={"audit_log": str(audit)},
+        unlearning={"forget_set": str(tmp_path / "f.yaml"), "budget": 1, "fallback": "error"},
+    )
+    response = client.post("/v1/chat/completions", json=ASK, headers={"X-Request-Id": "e1"})
+    assert response.status_code == 422
+    (line,) = [json.loads(text) for text in audit.read_text().splitlines()]
+    assert (line["request_id"], line["status"], line["rounds"]) == ("e1", "refused", 2)
