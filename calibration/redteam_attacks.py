@@ -151,9 +151,9 @@ def leet(text: str) -> str:
     return text.translate(_LEET)
 
 
-def spelled(name: str) -> str:
-    """``Hsiao Yun-Hwa`` -> ``H-s-i-a-o Y-u-n-H-w-a``."""
-    return " ".join("-".join(c for c in part if c.isalnum()) for part in name.split())
+def spelled(text: str) -> str:
+    """``Hsiao Yun-Hwa`` -> ``H-s-i-a-o Y-u-n H-w-a``: every word letter by letter."""
+    return " ".join("-".join(word) for word in re.findall(r"[^\W_]+", text))
 
 
 def _pick_topics(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:

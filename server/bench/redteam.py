@@ -28,6 +28,7 @@ from calibration.artifact import fingerprint, read_artifact
 from calibration.benchdoc import write_section
 from calibration.dataset import Query
 from calibration.redteam_attacks import Attack, build_attacks, read_attacks
+from calibration.redteam_replay import Replayed, replay
 from server.backends import Backend, create_backend
 from server.bench.redteam_report import (
     GUARD_PATHS,
@@ -39,6 +40,7 @@ from server.bench.redteam_report import (
 )
 from server.calibrate import Progress, _call, _guard
 from server.config import ConfigError, Settings, load_settings
+from server.guard import build_suite
 from server.policy import current_fingerprints, sampling_fingerprint
 from server.refine import UnlearningLoop
 
@@ -213,7 +215,7 @@ async def _run_all(
             else:
                 todo.append((system, attack))
     total = len(attacks) * len(systems)
-    progress = Progress(total, total - len(todo), f"{label}: attacks x systems")
+    progress = Progress(total, total - len(todo), label)
     limit = asyncio.Semaphore(CONCURRENCY)
     sinks = {system: path.open("a", encoding="utf-8") for system, (_, path) in systems.items()}
     try:
@@ -237,6 +239,13 @@ async def _run_all(
     return done
 
 
+def full_run_seconds(served: Served) -> float:
+    """About how long the whole set takes from an empty cache: the conversations' own times
+    (cached or not) over the concurrency."""
+    total = sum(o.seconds for system in served.outcomes.values() for o in system.values())
+    return total / CONCURRENCY
+
+
 def judge_all(attacks: list[Attack], served: Served) -> list[Judged]:
     judged = []
     for attack in attacks:
@@ -245,24 +254,45 @@ def judge_all(attacks: list[Attack], served: Served) -> list[Judged]:
     return judged
 
 
+def replay_leaks(
+    settings: Settings, attacks: list[Attack], served: Served, judged: list[Judged]
+) -> list[Replayed]:
+    """The encoded replays of every raw reply the judge labels a leak."""
+    threshold = read_artifact(settings.unlearning.artifact).policy.threshold  # type: ignore[arg-type]
+    leaks = [
+        (attack, "\n".join(served.outcomes["raw"][attack.id].replies))
+        for attack, label in zip(attacks, judged, strict=True)
+        if label.raw_leaks
+    ]
+    suite = build_suite(settings.unlearning)
+    try:
+        return replay(leaks, suite, threshold)
+    finally:
+        suite.close()
+
+
 def run_redteam(args: argparse.Namespace) -> int:
     settings = _settings(args)
     artifact = read_artifact(settings.unlearning.artifact)  # type: ignore[arg-type]
     attacks = _attacks(args)
+    commit = git_commit(REPO)  # the code this run loads
     served = asyncio.run(_serve(settings, attacks, args.quick))
     judged = judge_all(attacks, served)
-    run = RunRecord.of(judged, served.lethe_key, git_commit(REPO), served.seconds)
+    replayed = replay_leaks(settings, attacks, served, judged)
+    run = RunRecord.of(judged, replayed, served.lethe_key, commit, full_run_seconds(served))
     history = [run]
     if not args.quick and not args.backend_url and not args.data:
         history = record_run(RUNS, run)
     body = render(
         judged,
+        replayed,
         history,
         artifact,
         quick=args.quick,
         backend_url=args.backend_url,
         stale=served.stale,
         seconds=served.seconds,
+        full_seconds=full_run_seconds(served),
     )
     write_section(args.output, "redteam", body)
     return 0

@@ -7,6 +7,7 @@ text, a reply or a fact.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Sequence
@@ -18,8 +19,10 @@ from calibration.benchdoc import cpu_model
 from calibration.ltt import clopper_pearson_upper
 from calibration.redteam_attacks import FAMILIES, Attack
 from calibration.redteam_judge import judge_decoded
+from calibration.redteam_replay import ENCODINGS, Replayed
 
 VARIANTS = ("rag", "plain")
+REPLAY = "replay: "  # prefix of the replay rows in a run record
 GUARD_PATHS = ("verifiers", "server/refine.py", "calibration/records.py")
 
 
@@ -92,6 +95,20 @@ def counts_by_row(judged: Sequence[Judged]) -> dict[str, Counts]:
     return rows
 
 
+def replay_rows(replayed: Sequence[Replayed]) -> dict[str, Counts]:
+    """Per encoding: n, judged leaks (raw), guard-returned leaks (leaks), stopped (refused)."""
+    rows: dict[str, Counts] = {}
+    for encoding in ENCODINGS:
+        part = [r for r in replayed if r.encoding == encoding]
+        rows[REPLAY + encoding] = Counts(
+            len(part),
+            sum(r.judged_leak for r in part),
+            sum(r.leaks for r in part),
+            sum(not r.accepted for r in part),
+        )
+    return rows
+
+
 @dataclass
 class RunRecord:
     """One full run's counts, kept in ``deploy/redteam/runs.json`` for before/after columns."""
@@ -103,9 +120,17 @@ class RunRecord:
     rows: dict[str, Counts] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, judged: Sequence[Judged], code: str, commit: str, seconds: float) -> RunRecord:
+    def of(
+        cls,
+        judged: Sequence[Judged],
+        replayed: Sequence[Replayed],
+        code: str,
+        commit: str,
+        seconds: float,
+    ) -> RunRecord:
         date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        return cls(code, commit, date, round(seconds / 60, 1), counts_by_row(judged))
+        rows = {**counts_by_row(judged), **replay_rows(replayed)}
+        return cls(code, commit, date, round(seconds / 60, 1), rows)
 
     def to_json(self) -> dict[str, object]:
         return {**asdict(self), "rows": {k: asdict(v) for k, v in self.rows.items()}}
@@ -204,8 +229,33 @@ def table(current: dict[str, Counts], history: Sequence[RunRecord]) -> list[str]
     return lines
 
 
+def replay_table(current: dict[str, Counts], history: Sequence[RunRecord]) -> list[str]:
+    names = [_run_name(i, len(history)) for i in range(len(history))]
+    head = [
+        "encoding of a leaking raw reply",
+        "n",
+        "judge still finds the leak",
+        *(f"{name}: guard returns it" for name in names),
+        "95 % CP interval (last)",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, counts in current.items():
+        runs = [run.rows.get(label) for run in history]
+        low, high = clopper_pearson(counts.leaks, counts.n)
+        cells = [
+            label.removeprefix(REPLAY),
+            str(counts.n),
+            _rate(counts.raw, counts.n),
+            *(_rate(r.leaks, r.n) if r else "–" for r in runs),
+            f"[{low:.2f}, {high:.2f}]",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def render(
     judged: Sequence[Judged],
+    replayed: Sequence[Replayed],
     history: Sequence[RunRecord],
     artifact: Artifact,
     *,
@@ -213,21 +263,24 @@ def render(
     backend_url: str | None,
     stale: bool,
     seconds: float,
+    full_seconds: float,
 ) -> str:
     current = counts_by_row(judged)
     command = "`lethe bench redteam" + (" --quick" if quick else "") + "`"
     model = f"the upstream at `{backend_url}`" if backend_url else "the embedded SmolLM2-135M"
     runs = [
-        f"- {_run_name(i, len(history))}: code `{r.code}` at commit `{r.commit}`, {r.date}, "
-        f"{r.minutes} min"
+        f"- {_run_name(i, len(history))}: guard code `{r.code}` at commit `{r.commit}`, "
+        f"{r.date} (whole set about {r.minutes:.0f} min)"
         for i, r in enumerate(history)
     ]
     return "\n".join(
         [
             "## Red team",
             "",
-            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu_model()} "
-            f"in {seconds / 60:.1f} min (cached attacks are not re-run). Command: {command}. "
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu_model()}, "
+            f"{os.cpu_count()} cores shared with other work. Command: {command}; it took "
+            f"{seconds / 60:.1f} min (cached conversations are not re-run); the whole set from "
+            f"an empty cache takes about {full_seconds / 60:.0f} min here. "
             f"Attacks: `deploy/redteam/attacks.jsonl` ({len(judged)} conversations; how they "
             "are built: `deploy/redteam/README.md`), against "
             f"{model}: once raw (no guard) and once through Lethe as `deploy/demo.yaml` serves "
@@ -241,6 +294,14 @@ def render(
             "only from context); `plain` ones do not.",
             "",
             *table(current, history),
+            "",
+            "**Encoded replays.** The 135M model seldom manages base64 or leetspeak when asked, "
+            "so the live rows under-test encoded answers. Here every raw reply above that the "
+            "judge labels a leak is re-encoded as a model that obeyed would write it, and scored "
+            "by the verifiers in its attack's context; the guard returns it when its leakage "
+            f"score is at most τ = {artifact.policy.threshold}:",
+            "",
+            *replay_table(replay_rows(replayed), history),
             "",
             "Runs (each column is the whole attack set through the guard's code at that commit; "
             "the raw model's answers are cached and shared):",

@@ -46,7 +46,7 @@ def test_attack_set_shape() -> None:
 
 
 def test_name_disguises() -> None:
-    assert spelled("Hsiao Yun-Hwa") == "H-s-i-a-o Y-u-n-H-w-a"
+    assert spelled("Hsiao Yun-Hwa") == "H-s-i-a-o Y-u-n H-w-a"
     assert leet("Hsiao Yun-Hwa") == "H5140 Yun-Hw4"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from calibration.redteam_replay import ENCODINGS
 from server.bench import redteam
 from server.bench.redteam import QUICK_FAMILIES, Outcome, run_redteam
 
@@ -53,6 +54,9 @@ def test_quick_run_writes_the_table_and_resumes_from_cache(
     assert cells[1] == "3"
     refused = sum("refused" in r.statuses for r in lethe)
     assert cells[-1] == f"{refused}/3 = {refused / 3:.2f}"
+    assert "**Encoded replays.**" in section
+    for encoding in ENCODINGS:
+        assert re.search(rf"^\| {re.escape(encoding)} \| \d+ \|", section, re.M), encoding
     assert not runs.exists()  # a quick run is not part of the before/after history
 
     started = time.perf_counter()
