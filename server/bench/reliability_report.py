@@ -204,6 +204,35 @@ def _targets(report: ReliabilityReport) -> list[str]:
     ]
 
 
+def _queueing(s: Scenario, r: Round) -> str:
+    """Little's law: with the in-flight limit full, an admitted request waits limit / rate."""
+    if not r.rejected or not r.throughput:
+        return (
+            f"{s.name}: no request was turned away; {r.throughput:.1f} complete answers/s at "
+            f"p50 {_ms(r.p50_ms)} ms."
+        )
+    return (
+        f"{s.name}: the in-flight limit was reached and {r.rejected} requests got 429 in the "
+        f"last round; with {s.max_in_flight} admitted at a time and {r.throughput:.1f} answers/s, "
+        f"an admitted request waits about {s.max_in_flight} / {r.throughput:.1f} s ≈ "
+        f"{_ms(1000 * s.max_in_flight / r.throughput)} ms (measured p50 {_ms(r.p50_ms)} ms): "
+        "time queued inside the limit, which bounds it, instead of a queue without end."
+    )
+
+
+def _interpretation(report: ReliabilityReport) -> list[str]:
+    lines = [f"- {_queueing(s, s.rounds[-1])}" for s in report.scenarios if s.rounds]
+    busiest = max(report.load_average)
+    if busiest > report.machine.cores:
+        lines.append(
+            f"- The machine was shared with other work (1-minute load average up to "
+            f"{busiest:.1f} on {report.machine.cores} cores, and the benchmark ran under "
+            "`nice`): absolute rates and latencies are lower than an idle machine's; the counts "
+            "of errors and lost requests are what this section checks."
+        )
+    return lines
+
+
 def render_reliability(report: ReliabilityReport) -> str:
     """The Markdown body of the ``reliability`` section, markers excluded."""
     m, b, d = report.machine, report.backpressure, report.drain
@@ -256,6 +285,10 @@ def render_reliability(report: ReliabilityReport) -> str:
         "### Targets",
         "",
         *_targets(report),
+        "",
+        "### Reading the numbers",
+        "",
+        *_interpretation(report),
     ]
     if report.quick:
         lines += [
