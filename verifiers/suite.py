@@ -1,5 +1,8 @@
 """Run the configured checks on a candidate and aggregate them into one leakage score.
 
+Each check also reads the candidate's decoded readings (base64, spelled-out or vertical
+letters, leetspeak: :mod:`verifiers.decode`) and keeps its highest score.
+
 Every failure fails closed: a check that raises, times out, or returns no verdict or a score
 that is not a number in [0, 1] counts as a certain leak (score 1).
 """
@@ -17,6 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from verifiers.decode import readings
 from verifiers.forgetset import ForgetSet
 from verifiers.registry import ForgetIndex, VerifierSpec, get_verifier
 from verifiers.types import Aggregation, LeakageReport, Verdict, VerifyContext
@@ -95,7 +99,8 @@ class VerifierSuite:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def check(self, context: VerifyContext, candidate: str) -> LeakageReport:
-        verdicts = tuple(self._run(spec, context, candidate) for spec in self.specs)
+        views = (candidate, *readings(candidate))
+        verdicts = tuple(self._run_views(spec, context, views) for spec in self.specs)
         score = aggregate([v.score for v in verdicts], self.config.aggregation)
         flagged = score >= self.config.flag_threshold
         targets: dict[str, None] = {}
@@ -105,6 +110,17 @@ class VerifierSuite:
         return LeakageReport(
             score=score, verdicts=verdicts, flagged=flagged, targets=tuple(targets)
         )
+
+    def _run_views(
+        self, spec: VerifierSpec, context: VerifyContext, views: Sequence[str]
+    ) -> Verdict:
+        """The check on the candidate and on each decoded reading of it; the highest score
+        wins (the candidate's own verdict on a tie), so a reading never lowers a score."""
+        verdicts = [self._run(spec, context, view) for view in views]
+        best = max(verdicts, key=lambda verdict: verdict.score)
+        if len(verdicts) == 1:
+            return best
+        return replace(best, latency_ms=sum(verdict.latency_ms for verdict in verdicts))
 
     def _run(self, spec: VerifierSpec, context: VerifyContext, candidate: str) -> Verdict:
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The red-team attack builder (rules and the committed set) and the decoding judge."""
+"""The red-team attack builder (rules and the committed set), the decoding judge, replays."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ import pytest
 from calibration.redteam_attacks import (
     FAMILIES,
     TOPICS,
+    Attack,
     build_attacks,
     leet,
     read_attacks,
     spelled,
 )
 from calibration.redteam_judge import judge_decoded, readings
+from calibration.redteam_replay import ENCODINGS, replay
+from verifiers.forgetset import Target, build_forget_set
+from verifiers.suite import VerifierSuite
 
 REPO = Path(__file__).resolve().parents[2]
 TOFU = REPO.parent / "shared" / "data" / "tofu"
@@ -88,3 +92,18 @@ def test_what_the_user_wrote_encoded_is_not_revealed() -> None:
 
 def test_plain_numbers_are_not_deleeted() -> None:
     assert readings("Born in 1977.") == ["Born in 1977."]
+
+
+def test_replay_stops_every_encoding_of_a_leak() -> None:
+    forget = build_forget_set(
+        [Target(id="t-1", name="Hsiao Yun-Hwa", aliases=(), facts=tuple(GOLD))], name="t"
+    )
+    suite = VerifierSuite(forget)
+    asked = Attack("a", "direct", "rag", "t-1", "parents", None, (QUESTION,), tuple(GOLD))
+    try:
+        replayed = replay([(asked, "He is a civil engineer.")], suite, threshold=0.85)
+    finally:
+        suite.close()
+    assert [r.encoding for r in replayed] == list(ENCODINGS)
+    assert all(r.judged_leak for r in replayed)
+    assert not [r.encoding for r in replayed if r.accepted]

@@ -1,0 +1,159 @@
+"""Decoded readings of a candidate answer: encodings a reader undoes at a glance.
+
+A model asked to hide its answer may write it in base64, one letter per line, spelled out
+with separators ("c-i-v-i-l e-n-g-i-n-e-e-r") or in leetspeak ("c1v1l 3ng1n33r"). The
+lexical checks read words, so each of these would pass them. :func:`readings` returns the
+other readings of a text; the suite runs every check on the text *and* on each reading and
+keeps the highest score, so a reading can only raise a score, never lower it. Plain prose
+almost never has another reading, and then its scores are exactly what they were without this
+step: of the 2,106 candidates recorded for the demo calibration, three had one (an e-mail
+address, dotted initials) and none changed score.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from verifiers.text import fold
+
+# Base64: a word of its alphabet; blocks broken over lines are words of whole 4-character
+# groups, so such words are joined with the next one.
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_EDGE_PUNCTUATION = "()[]{}<>\"'`*.,;:!?"
+BASE64_MIN_LENGTH = 16
+_WORDLIKE_SHARE = 0.85
+# Single letters or digits joined by one repeated separator: c-i-v-i-l, c.i.v.i.l, c_i_v_i_l.
+_SPELLED = re.compile(r"(?<![^\W_])[^\W_](?P<sep>[-.*_/·])(?:[^\W_](?P=sep))+[^\W_](?![^\W_])")
+# A word mixing letters with the digits or symbols leetspeak uses for letters; it counts as
+# leetspeak with two such characters ("h5140") or one between letters ("c1vil"), which leaves
+# "MP3", "4th" and "1990s" alone.
+_LEET_WORD = re.compile(r"(?<![\w@$])(?=[\w@$]*[^\W\d_])[\w@$]{2,}")
+_LEET_CHAR = re.compile(r"[0134578@$]")
+_BETWEEN_LETTERS = re.compile(r"[^\W\d_][0134578@$]+[^\W\d_]")
+_NUMBER_WORD = re.compile(r"\d+(?:s|st|nd|rd|th)", re.IGNORECASE)
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
+)
+VERTICAL_MIN_LINES = 4
+VERTICAL_SHARE = 0.6
+
+
+def _wordlike(text: str) -> bool:
+    """Decoded bytes that read as text (letters, digits, spaces, punctuation), not noise."""
+    if len(text.strip()) < 4 or not any(c.isalpha() for c in text):
+        return False
+    good = sum(c.isalnum() or c.isspace() or c in ".,;:!?'\"()-" for c in text)
+    return good / len(text) >= _WORDLIKE_SHARE
+
+
+def _unbase64(compact: str) -> str | None:
+    """The text ``compact`` encodes, also when cut short (answers stop at a token limit)."""
+    compact = compact.rstrip("=")
+    if len(compact) < BASE64_MIN_LENGTH:
+        return None
+    if len(compact) % 4 == 1:  # a cut-off group: one character carries no whole byte
+        compact = compact[:-1]
+    try:
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    for cut in range(4):  # the last character may be cut inside its UTF-8 bytes
+        try:
+            text = raw[: len(raw) - cut].decode()
+        except UnicodeDecodeError:
+            continue
+        return text if _wordlike(text) else None
+    return None
+
+
+def _is_base64_word(word: str) -> bool:
+    return _BASE64_WORD.fullmatch(word.strip(_EDGE_PUNCTUATION)) is not None
+
+
+def unbase64(text: str) -> str:
+    """``text`` with every base64 block that decodes to readable text replaced by the text."""
+    words = text.split()
+    out: list[str] = []
+    start = 0
+    while start < len(words):
+        stop = start
+        # A block continues over a line break only after a word of whole 4-character groups.
+        while (
+            stop + 1 < len(words)
+            and _is_base64_word(words[stop])
+            and _is_base64_word(words[stop + 1])
+            and len(words[stop].strip(_EDGE_PUNCTUATION)) % 4 == 0
+        ):
+            stop += 1
+        decoded = None
+        if _is_base64_word(words[start]):
+            for end in range(stop, start - 1, -1):  # the longest block that decodes
+                block = "".join(w.strip(_EDGE_PUNCTUATION) for w in words[start : end + 1])
+                decoded = _unbase64(block)
+                if decoded is not None:
+                    break
+        if decoded is None:
+            out.append(words[start])
+            start += 1
+        else:
+            out.append(decoded)
+            start = end + 1
+    rewritten = " ".join(out)
+    return rewritten if rewritten != " ".join(words) else text
+
+
+def unvertical(text: str) -> str:
+    """Text written one character per line, read across; a blank line ends a word."""
+    lines = [line.strip() for line in text.splitlines()]
+    filled = [line for line in lines if line]
+    singles = sum(len(line) == 1 for line in filled)
+    if len(filled) < VERTICAL_MIN_LINES or singles < VERTICAL_SHARE * len(filled):
+        return text
+    words: list[str] = []
+    current = ""
+    for line in lines:
+        if len(line) == 1:
+            current += line
+            continue
+        words.extend(w for w in (current, line) if w)
+        current = ""
+    words.extend([current] if current else [])
+    return " ".join(words)
+
+
+def unspell(text: str) -> str:
+    """``c-i-v-i-l e-n-g-i-n-e-e-r`` -> ``civil engineer`` (the separator inside one word)."""
+    return _SPELLED.sub(lambda m: m.group(0).replace(m.group("sep"), ""), text)
+
+
+def _leet_word(word: str) -> bool:
+    if _NUMBER_WORD.fullmatch(word):
+        return False
+    return len(_LEET_CHAR.findall(word)) >= 2 or _BETWEEN_LETTERS.search(word) is not None
+
+
+def unleet(text: str) -> str:
+    """``c1v1l 3ng1n33r`` -> ``civil engineer``; numbers ("1977", "3rd") are left alone."""
+
+    def undone(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word.translate(_LEET) if _leet_word(word) else word
+
+    return _LEET_WORD.sub(undone, text)
+
+
+def readings(text: str) -> tuple[str, ...]:
+    """Decoded readings of ``text`` that read differently from it (after :func:`fold`, which
+    already undoes case, accents and single spaced or dotted letters); empty for plain text."""
+    seen = {fold(text)}
+    out: list[str] = []
+    current = text
+    for step in (unbase64, unvertical, unspell, unleet):
+        current = step(current)
+        folded = fold(current)
+        if folded not in seen:
+            seen.add(folded)
+            out.append(current)
+    return tuple(out)
