@@ -27,6 +27,7 @@ from calibration.benchdoc import write_section
 from calibration.judge import judge
 from calibration.verifier_bench_data import default_data_dir
 from server.backends import Backend, GenerationRequest, Message, SamplingParams, create_backend
+from server.bench import unlearning_doc as doc
 from server.bench import unlearning_report as report
 from server.bench.unlearning_data import (
     FULL,
@@ -83,6 +84,16 @@ def _settings(backend_url: str | None, sizes: Sizes) -> Settings:
     return settings.model_copy(update=update)
 
 
+def _clock(path: Path, seconds: float | None = None) -> float:
+    """Seconds spent generating the answers cached in ``path``, summed over invocations."""
+    sidecar = path.with_suffix(".seconds")
+    total = float(sidecar.read_text()) if sidecar.exists() else 0.0
+    if seconds is not None:
+        total += seconds
+        sidecar.write_text(f"{total:.1f}\n")
+    return total
+
+
 def _read(path: Path) -> dict[tuple[str, str], Served]:
     if not path.exists():
         return {}
@@ -92,13 +103,16 @@ def _read(path: Path) -> dict[tuple[str, str], Served]:
 
 async def _serve(
     run: Run, systems: Systems, queries: list[BenchQuery], key: dict[str, Any], title: str
-) -> dict[tuple[str, str], Served]:
+) -> tuple[dict[tuple[str, str], Served], float]:
+    if not queries:
+        return {}, 0.0
     digest = fingerprint({**key, "queries": [q.to_json() for q in queries], "v": VERSION})
     path = run.cache / f"{queries[0].setting}-{digest[7:19]}" / "served.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     done = _read(path)
     finished = sum(all((q.id, s) in done for s in SYSTEMS) for q in queries)
     progress = Progress(len(queries), finished, f"unlearning bench, {title}")
+    started = time.monotonic()
     limit = asyncio.Semaphore(2 if run.settings.backend.kind == "llamacpp" else 8)
     with path.open("a", encoding="utf-8") as sink:
 
@@ -118,7 +132,8 @@ async def _serve(
 
         await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
     progress.close()
-    return done
+    fresh = progress.fresh > 0
+    return done, _clock(path, time.monotonic() - started if fresh else None)
 
 
 def _result(
@@ -176,8 +191,7 @@ async def _context(run: Run) -> tuple[report.SettingResult, tuple[str, ...]]:
         names = tuple(t.name for t in guard.forget_set)
         systems = Systems(settings, guard.check_all, active.loop, _best_of(run.artifact), names)
         queries = context_queries(run.data, run.sizes)
-        started = time.monotonic()
-        served = await _serve(
+        served, seconds = await _serve(
             run, systems, queries, _key(run, settings, guard, systems), "context setting"
         )
     finally:
@@ -197,12 +211,12 @@ async def _context(run: Run) -> tuple[report.SettingResult, tuple[str, ...]]:
         settings,
         lethe_label,
         policy.threshold,
-        time.monotonic() - started,
+        seconds,
     )
     return result, active.stale_fields
 
 
-async def _probe(run: Run, pool: list[dict[str, Any]]) -> set[str]:
+async def _probe(run: Run, pool: list[dict[str, Any]]) -> tuple[set[str], float]:
     """Greedy answer to each question, once; the model "knows" a row its answer leaks."""
     settings = run.settings
     sampling_key = fingerprint({"model": run.model_id, "sampling": sampling_fingerprint(settings)})
@@ -211,6 +225,7 @@ async def _probe(run: Run, pool: list[dict[str, Any]]) -> set[str]:
     if path.exists():
         done = {r["id"]: r["knows"] for r in map(json.loads, path.read_text().splitlines())}
     progress = Progress(len(pool), len(done), "unlearning bench, probing real authors")
+    started = time.monotonic()
     limit = asyncio.Semaphore(2 if settings.backend.kind == "llamacpp" else 8)
     with path.open("a", encoding="utf-8") as sink:
 
@@ -234,14 +249,16 @@ async def _probe(run: Run, pool: list[dict[str, Any]]) -> set[str]:
 
         await asyncio.gather(*(one(r) for r in pool))
     progress.close()
-    return {i for i, knows in done.items() if knows}
+    seconds = _clock(path, time.monotonic() - started if progress.fresh else None)
+    return {i for i, knows in done.items() if knows}, seconds
 
 
-async def _weights(run: Run) -> tuple[report.SettingResult | None, int, int]:
+async def _weights(run: Run) -> tuple[report.SettingResult | None, dict[str, Any]]:
     pool = author_rows(run.data, run.sizes)
-    known = await _probe(run, pool)
+    known, probe_seconds = await _probe(run, pool)
+    info = {"known": len(known), "probed": len(pool), "probe_seconds": probe_seconds}
     if not known:
-        return None, 0, len(pool)
+        return None, info
     forget_path = run.cache / "weights-forget-set.yaml"
     forget_path.write_text(
         yaml.safe_dump(weights_forget_set(pool, known), allow_unicode=True, sort_keys=False),
@@ -256,8 +273,7 @@ async def _weights(run: Run) -> tuple[report.SettingResult | None, int, int]:
         names = tuple(t.name for t in guard.forget_set)
         systems = Systems(settings, guard.check_all, policy, _best_of(run.artifact), names)
         queries = weights_queries(run.data, run.sizes, known)
-        started = time.monotonic()
-        served = await _serve(
+        served, seconds = await _serve(
             run, systems, queries, _key(run, settings, guard, systems), "weights setting"
         )
     finally:
@@ -275,9 +291,9 @@ async def _weights(run: Run) -> tuple[report.SettingResult | None, int, int]:
         settings,
         lethe_label,
         policy.threshold,
-        time.monotonic() - started,
+        seconds,
     )
-    return result, len(known & {str(r["id"]) for r in pool}), len(pool)
+    return result, info
 
 
 async def _run_all(
@@ -290,14 +306,13 @@ async def _run_all(
     try:
         run = Run(settings, artifact, sizes, data, backend, backend.model_ids()[0], cache)
         context, stale = await _context(run)
-        weights, known, probed = await _weights(run)
+        weights, probe = await _weights(run)
     finally:
         await backend.aclose()
     info = {
         "model": run.model_id,
         "stale": stale,
-        "known": known,
-        "probed": probed,
+        **probe,
         "artifact": artifact,
     }
     return context, weights, info
@@ -320,11 +335,12 @@ def run_unlearning(args: argparse.Namespace) -> int:
         plots = []
     minutes = (time.monotonic() - started) / 60
     info["load"] = (load_before, os.getloadavg()[0])
+    info["generation_seconds"] = sum(r.seconds for r in results) + info["probe_seconds"]
     body = report.section(
         context,
         weights,
-        report.header(settings, info, args, minutes),
-        report.notes(info),
+        doc.header(settings, info, args, minutes),
+        doc.notes(info),
         plots,
         output,
     )

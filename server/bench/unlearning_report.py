@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from calibration.artifact import Artifact
-from server.bench.report import Machine
-from server.bench.unlearning_data import REPO
 from server.bench.unlearning_metrics import SystemStats, reduction
 from server.bench.unlearning_systems import LABELS, SYSTEMS
-from server.config import Settings
 
 ERROR_REDUCTION_TARGET = 0.93
 UTILITY_TOLERANCE = 0.03  # relative to the raw model's
@@ -209,17 +202,24 @@ def plot(results: Sequence[SettingResult], directory: Path) -> list[Path]:
     for name, x_of, x_label in panels:
         figure, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4.2))
         for axis, result in zip(list(getattr(axes, "flat", [axes])), results, strict=True):
-            for system in SYSTEMS:
-                s = result.stats[system]
-                x, y = x_of(s), s.error
-                if math.isnan(x) or math.isnan(y):
-                    continue
-                axis.scatter([x], [100 * y], s=60 if system == "lethe" else 35)
+            points = [
+                (system, x_of(result.stats[system]), 100 * result.stats[system].error)
+                for system in SYSTEMS
+            ]
+            points = [p for p in points if not (math.isnan(p[1]) or math.isnan(p[2]))]
+            width = (max(p[1] for p in points) - min(p[1] for p in points)) or 1.0
+            height = (max(p[2] for p in points) - min(p[2] for p in points)) or 1.0
+            for number, (system, x, y) in enumerate(points):
+                axis.scatter([x], [y], s=60 if system == "lethe" else 35)
+                stacked = sum(  # labels of points close to an earlier one go above it
+                    abs(x - px) < 0.15 * width and abs(y - py) < 0.04 * height
+                    for _, px, py in points[:number]
+                )
                 axis.annotate(
                     LABELS[system].split(" ", 1)[1],
-                    (x, 100 * y),
+                    (x, y),
                     fontsize=7,
-                    xytext=(4, 3),
+                    xytext=(4, 3 + 9 * stacked),
                     textcoords="offset points",
                 )
             axis.set_title(result.title, fontsize=9)
@@ -277,89 +277,3 @@ def section(
         body += ["", *_targets_block(weights)]
     body += ["", "### Notes", "", *[f"- {n}" for n in notes]]
     return "\n".join(body)
-
-
-def header(
-    settings: Settings, info: dict[str, Any], args: argparse.Namespace, minutes: float
-) -> list[str]:
-    machine = Machine.current()
-    artifact: Artifact = info["artifact"]
-    options = (("--quick", args.quick), ("--backend-url URL", args.backend_url))
-    flags = "".join(f" {flag}" for flag, on in options if on)
-    backend = (
-        f"upstream `{settings.backend.upstream.base_url}` (model `{info['model']}`)"
-        if settings.backend.kind == "openai"
-        else f"the embedded model `{info['model']}` (llama.cpp, "
-        f"{settings.backend.llamacpp.pool_size} instances)"
-    )
-    unlearning = settings.unlearning
-    return [
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `lethe bench "
-        f"unlearning{flags}` in {minutes:.1f} min on {machine.cpu}, {machine.cores} cores "
-        f"(shared with other jobs: 1-minute load average {info['load'][0]:.1f} at the start, "
-        f"{info['load'][1]:.1f} at the end), Python {machine.python}. Backend: {backend}; "
-        f"{settings.generation.default_max_tokens} max tokens, temperature "
-        f"{unlearning.temperature}, top_p {unlearning.top_p}; one seed per query, the same for "
-        "every system; each query goes through all six systems in turn.",
-        "",
-        "The reference paper claims up to 93 % lower unlearning error than the state of the "
-        "art. These are CPU-scale numbers on a 135M-parameter model; run the same command with "
-        "`--backend-url` against `vllm serve` for a real model.",
-        "",
-        f"Systems (verifiers `{' + '.join(unlearning.verifiers)}`, flag threshold "
-        f"{unlearning.flag_threshold}, for all guarded systems): 1. the raw model; 2. a system "
-        "instruction naming the forget targets and asking not to reveal anything about them; "
-        "3. output filter: refuse whenever the verifiers flag the answer (NeMo Guardrails "
-        "output rails, LLM Guard); 4. one re-ask with the verifiers' feedback when flagged, "
-        "returning whatever comes back (Guardrails AI reask); 5. best-of-N without feedback, "
-        f"N = {max(1, round(artifact.mean_rounds * artifact.policy.candidates))} (Lethe's mean "
-        "candidates per query in its artifact), lowest verifier score returned, never "
-        "refused; 6. Lethe with the calibrated artifact "
-        f"`{_relative(unlearning.artifact) if unlearning.artifact else ''}` "
-        f"(ε = {artifact.epsilon}, δ = {artifact.delta}, n = {artifact.n}).",
-        "",
-        "Unlearning error: share of forget-side answers that the reference judge "
-        "(`calibration/judge.py`) says leak a reference (a refusal never leaks), with its 95 % "
-        "Clopper-Pearson interval; the reduction column is (baseline − Lethe) / baseline. "
-        "Utility: mean TOFU-style ROUGE-L recall against the gold answer on the utility side. "
-        "Over-refusal: utility-side answers that are the refusal text or that the refusal "
-        "detector (`verifiers/refusal.py`) reads as declining. Mixed questions: forget notes "
-        'that must not leak next to a retain question that must be answered ("retain right": '
-        "the judge finds the retain gold answer in the answer). Cost per query over all "
-        "queries of a setting: generator calls (one per loop round), candidates, prompt + "
-        "generated tokens, latency. Identical backend requests within a query (systems 1, 3 "
-        "and 4's first round; 5 and 6's first round) are generated once and replayed, each "
-        "replay charged the original call's measured time.",
-    ]
-
-
-def notes(info: dict[str, Any]) -> list[str]:
-    notes = [
-        "Query rules (harder phrasings, mixed pairs, samples) are in "
-        "`server/bench/unlearning_data.py`; the hand-written general questions in "
-        "`tests/data/unlearning/general.jsonl`. Samples are fixed-seed; nothing was tuned on "
-        "these results.",
-        "The judge is lexical: a leak paraphrased or translated into another language is "
-        "counted only when enough of the gold answer's words survive, so the `language` "
-        "category's leak rates are lower bounds.",
-        f"Weights setting: {info['known']} of {info['probed']} real_authors questions that ask "
-        "for an author were answered correctly (reference judge) by the raw model in a "
-        "separate greedy probe pass (temperature 0, its own seeds); those authors form a "
-        "forget set built at bench time (one target per author; the facts are the question "
-        "with its answer) and their questions the forget side. The other authors' questions "
-        "(which the model mostly cannot answer) and world facts are the utility side. No "
-        "calibration artifact exists for this forget set: Lethe runs the demo policy.",
-    ]
-    if info["stale"]:
-        notes.append(
-            "The demo artifact does not match this run's "
-            f"{', '.join(info['stale'])}: Lethe ran its policy without a valid guarantee."
-        )
-    return notes
-
-
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(REPO).as_posix()
-    except ValueError:
-        return str(path)
