@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,9 @@ from server.bench.unlearning_data import REPO
 from server.config import Settings
 
 
-def header(
-    settings: Settings, info: dict[str, Any], args: argparse.Namespace, minutes: float
-) -> list[str]:
+def header(settings: Settings, info: dict[str, Any], args: argparse.Namespace) -> list[str]:
     machine = Machine.current()
+    run = info["run"]
     artifact: Artifact = info["artifact"]
     options = (("--quick", args.quick), ("--backend-url URL", args.backend_url))
     flags = "".join(f" {flag}" for flag, on in options if on)
@@ -28,12 +26,12 @@ def header(
     )
     unlearning = settings.unlearning
     return [
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `lethe bench "
-        f"unlearning{flags}`: {info['generation_seconds'] / 60:.1f} min of generation (summed "
-        f"over the invocations that generated answers; {minutes:.1f} min in the last one) on "
-        f"{machine.cpu}, {machine.cores} cores "
-        f"(shared with other jobs: 1-minute load average {info['load'][0]:.1f} at the start, "
-        f"{info['load'][1]:.1f} at the end), Python {machine.python}. Backend: {backend}; "
+        f"Answers generated {run['generated']} by `lethe bench unlearning{flags}` in "
+        f"{run['generation_seconds'] / 60:.1f} min of generation (summed over resumed "
+        f"invocations; {run['minutes']:.1f} min for the last one) on {machine.cpu}, "
+        f"{machine.cores} cores, shared with other jobs (1-minute load average "
+        f"{run['load'][0]:.1f} at the start of that invocation, {run['load'][1]:.1f} at its "
+        f"end), Python {machine.python}. Backend: {backend}; "
         f"{settings.generation.default_max_tokens} max tokens, temperature "
         f"{unlearning.temperature}, top_p {unlearning.top_p}; one seed per query, the same for "
         "every system; each query goes through all six systems in turn.",
@@ -88,7 +86,11 @@ def notes(info: dict[str, Any]) -> list[str]:
         "forget set built at bench time (one target per author; the facts are the question "
         "with its answer) and their questions the forget side. The other authors' questions "
         "(which the model mostly cannot answer) and world facts are the utility side. No "
-        "calibration artifact exists for this forget set: Lethe runs the demo policy.",
+        "calibration artifact exists for this forget set: Lethe runs the demo policy. Its "
+        "references are author names; for a two-word name the judge's half-coverage rule "
+        "makes one shared word a leak: a lone surname counts (the entity verifier scores it "
+        "as a partial match, 0.35, below the flag threshold), and so does a wrong name that "
+        "shares the right one's first name.",
     ]
     tie = tie_note(info["artifact"])
     if tie:
