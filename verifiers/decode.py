@@ -147,11 +147,16 @@ def unleet(text: str) -> str:
 def readings(text: str) -> tuple[str, ...]:
     """Decoded readings of ``text`` that read differently from it (after :func:`fold`, which
     already undoes case, accents and single spaced or dotted letters); empty for plain text."""
-    seen = {fold(text)}
+    seen: set[str] = set()
     out: list[str] = []
     current = text
     for step in (unbase64, unvertical, unspell, unleet):
-        current = step(current)
+        rewritten = step(current)
+        if rewritten == current:  # the common case: fold nothing
+            continue
+        current = rewritten
+        if not seen:
+            seen.add(fold(text))
         folded = fold(current)
         if folded not in seen:
             seen.add(folded)

@@ -82,6 +82,7 @@ class FactIndex:
             token: (math.log(total / len(postings)) + 1.0) * specificity(token)
             for token, postings in self.postings.items()
         }
+        self._totals = [sum(self.weight[t] for t in entry.tokens) for entry in self.entries]
         # Cognates share their first letters ("histórica", "historical"): compare within those.
         self._by_prefix: dict[str, list[str]] = {}
         for token in sorted(self.postings):
@@ -128,14 +129,19 @@ class FactIndex:
             if len(postings) <= self._posting_cap:
                 touched.update(postings)
         found: list[FactMatch] = []
+        weight = self.weight
         for number in touched:
             entry = self.entries[number]
-            new = entry.tokens - known
-            if not new:
-                continue
-            total = sum(self.weight[t] for t in new)
-            got = sum(self.weight[t] * candidate.get(t, 0.0) for t in new)
-            words = frozenset(t for t in new if t in candidate)
+            if known.isdisjoint(entry.tokens):  # the usual case: the prompt said none of it
+                total = self._totals[number]
+                words = entry.tokens.intersection(candidate)
+            else:
+                new = entry.tokens - known
+                if not new:
+                    continue
+                total = sum(weight[t] for t in new)
+                words = new.intersection(candidate)
+            got = sum(weight[t] * candidate[t] for t in words)
             found.append(FactMatch(entry.target_id, entry.text_no, got / total, got, words))
         return found
 

@@ -34,6 +34,8 @@ STOPWORDS = frozenset(
 
 
 def strip_marks(text: str) -> str:
+    if text.isascii():  # most text: nothing to decompose
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
