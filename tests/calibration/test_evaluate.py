@@ -86,6 +86,19 @@ def _artifact(passed: bool = True) -> Artifact:
     )
 
 
+def test_among_equally_useful_certified_configurations_the_least_leaky_wins() -> None:
+    clean = [
+        QueryRecord(f"u{i}", "unrelated", f"u{i}", (_round((0.1, False)),)) for i in range(300)
+    ]
+    # Two of 100 forget answers leak with a mid score: τ = 0.7 certifies but accepts them.
+    forget = [QueryRecord(f"f{i}", "forget", f"f{i}", (_round((0.6, i < 2)),)) for i in range(100)]
+    result = calibrate(clean + forget, 0.05, 0.05, thresholds=[0.4, 0.7], budgets=[0])
+    assert result.hypothesis(0.4, 0).rejected
+    assert result.hypothesis(0.7, 0).rejected
+    assert result.chosen is not None
+    assert (result.chosen.threshold, result.chosen.failures) == (0.4, 0)
+
+
 def test_artifact_round_trip_and_id(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     write_artifact(_artifact(), path)
