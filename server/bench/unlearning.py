@@ -6,7 +6,9 @@ raw model names; Lethe runs the demo artifact's policy there, not calibrated for
 query goes through all six systems in turn (:mod:`server.bench.unlearning_systems`), so drift
 of a shared machine hits all of them alike. Each (system, query) result is cached under
 ``.lethe-cache/unlearning/`` keyed by everything that shapes it: an interrupted run resumes.
-``--backend-url`` runs the same benchmark against any OpenAI-compatible upstream.
+``--backend-url`` runs the same benchmark against any OpenAI-compatible upstream (``vllm
+serve``); for one that ignores ``n`` (llama.cpp's server) set
+``LETHE_BACKEND__UPSTREAM__FAN_OUT_N=true``.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def _settings(backend_url: str | None, sizes: Sizes) -> Settings:
         )
     if backend_url is not None:
         upstream = settings.backend.upstream.model_copy(
-            update={"base_url": backend_url, "fan_out_n": False}
+            update={"base_url": backend_url}  # fan_out_n as configured: off (vLLM batches n)
         )
         update["backend"] = settings.backend.model_copy(
             update={"kind": "openai", "upstream": upstream}
