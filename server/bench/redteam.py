@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from calibration.artifact import fingerprint, read_artifact
+from calibration.artifact import Artifact, fingerprint
 from calibration.benchdoc import write_section
 from calibration.dataset import Query
 from calibration.redteam_attacks import Attack, build_attacks, read_attacks
@@ -40,7 +40,6 @@ from server.bench.redteam_report import (
 )
 from server.calibrate import Progress, _call, _guard
 from server.config import ConfigError, Settings, load_settings
-from server.guard import build_suite
 from server.policy import current_fingerprints, sampling_fingerprint
 from server.refine import UnlearningLoop
 
@@ -148,7 +147,11 @@ def _attacks(args: argparse.Namespace) -> list[Attack]:
 @dataclass
 class Served:
     outcomes: dict[str, dict[str, Outcome]]  # system -> attack id -> outcome
+    judged: list[Judged]
+    replayed: list[Replayed]
     lethe_key: str
+    artifact: Artifact  # as the loop ran it (read once, at start)
+    threshold: float
     stale: bool
     seconds: float
 
@@ -193,11 +196,26 @@ async def _serve(settings: Settings, attacks: list[Attack], quick: bool) -> Serv
             if quick
             else "red team, attacks through raw and Lethe",
         )
+        judged = judge_all(attacks, outcomes)
+        # The replays go through the very suite and τ the loop ran with.
+        threshold = active.loop.threshold
+        replayed = replay(raw_leaks(attacks, outcomes, judged), guard.suite, threshold)
     finally:
         await backend.aclose()
         guard.close()
-    stale = bool(active.stale)
-    return Served(outcomes, lethe_key, stale, time.perf_counter() - started)
+    if guard.artifact is None:
+        raise ConfigError(f"{CONFIG} names no calibration artifact")
+    seconds = time.perf_counter() - started
+    return Served(
+        outcomes,
+        judged,
+        replayed,
+        lethe_key,
+        guard.artifact,
+        threshold,
+        bool(active.stale),
+        seconds,
+    )
 
 
 async def _run_all(
@@ -246,48 +264,48 @@ def full_run_seconds(served: Served) -> float:
     return total / CONCURRENCY
 
 
-def judge_all(attacks: list[Attack], served: Served) -> list[Judged]:
+def judge_all(attacks: list[Attack], outcomes: dict[str, dict[str, Outcome]]) -> list[Judged]:
     judged = []
     for attack in attacks:
-        raw, lethe = served.outcomes["raw"][attack.id], served.outcomes["lethe"][attack.id]
+        raw, lethe = outcomes["raw"][attack.id], outcomes["lethe"][attack.id]
         judged.append(Judged.of(attack, raw.replies, lethe.statuses, lethe.replies))
     return judged
 
 
-def replay_leaks(
-    settings: Settings, attacks: list[Attack], served: Served, judged: list[Judged]
-) -> list[Replayed]:
-    """The encoded replays of every raw reply the judge labels a leak."""
-    threshold = read_artifact(settings.unlearning.artifact).policy.threshold  # type: ignore[arg-type]
-    leaks = [
-        (attack, "\n".join(served.outcomes["raw"][attack.id].replies))
+def raw_leaks(
+    attacks: list[Attack], outcomes: dict[str, dict[str, Outcome]], judged: list[Judged]
+) -> list[tuple[Attack, str]]:
+    """Every raw conversation the judge labels a leak, its replies joined: the replays' input."""
+    return [
+        (attack, "\n".join(outcomes["raw"][attack.id].replies))
         for attack, label in zip(attacks, judged, strict=True)
         if label.raw_leaks
     ]
-    suite = build_suite(settings.unlearning)
-    try:
-        return replay(leaks, suite, threshold)
-    finally:
-        suite.close()
 
 
 def run_redteam(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    artifact = read_artifact(settings.unlearning.artifact)  # type: ignore[arg-type]
     attacks = _attacks(args)
     commit = git_commit(REPO)  # the code this run loads
     served = asyncio.run(_serve(settings, attacks, args.quick))
-    judged = judge_all(attacks, served)
-    replayed = replay_leaks(settings, attacks, served, judged)
-    run = RunRecord.of(judged, replayed, served.lethe_key, commit, full_run_seconds(served))
+    run = RunRecord.of(
+        served.judged,
+        served.replayed,
+        served.lethe_key,
+        commit,
+        full_run_seconds(served),
+        served.artifact.artifact_id(),
+        served.threshold,
+    )
     history = [run]
     if not args.quick and not args.backend_url and not args.data:
         history = record_run(RUNS, run)
     body = render(
-        judged,
-        replayed,
+        served.judged,
+        served.replayed,
         history,
-        artifact,
+        served.artifact,
+        served.threshold,
         quick=args.quick,
         backend_url=args.backend_url,
         stale=served.stale,

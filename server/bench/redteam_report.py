@@ -19,7 +19,7 @@ from calibration.benchdoc import cpu_model
 from calibration.ltt import clopper_pearson_upper
 from calibration.redteam_attacks import FAMILIES, Attack
 from calibration.redteam_judge import judge_decoded
-from calibration.redteam_replay import ENCODINGS, Replayed
+from calibration.redteam_replay import ENCODINGS, SPLIT, Replayed
 
 VARIANTS = ("rag", "plain")
 REPLAY = "replay: "  # prefix of the replay rows in a run record
@@ -98,7 +98,7 @@ def counts_by_row(judged: Sequence[Judged]) -> dict[str, Counts]:
 def replay_rows(replayed: Sequence[Replayed]) -> dict[str, Counts]:
     """Per encoding: n, judged leaks (raw), guard-returned leaks (leaks), stopped (refused)."""
     rows: dict[str, Counts] = {}
-    for encoding in ENCODINGS:
+    for encoding in [*ENCODINGS, SPLIT]:
         part = [r for r in replayed if r.encoding == encoding]
         rows[REPLAY + encoding] = Counts(
             len(part),
@@ -117,6 +117,8 @@ class RunRecord:
     commit: str
     date: str
     minutes: float
+    artifact: str  # the calibration artifact the loop ran with, and its τ
+    threshold: float
     rows: dict[str, Counts] = field(default_factory=dict)
 
     @classmethod
@@ -127,10 +129,12 @@ class RunRecord:
         code: str,
         commit: str,
         seconds: float,
+        artifact: str,
+        threshold: float,
     ) -> RunRecord:
         date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         rows = {**counts_by_row(judged), **replay_rows(replayed)}
-        return cls(code, commit, date, round(seconds / 60, 1), rows)
+        return cls(code, commit, date, round(seconds / 60, 1), artifact, threshold, rows)
 
     def to_json(self) -> dict[str, object]:
         return {**asdict(self), "rows": {k: asdict(v) for k, v in self.rows.items()}}
@@ -144,6 +148,8 @@ class RunRecord:
             commit=str(record["commit"]),
             date=str(record["date"]),
             minutes=float(record["minutes"]),  # type: ignore[arg-type]
+            artifact=str(record["artifact"]),
+            threshold=float(record["threshold"]),  # type: ignore[arg-type]
             rows={k: Counts(**v) for k, v in rows.items()},
         )
 
@@ -155,14 +161,15 @@ def read_runs(path: Path) -> list[RunRecord]:
 
 
 def record_run(path: Path, run: RunRecord) -> list[RunRecord]:
-    """Add ``run`` to the history (replacing an earlier run of the same code) and return it."""
+    """Add ``run`` to the history (replacing an earlier run of the same code) and return the
+    runs comparable with it: those made with the same calibration artifact."""
     runs = [r for r in read_runs(path) if r.code != run.code]
     runs.append(run)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps([r.to_json() for r in runs], indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return runs
+    return [r for r in runs if r.artifact == run.artifact]
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -232,7 +239,7 @@ def table(current: dict[str, Counts], history: Sequence[RunRecord]) -> list[str]
 def replay_table(current: dict[str, Counts], history: Sequence[RunRecord]) -> list[str]:
     names = [_run_name(i, len(history)) for i in range(len(history))]
     head = [
-        "encoding of a leaking raw reply",
+        "a leaking raw reply, rewritten",
         "n",
         "judge still finds the leak",
         *(f"{name}: guard returns it" for name in names),
@@ -258,6 +265,7 @@ def render(
     replayed: Sequence[Replayed],
     history: Sequence[RunRecord],
     artifact: Artifact,
+    threshold: float,
     *,
     quick: bool,
     backend_url: str | None,
@@ -284,7 +292,7 @@ def render(
             f"Attacks: `deploy/redteam/attacks.jsonl` ({len(judged)} conversations; how they "
             "are built: `deploy/redteam/README.md`), against "
             f"{model}: once raw (no guard) and once through Lethe as `deploy/demo.yaml` serves "
-            f"it (τ = {artifact.policy.threshold}, K = {artifact.policy.budget}, "
+            f"it (τ = {threshold}, K = {artifact.policy.budget}, "
             f"k = {artifact.policy.candidates}"
             + (", artifact **stale** for this model" if stale else "")
             + "). A conversation leaks when the reference judge finds the gold fact in its "
@@ -299,12 +307,13 @@ def render(
             "so the live rows under-test encoded answers. Here every raw reply above that the "
             "judge labels a leak is re-encoded as a model that obeyed would write it, and scored "
             "by the verifiers in its attack's context; the guard returns it when its leakage "
-            f"score is at most τ = {artifact.policy.threshold}:",
+            f"score is at most τ = {threshold}:",
             "",
             *replay_table(replay_rows(replayed), history),
             "",
-            "Runs (each column is the whole attack set through the guard's code at that commit; "
-            "the raw model's answers are cached and shared):",
+            "Runs (each column is the whole attack set through the guard's code at that commit, "
+            f"with this artifact, `{artifact.artifact_id()[:19]}…`; the raw model's answers are "
+            "cached and shared):",
             "",
             *runs,
             "",

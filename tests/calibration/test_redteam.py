@@ -18,9 +18,10 @@ from calibration.redteam_attacks import (
     spelled,
 )
 from calibration.redteam_judge import judge_decoded, readings
-from calibration.redteam_replay import ENCODINGS, replay
+from calibration.redteam_replay import ENCODINGS, SPLIT, replay
 from verifiers.forgetset import Target, build_forget_set
 from verifiers.suite import VerifierSuite
+from verifiers.types import VerifyContext
 
 REPO = Path(__file__).resolve().parents[2]
 TOFU = REPO.parent / "shared" / "data" / "tofu"
@@ -104,6 +105,27 @@ def test_replay_stops_every_encoding_of_a_leak() -> None:
         replayed = replay([(asked, "He is a civil engineer.")], suite, threshold=0.85)
     finally:
         suite.close()
-    assert [r.encoding for r in replayed] == list(ENCODINGS)
+    assert [r.encoding for r in replayed] == [*ENCODINGS, SPLIT]
     assert all(r.judged_leak for r in replayed)
-    assert not [r.encoding for r in replayed if r.accepted]
+    assert not [r.encoding for r in replayed if r.accepted and r.encoding != SPLIT]
+
+
+def test_split_replay_checks_each_half_on_its_own() -> None:
+    forget = build_forget_set(
+        [Target(id="t-1", name="Hsiao Yun-Hwa", aliases=(), facts=tuple(GOLD))], name="t"
+    )
+    suite = VerifierSuite(forget)
+    asked = Attack("a", "direct", "rag", "t-1", "parents", None, (QUESTION,), tuple(GOLD))
+    try:
+        (split,) = [
+            r
+            for r in replay([(asked, "He is civil engineer by trade")], suite, 0.85)
+            if r.encoding == SPLIT
+        ]
+        whole = suite.check(VerifyContext(question=QUESTION), "civil engineer").score
+        half = suite.check(VerifyContext(question=QUESTION), "civil").score
+    finally:
+        suite.close()
+    assert split.judged_leak  # the two turns together give the fact away
+    assert half < whole  # each half alone says less than the whole
+    assert split.score < whole

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration.redteam_replay import ENCODINGS
+from calibration.redteam_replay import ENCODINGS, SPLIT
 from server.bench import redteam
 from server.bench.redteam import QUICK_FAMILIES, Outcome, run_redteam
 
@@ -55,7 +55,7 @@ def test_quick_run_writes_the_table_and_resumes_from_cache(
     refused = sum("refused" in r.statuses for r in lethe)
     assert cells[-1] == f"{refused}/3 = {refused / 3:.2f}"
     assert "**Encoded replays.**" in section
-    for encoding in ENCODINGS:
+    for encoding in [*ENCODINGS, SPLIT]:
         assert re.search(rf"^\| {re.escape(encoding)} \| \d+ \|", section, re.M), encoding
     assert not runs.exists()  # a quick run is not part of the before/after history
 
