@@ -42,5 +42,7 @@ def create_backend(settings: BackendSettings) -> Backend:
     from server.backends.scripted import ScriptedBackend
 
     return ScriptedBackend(
-        model_id=settings.served_model_name or "scripted", delay=settings.scripted.delay_seconds
+        model_id=settings.served_model_name or "scripted",
+        delay=settings.scripted.delay_seconds,
+        record_calls=False,  # `lethe serve` runs for long: keep no per-request history
     )

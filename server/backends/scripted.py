@@ -42,8 +42,9 @@ def _count_tokens(text: str) -> int:
 class ScriptedBackend:
     """Answers instantly (or after ``delay``) with what ``script`` says.
 
-    ``calls`` records every request and ``cancelled`` counts calls that were cancelled while
-    running, so tests can assert on batching and on cancellation.
+    ``calls`` records every request (unless ``record_calls`` is false: a served backend must
+    not keep every request it ever saw) and ``cancelled`` counts calls that were cancelled
+    while running, so tests can assert on batching and on cancellation.
     """
 
     def __init__(
@@ -53,11 +54,13 @@ class ScriptedBackend:
         model_id: str = "scripted",
         delay: float = 0.0,
         chunk_words: int = 1,
+        record_calls: bool = True,
     ) -> None:
         self._script = script or fixed(DEFAULT_ANSWER)
         self._model_id = model_id
         self.delay = delay
         self._chunk_words = chunk_words
+        self._record_calls = record_calls
         self.calls: list[GenerationRequest] = []
         self.cancelled = 0
         self.closed = False
@@ -75,7 +78,8 @@ class ScriptedBackend:
         self.closed = True
 
     def _answers(self, request: GenerationRequest) -> list[str]:
-        self.calls.append(request)
+        if self._record_calls:
+            self.calls.append(request)
         return [self._script(request, i) for i in range(request.n)]
 
     def _usage(self, request: GenerationRequest, answers: list[str]) -> Usage:
