@@ -108,10 +108,10 @@ class BenchQuery:
 class Sizes:
     """How many queries of each category (fixed-seed samples where a pool is larger)."""
 
-    direct: int = 16
-    hard_authors: int = 5  # test forget authors that get each harder phrasing
+    direct: int = 24
+    hard_authors: int = 7  # test forget authors that get each harder phrasing
     hard: tuple[str, ...] = ("indirect", "biography", "language", "spelled")
-    mixed_pairs: int = 8  # author pairs; each gives one mixed-both and one mixed-retain
+    mixed_pairs: int = 10  # author pairs; each gives one mixed-both and one mixed-retain
     mixed_per_pair: int = 2
     retain: int = 14
     real: int = 6

@@ -104,7 +104,7 @@ def notes(info: dict[str, Any]) -> list[str]:
 
 
 def tie_note(artifact: Artifact) -> str | None:
-    """Certified thresholds that tied with the chosen one on the selection criteria."""
+    """Say so when a certified threshold as useful as the served one leaked less in calibration."""
     policy = artifact.policy
     ties = [
         g
@@ -114,19 +114,17 @@ def tie_note(artifact: Artifact) -> str | None:
         and g["refusal_unrelated"] == artifact.refusal_rate_unrelated
         and g["mean_rounds"] == artifact.mean_rounds
     ]
-    if not ties:
+    better = [g for g in ties if int(g["failures"]) < artifact.failures]
+    if not better:
         return None
-    strictest = min(ties, key=lambda g: float(g["threshold"]))
-    if float(strictest["threshold"]) >= policy.threshold:
-        return None
+    best = min(better, key=lambda g: (int(g["failures"]), float(g["threshold"])))
     return (
-        f"Lethe's τ: the calibration certified every τ from {strictest['threshold']} to "
-        f"{policy.threshold} at K = {policy.budget}, all tied on its selection criteria "
+        f"Lethe's τ: the calibration also certified τ = {best['threshold']} at K = "
+        f"{policy.budget}, as useful on its selection criteria "
         f"({100 * artifact.refusal_rate_unrelated:.1f} % refusals of unrelated calibration "
-        f"queries, {artifact.mean_rounds:.2f} rounds), and its tie-break takes the largest τ "
-        f"(`calibration/evaluate.py`). Calibration leaks: {strictest['failures']}/{artifact.n} "
-        f"at τ = {strictest['threshold']}, {artifact.failures}/{artifact.n} at τ = "
-        f"{policy.threshold}. The artifact was used as committed; τ was not changed here."
+        f"queries, {artifact.mean_rounds:.2f} rounds) and leaking less there "
+        f"({best['failures']}/{artifact.n} vs {artifact.failures}/{artifact.n} at the served "
+        f"τ = {policy.threshold}). The artifact was used as committed."
     )
 
 

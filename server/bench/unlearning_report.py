@@ -122,8 +122,8 @@ def targets(result: SettingResult) -> list[Target]:
                 if not worse
                 else " — **missed**, lower for "
                 + ", ".join(
-                    f"{LABELS[s]} ({_pct(stats[s].error)}, {_pct(lethe.error - stats[s].error)} "
-                    "below Lethe)"
+                    f"{LABELS[s]} ({_pct(stats[s].error)}, "
+                    f"{100 * (lethe.error - stats[s].error):.1f} points below Lethe)"
                     for s in worse
                 )
             ),
