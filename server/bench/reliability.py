@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from calibration.artifact import PolicyChoice, read_artifact
 from calibration.benchdoc import write_section
 from server.bench.checks import check_backpressure, check_drain
 from server.bench.gateway import Progress, prompts
@@ -33,7 +34,7 @@ from server.bench.reliability_report import (
     render_reliability,
 )
 from server.bench.report import Machine
-from server.config import ServerSettings
+from server.config import ServerSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FORGET_SET = ROOT / "deploy" / "forget-sets" / "tofu-forget10.yaml"
@@ -104,13 +105,27 @@ def scripted_spec(logs: Path, plan: Plan) -> ScenarioSpec:
     return ScenarioSpec("scripted", setup, config, {}, plan.clients, plan.seconds)
 
 
+def _policy(choice: PolicyChoice) -> str:
+    return (
+        f"τ {choice.threshold:g}, K {choice.budget}, {choice.candidates} candidates per answer, "
+        f"{choice.strategy}"
+    )
+
+
 def model_spec(logs: Path, plan: Plan, backend_url: str | None) -> ScenarioSpec:
     max_tokens, load = plan.max_tokens, (plan.model_clients, plan.model_seconds)
     if backend_url is None:
+        settings = load_settings(DEMO_CONFIG)
+        artifact = settings.unlearning.artifact
+        policy = (
+            "no artifact"
+            if artifact is None
+            else f"its calibrated artifact ({_policy(read_artifact(artifact).policy)})"
+        )
         setup = (
             "`--config deploy/demo.yaml` as shipped: the embedded SmolLM2-135M "
-            "(`backend.kind: llamacpp`, `pool_size: 2`), the demo forget set and its "
-            f"calibrated artifact (τ 0.85, K 0, 2 candidates per answer); max_tokens {max_tokens}."
+            f"(`backend.kind: llamacpp`, `pool_size: {settings.backend.llamacpp.pool_size}`), "
+            f"the demo forget set and {policy}; max_tokens {max_tokens}."
         )
         return ScenarioSpec("embedded model", setup, DEMO_CONFIG, {}, *load)
     config = logs / "upstream-guarded.yaml"
