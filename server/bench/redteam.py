@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -287,7 +288,9 @@ def run_redteam(args: argparse.Namespace) -> int:
     settings = _settings(args)
     attacks = _attacks(args)
     commit = git_commit(REPO)  # the code this run loads
+    load = [os.getloadavg()[0]]
     served = asyncio.run(_serve(settings, attacks, args.quick))
+    load.append(os.getloadavg()[0])
     run = RunRecord.of(
         served.judged,
         served.replayed,
@@ -311,6 +314,7 @@ def run_redteam(args: argparse.Namespace) -> int:
         stale=served.stale,
         seconds=served.seconds,
         full_seconds=full_run_seconds(served),
+        load=(load[0], load[1]),
     )
     write_section(args.output, "redteam", body)
     return 0

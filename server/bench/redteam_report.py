@@ -272,6 +272,7 @@ def render(
     stale: bool,
     seconds: float,
     full_seconds: float,
+    load: tuple[float, float],
 ) -> str:
     current = counts_by_row(judged)
     command = "`lethe bench redteam" + (" --quick" if quick else "") + "`"
@@ -286,7 +287,8 @@ def render(
             "## Red team",
             "",
             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu_model()}, "
-            f"{os.cpu_count()} cores shared with other work. Command: {command}; it took "
+            f"{os.cpu_count()} cores shared with other work (1-minute load average "
+            f"{load[0]:.1f} at the start, {load[1]:.1f} at the end). Command: {command}; it took "
             f"{seconds / 60:.1f} min (cached conversations are not re-run); the whole set from "
             f"an empty cache takes about {full_seconds / 60:.0f} min here. "
             f"Attacks: `deploy/redteam/attacks.jsonl` ({len(judged)} conversations; how they "
