@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from verifiers.decode import readings, unbase64, unleet, unspell, unvertical
-from verifiers.forgetset import ForgetSet
+from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
 from verifiers.suite import VerifierSuite
 from verifiers.types import VerifyContext
@@ -109,3 +109,24 @@ def test_acronyms_may_read_differently_but_score_the_same(forget_set: ForgetSet)
     assert [v.score for v in report.verdicts] == [
         spec.check(ASK, index, text).score for spec in suite.specs
     ]
+
+
+def test_two_letter_words_join_only_in_spelled_text() -> None:
+    assert unspell("o-f t-h-e A-l S-h-a-m-a-r-y") == "of the Al Shamary"
+    assert unspell("an x-y plot, e.g. this one") == "an x-y plot, e.g. this one"
+    assert readings("an x-y plot, e.g. this one") == ()
+
+
+def test_a_spelled_name_with_a_two_letter_part_is_the_full_name() -> None:
+    names = build_forget_set(
+        [Target(id="t-jad", name="Jad Ambrose Al-Shamary", facts=("He was born in Baghdad.",))],
+        name="names",
+    )
+    suite = VerifierSuite(names)
+    try:
+        answer = "T-h-e a-u-t-h-o-r i-s J-a-d A-m-b-r-o-s-e A-l S-h-a-m-a-r-y"
+        report = suite.check(VerifyContext(question="Who is the author born in 1934?"), answer)
+    finally:
+        suite.close()
+    (entity,) = [v for v in report.verdicts if v.name == "entity"]
+    assert entity.score == 1.0
