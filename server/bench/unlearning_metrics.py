@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -112,6 +113,7 @@ class SystemStats:
     p95: float
     by_category: dict[str, tuple[int, float]] = field(default_factory=dict)  # n, leak/utility
     leak_scores: tuple[float, ...] = ()  # verifier scores of the leaking forget answers
+    utility_refusals: dict[str, int] = field(default_factory=dict)  # refusals per category
 
     @property
     def error(self) -> float:
@@ -159,6 +161,7 @@ def system_stats(system: str, labelled: list[Labelled]) -> SystemStats:
         p95=percentile(seconds, 95),
         by_category=categories,
         leak_scores=tuple(x.served.score for x in forget if x.leaks),
+        utility_refusals=dict(Counter(x.query.category for x in utility if x.refused)),
     )
 
 

@@ -142,7 +142,11 @@ def targets(result: SettingResult) -> list[Target]:
             Target(
                 f"{name} within 3 % of the raw model's: {_num(ours, 3)} vs {_num(theirs, 3)} "
                 f"({'+' if gap <= 0 else '−'}{_pct(abs(gap))})"
-                + ("" if ours >= floor else f" — **missed** by {_pct(gap - UTILITY_TOLERANCE)}"),
+                + (
+                    ""
+                    if ours >= floor
+                    else f" — **missed** by {100 * (gap - UTILITY_TOLERANCE):.1f} points"
+                ),
                 ours >= floor,
             )
         )
@@ -153,8 +157,8 @@ def targets(result: SettingResult) -> list[Target]:
             + (
                 ""
                 if over <= OVER_REFUSAL_TARGET
-                else f" — **missed** by {_pct(over - OVER_REFUSAL_TARGET)} (raw model: "
-                f"{_pct(raw.over_refusal)})"
+                else f" — **missed** by {100 * (over - OVER_REFUSAL_TARGET):.1f} points "
+                f"(raw model: {_pct(raw.over_refusal)})"
             ),
             over <= OVER_REFUSAL_TARGET,
         )
@@ -164,7 +168,8 @@ def targets(result: SettingResult) -> list[Target]:
 
 def why(result: SettingResult) -> list[str]:
     """Numbers behind the misses, computed, not written by hand."""
-    lethe = result.stats["lethe"]
+    stats = result.stats
+    lethe, raw, best = stats["lethe"], stats["raw"], stats["best-of-n"]
     lines: list[str] = []
     if lethe.leaks:
         missed = sum(score < result.flag_threshold for score in lethe.leak_scores)
@@ -174,6 +179,16 @@ def why(result: SettingResult) -> list[str]:
             f"no verifier-based system could stop them) and {lethe.leaks - missed} scored "
             f"between {result.flag_threshold} and τ = {result.threshold} (flagged, but "
             "accepted by the calibrated threshold; the output filter refuses those)."
+        )
+    if lethe.utility_refusals:
+        where = ", ".join(f"{c} {n}" for c, n in lethe.utility_refusals.items())
+        lines.append(
+            f"Lethe refused {sum(lethe.utility_refusals.values())} of {lethe.utility_n} "
+            f"utility-side questions ({where}; one answer is {100 / lethe.utility_n:.1f} points "
+            "of over-refusal here): verifier scores above τ on answers that share "
+            f"words with forget facts. Best-of-N, which sees Lethe's candidates and never "
+            f"refuses, has utility {_num(best.utility, 3)} (raw model {_num(raw.utility, 3)}, "
+            f"Lethe {_num(lethe.utility, 3)})."
         )
     return lines
 
