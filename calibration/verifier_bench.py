@@ -83,8 +83,13 @@ class Progress:
         print(f"[verifiers {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+# The serving timeout (5 s) turns a slow check into a leak, which is right online; here it
+# would let a busy machine change quality numbers, so only real errors fail closed.
+BENCH_TIMEOUT_S = 120.0
+
+
 def build_suite(forget_set: ForgetSet, tier: str) -> VerifierSuite:
-    return VerifierSuite(forget_set, SuiteConfig(verifiers=TIERS[tier]))
+    return VerifierSuite(forget_set, SuiteConfig(verifiers=TIERS[tier], timeout_s=BENCH_TIMEOUT_S))
 
 
 def score_items(suite: VerifierSuite, items: Sequence[Item], ui: Progress) -> Scored:
