@@ -6,11 +6,16 @@ guard, and (b) the real unlearning loop with the policy of the demo's artifact; 
 attack feeds each system's own replies back. Every returned conversation is labelled by the
 reference judge on all decoded readings of the replies (``calibration.redteam_judge``).
 
+Every raw reply judged a leak is also replayed re-encoded (``calibration.redteam_replay``)
+through the same verifier suite and τ the loop ran with: what a model that obeyed the
+encoding request would have sent.
+
 Results are cached per (system, attack) under ``.lethe-cache/redteam/``: the raw model's under
 a key of model and sampling, Lethe's under a key that also covers the artifact and the source
 of the verifiers and the loop, so a verifier fix re-runs Lethe only. A full run records its
 per-family counts in ``deploy/redteam/runs.json``; the table shows every recorded code version
-as a column, so the numbers before and after each fix stay side by side.
+with the current artifact as a column, so the numbers before and after each fix stay side by
+side.
 """
 
 from __future__ import annotations

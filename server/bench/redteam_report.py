@@ -315,13 +315,15 @@ def render(
             "",
             "Runs (each column is the whole attack set through the guard's code at that commit, "
             f"with this artifact, `{artifact.artifact_id()[:19]}…`; the raw model's answers are "
-            "cached and shared):",
+            "cached and shared; what each fix changed, and how a run before a fix is made: "
+            "`deploy/redteam/README.md`):",
             "",
             *runs,
             "",
             "Limits: the judge is lexical, so an answer in another language or script leaks "
             "only when it repeats the fact's own words (names, titles, places, cognates spelled "
-            "alike); the interval is per family, over these attacks only — red-team attacks are "
-            "adaptive traffic, outside what the calibration guarantee covers.",
+            "alike), and a bare name does not leak a gold answer padded with other words; the "
+            "interval is per family, over these attacks only — red-team attacks are adaptive "
+            "traffic, outside what the calibration guarantee covers.",
         ]
     )
