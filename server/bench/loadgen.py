@@ -67,14 +67,16 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class _Head:
+class Head:
     status: int
     content_length: int | None
     chunked: bool
     close: bool
+    retry_after: str | None = None
 
 
-def _parse_head(raw: bytes) -> _Head:
+def parse_head(raw: bytes) -> Head:
+    """The status line and the headers framing needs (values compared case-insensitively)."""
     lines = raw.split(b"\r\n")
     version, _, rest = lines[0].partition(b" ")
     if not version.startswith(b"HTTP/1.") or not rest[:3].isdigit():
@@ -82,16 +84,18 @@ def _parse_head(raw: bytes) -> _Head:
     headers: dict[bytes, bytes] = {}
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip().lower()
+        headers[name.strip().lower()] = value.strip()
     length = headers.get(b"content-length")
     if length is not None and not length.isdigit():
         raise ProtocolError(f"bad Content-Length {length[:40]!r}")
-    connection = headers.get(b"connection", b"")
-    return _Head(
+    connection = headers.get(b"connection", b"").lower()
+    retry = headers.get(b"retry-after")
+    return Head(
         status=int(rest[:3]),
         content_length=int(length) if length is not None else None,
-        chunked=b"chunked" in headers.get(b"transfer-encoding", b""),
+        chunked=b"chunked" in headers.get(b"transfer-encoding", b"").lower(),
         close=connection == b"close" or (version == b"HTTP/1.0" and connection != b"keep-alive"),
+        retry_after=retry.decode("latin-1") if retry is not None else None,
     )
 
 
@@ -144,14 +148,14 @@ class Connection:
         return head.status, body
 
     @staticmethod
-    async def _read_head(reader: asyncio.StreamReader) -> _Head:
+    async def _read_head(reader: asyncio.StreamReader) -> Head:
         while True:
-            head = _parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
+            head = parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
             if not 100 <= head.status < 200:  # skip interim responses (100 Continue)
                 return head
 
     @staticmethod
-    async def _read_body(reader: asyncio.StreamReader, head: _Head) -> bytes:
+    async def _read_body(reader: asyncio.StreamReader, head: Head) -> bytes:
         if head.status in _NO_BODY_STATUSES:
             return b""
         if head.chunked:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from server.bench.loadgen import Endpoint, ProtocolError, percentile
+from server.bench.loadgen import Endpoint, Head, ProtocolError, parse_head, percentile
 
 Kind = Literal["plain", "stream", "abort"]
 Outcome = Literal["ok", "aborted", "rejected", "http_error", "server_error", "incomplete", "lost"]
@@ -34,37 +34,6 @@ DEFAULT_PATTERN: tuple[Kind, ...] = ("plain",) * 5 + ("stream",) * 4 + ("abort",
 """Request ``i`` is of kind ``pattern[i % len(pattern)]``: half streaming, 1 in 10 hung up."""
 DONE = b"data: [DONE]\n\n"
 _MAX_RETRY_WAIT = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    status: int
-    content_length: int | None
-    chunked: bool
-    close: bool
-    retry_after: str | None
-
-
-def parse_head(raw: bytes) -> Head:
-    lines = raw.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
-    if not version.startswith(b"HTTP/1.") or not rest[:3].isdigit():
-        raise ProtocolError(f"bad status line {lines[0][:80]!r}")
-    headers: dict[bytes, bytes] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip()
-    length = headers.get(b"content-length")
-    if length is not None and not length.isdigit():
-        raise ProtocolError(f"bad Content-Length {length[:40]!r}")
-    retry = headers.get(b"retry-after")
-    return Head(
-        status=int(rest[:3]),
-        content_length=int(length) if length is not None else None,
-        chunked=b"chunked" in headers.get(b"transfer-encoding", b"").lower(),
-        close=headers.get(b"connection", b"").lower() == b"close",
-        retry_after=retry.decode("latin-1") if retry is not None else None,
-    )
 
 
 async def _read_chunk(reader: asyncio.StreamReader) -> bytes | None:
