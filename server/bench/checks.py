@@ -70,14 +70,16 @@ def check_backpressure(logs: Path, limit: int, sent: int, retry_after: int) -> B
     )
 
 
-async def _in_flight(client: httpx.AsyncClient, url: str) -> float:
+async def in_flight(client: httpx.AsyncClient, url: str) -> float:
+    """The server's ``lethe_requests_in_flight`` gauge."""
     for line in (await client.get(f"{url}/metrics")).text.splitlines():
         if line.startswith("lethe_requests_in_flight "):
             return float(line.split()[1])
-    return 0.0
+    raise RuntimeError("lethe_requests_in_flight missing from /metrics")
 
 
-async def _refused(url: str) -> bool:
+async def connection_refused(url: str) -> bool:
+    """Whether a new TCP connection to ``url``'s host and port is refused."""
     host, port = url.removeprefix("http://").split(":")
     try:
         _, writer = await asyncio.open_connection(host, int(port))
@@ -93,14 +95,14 @@ async def _drain(url: str, pid: int, count: int) -> tuple[int, float | None, flo
     async with _client(count + 1) as client:
         tasks = [asyncio.create_task(_post(client, url, kind)) for kind in kinds]
         for _ in range(200):  # up to 10 s for every request to reach the app
-            if await _in_flight(client, url) >= count:
+            if await in_flight(client, url) >= count:
                 break
             await asyncio.sleep(0.05)
         signalled = time.monotonic()
         os.kill(pid, signal.SIGTERM)
         refused_after: float | None = None
         while time.monotonic() - signalled < 3.0:
-            if await _refused(url):
+            if await connection_refused(url):
                 refused_after = time.monotonic() - signalled
                 break
             await asyncio.sleep(0.02)

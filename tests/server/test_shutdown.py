@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from server.backends.scripted import DEFAULT_ANSWER
+from server.bench.checks import connection_refused, in_flight
 from server.bench.processes import lethe_serve_process
 from tests.server.conftest import sse_events, sse_json
 
@@ -39,24 +40,6 @@ def _config(directory: Path, guarded: bool) -> Path:
     return path
 
 
-async def _in_flight(client: httpx.AsyncClient, url: str) -> float:
-    response = await client.get(f"{url}/metrics")
-    for line in response.text.splitlines():
-        if line.startswith("lethe_requests_in_flight "):
-            return float(line.split()[1])
-    raise AssertionError("lethe_requests_in_flight missing from /metrics")
-
-
-async def _connect_refused(url: str) -> bool:
-    host, port = url.removeprefix("http://").split(":")
-    try:
-        _, writer = await asyncio.open_connection(host, int(port))
-    except ConnectionRefusedError:
-        return True
-    writer.close()
-    return False
-
-
 async def _complete(client: httpx.AsyncClient, url: str, stream: bool) -> tuple[int, str]:
     body = {"messages": [{"role": "user", "content": "Tell me about the sea."}], "stream": stream}
     response = await client.post(f"{url}/v1/chat/completions", json=body)
@@ -72,7 +55,7 @@ async def test_sigterm_drains_in_flight_requests(tmp_path: Path, guarded: bool) 
                 asyncio.create_task(_complete(client, url, stream=i % 2 == 1)) for i in range(8)
             ]
             deadline = time.monotonic() + 10
-            while await _in_flight(client, url) < 8:  # /metrics is not under /v1: not counted
+            while await in_flight(client, url) < 8:  # /metrics is not under /v1: not counted
                 assert time.monotonic() < deadline, "requests never became in flight"
                 await asyncio.sleep(0.05)
             process.send_signal(signal.SIGTERM)
@@ -80,7 +63,7 @@ async def test_sigterm_drains_in_flight_requests(tmp_path: Path, guarded: bool) 
 
             refused = False
             while time.monotonic() - signalled < 2.0:
-                if refused := await _connect_refused(url):
+                if refused := await connection_refused(url):
                     break
                 await asyncio.sleep(0.05)
             assert refused, "new connections were still accepted 2 s after SIGTERM"
