@@ -99,19 +99,25 @@ def parse_head(raw: bytes) -> Head:
     )
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+async def read_chunk(reader: asyncio.StreamReader) -> bytes | None:
+    """One chunk of a chunked body; None after the last (trailers consumed)."""
+    size_line = await reader.readuntil(b"\r\n")
+    try:
+        size = int(size_line.split(b";", 1)[0], 16)
+    except ValueError as exc:
+        raise ProtocolError(f"bad chunk size {size_line[:40]!r}") from exc
+    if size == 0:
+        while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, then a blank line
+            pass
+        return None
+    return (await reader.readexactly(size + 2))[:-2]
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> bytes:
     parts: list[bytes] = []
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0], 16)
-        except ValueError as exc:
-            raise ProtocolError(f"bad chunk size {size_line[:40]!r}") from exc
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, then a blank line
-                pass
-            return b"".join(parts)
-        parts.append((await reader.readexactly(size + 2))[:-2])
+    while (chunk := await read_chunk(reader)) is not None:
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 class Connection:
@@ -159,7 +165,7 @@ class Connection:
         if head.status in _NO_BODY_STATUSES:
             return b""
         if head.chunked:
-            return await _read_chunked(reader)
+            return await read_chunked(reader)
         if head.content_length is not None:
             return await reader.readexactly(head.content_length)
         return await reader.read()  # framed by the server closing the connection

@@ -22,7 +22,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from server.bench.loadgen import Endpoint, Head, ProtocolError, parse_head, percentile
+from server.bench.loadgen import (
+    Endpoint,
+    Head,
+    ProtocolError,
+    parse_head,
+    percentile,
+    read_chunk,
+    read_chunked,
+)
 
 Kind = Literal["plain", "stream", "abort"]
 Outcome = Literal["ok", "aborted", "rejected", "http_error", "server_error", "incomplete", "lost"]
@@ -36,26 +44,9 @@ DONE = b"data: [DONE]\n\n"
 _MAX_RETRY_WAIT = 5.0
 
 
-async def _read_chunk(reader: asyncio.StreamReader) -> bytes | None:
-    """One chunk of a chunked body; None after the last (trailers consumed)."""
-    size_line = await reader.readuntil(b"\r\n")
-    try:
-        size = int(size_line.split(b";", 1)[0], 16)
-    except ValueError as exc:
-        raise ProtocolError(f"bad chunk size {size_line[:40]!r}") from exc
-    if size == 0:
-        while await reader.readuntil(b"\r\n") != b"\r\n":
-            pass
-        return None
-    return (await reader.readexactly(size + 2))[:-2]
-
-
 async def read_body(reader: asyncio.StreamReader, head: Head) -> bytes:
     if head.chunked:
-        parts = []
-        while (chunk := await _read_chunk(reader)) is not None:
-            parts.append(chunk)
-        return b"".join(parts)
+        return await read_chunked(reader)
     if head.content_length is not None:
         return await reader.readexactly(head.content_length)
     return await reader.read()
@@ -144,7 +135,7 @@ class _Client:
                 if kind == "abort" and head.status == 200:
                     with contextlib.suppress(TimeoutError):  # the inner timeout, not the outer
                         async with asyncio.timeout(self.abort_after):
-                            await _read_chunk(self.reader)
+                            await read_chunk(self.reader)
                     await self.close()
                     return Record(kind, "aborted", 200, time.perf_counter() - started)
                 body = await read_body(self.reader, head)
