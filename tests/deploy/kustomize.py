@@ -1,127 +1,73 @@
-"""A small kustomize: the fields deploy/k8s uses, applied the way kustomize applies them.
+"""Render deploy/k8s kustomizations with the real tool (`kubectl kustomize`), and list the
+files each kustomization reads.
 
-Differences from the real tool, none of which changes what the tests check: generated
-ConfigMaps keep their plain names (kustomize adds a content-hash suffix and rewrites the
-references to it), and strategic-merge patches merge lists of named objects by ``name``.
-A kustomization using any other field fails here, so this cannot silently fall behind.
+Generated ConfigMaps get kustomize's content-hash name suffix and every reference to them is
+rewritten, so tests follow references instead of assuming names. CI installs kubectl; without
+it the tests fail rather than skip.
 """
 
 from __future__ import annotations
 
-import copy
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 Obj = dict[str, Any]
 
-SUPPORTED = {
-    "Kustomization": {
-        "apiVersion",
-        "kind",
-        "resources",
-        "components",
-        "configMapGenerator",
-        "images",
-        "patches",
-    },
-    "Component": {"apiVersion", "kind", "resources"},
+# Every kustomization field deploy/k8s uses; `referenced_files` knows which of them name files. Any
+# other field fails there, so the file list cannot silently fall behind the kustomizations.
+FIELDS = {
+    "apiVersion",
+    "kind",
+    "resources",
+    "components",
+    "configMapGenerator",
+    "images",
+    "patches",
 }
 
 
-def kustomization(directory: Path) -> Obj:
-    data = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    unsupported = set(data) - SUPPORTED[data["kind"]]
-    assert not unsupported, f"{directory}: fields this renderer does not apply: {unsupported}"
-    return data
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    if path is None:
+        pytest.fail("kubectl not found on PATH: the deploy/k8s tests need `kubectl kustomize`")
+    return path
+
+
+def render(directory: Path) -> list[Obj]:
+    try:
+        result = subprocess.run(
+            [kubectl(), "kustomize", str(directory)], check=True, capture_output=True, text=True
+        )
+    except subprocess.CalledProcessError as error:
+        raise AssertionError(f"kubectl kustomize {directory}: {error.stderr}") from error
+    objects = [doc for doc in yaml.safe_load_all(result.stdout) if doc is not None]
+    assert all(isinstance(obj, dict) for obj in objects), directory
+    return objects
 
 
 def referenced_files(directory: Path) -> Iterator[Path]:
     """Every file a kustomization (and the ones it includes) reads."""
-    data = kustomization(directory)
-    yield directory / "kustomization.yaml"
+    path = directory / "kustomization.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), path
+    assert set(data) <= FIELDS, f"{path}: fields that may name files: {set(data) - FIELDS}"
+    yield path
     for entry in [*data.get("resources", []), *data.get("components", [])]:
-        path = (directory / entry).resolve()
-        if path.is_dir():
-            yield from referenced_files(path)
-        else:
-            yield path
+        resolved = (directory / entry).resolve()
+        yield from referenced_files(resolved) if resolved.is_dir() else [resolved]
     for generator in data.get("configMapGenerator", []):
+        assert set(generator) <= {"name", "files"}, f"{path}: {generator}"
         for entry in generator.get("files", []):
-            yield (directory / entry.split("=", 1)[-1]).resolve()  # [key=]file
+            yield (directory / entry.rpartition("=")[2]).resolve()  # [key=]file
     for patch in data.get("patches", []):
+        assert set(patch) <= {"path", "target"}, f"{path}: {patch}"
         yield (directory / patch["path"]).resolve()
-
-
-def render(directory: Path) -> list[Obj]:
-    data = kustomization(directory)
-    objects: list[Obj] = []
-    for entry in data.get("resources", []):
-        path = directory / entry
-        objects += render(path) if path.is_dir() else _documents(path)
-    for entry in data.get("components", []):
-        objects += render(directory / entry)
-    for generator in data.get("configMapGenerator", []):
-        assert generator.get("behavior", "create") == "create"
-        files: dict[str, str] = {}
-        for entry in generator["files"]:
-            key, _, name = entry.rpartition("=")  # [key=]file
-            files[key or Path(name).name] = (directory / name).read_text(encoding="utf-8")
-        objects.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": generator["name"]},
-                "data": files,
-            }
-        )
-    for patch in data.get("patches", []):
-        assert set(patch) == {"path"}, "only strategic-merge patch files are supported"
-        for change in _documents(directory / patch["path"]):
-            target = find(objects, change["kind"], change["metadata"]["name"])
-            merged = merge(target, change)
-            target.clear()
-            target.update(merged)
-    for image in data.get("images", []):
-        for container in containers(objects):
-            name = container["image"].partition(":")[0]
-            if name == image["name"]:
-                new_name = image.get("newName", name)
-                container["image"] = (
-                    f"{new_name}:{image['newTag']}" if "newTag" in image else new_name
-                )
-    return objects
-
-
-def _documents(path: Path) -> list[Obj]:
-    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
-
-
-def merge(base: Any, patch: Any) -> Any:
-    """Strategic merge: maps merge key by key; lists of named objects merge by name."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out = copy.deepcopy(base)
-        for key, value in patch.items():
-            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
-        return out
-    if isinstance(base, list) and isinstance(patch, list) and _named(base) and _named(patch):
-        out_list = copy.deepcopy(base)
-        for item in patch:
-            for index, existing in enumerate(out_list):
-                if existing["name"] == item["name"]:
-                    out_list[index] = merge(existing, item)
-                    break
-            else:
-                out_list.append(copy.deepcopy(item))
-        return out_list
-    return copy.deepcopy(patch)
-
-
-def _named(items: list[Any]) -> bool:
-    return all(isinstance(item, dict) and "name" in item for item in items)
 
 
 def find(objects: list[Obj], kind: str, name: str) -> Obj:

@@ -1,6 +1,8 @@
-"""deploy/k8s: each kustomization renders (tests/deploy/kustomize.py), every object validates
-against the Kubernetes schemas bundled with kubernetes-validate (offline), and the objects
-agree with each other, with the image and with Lethe's settings."""
+"""deploy/k8s: each kustomization renders with `kubectl kustomize` (tests/deploy/kustomize.py),
+every object validates against the Kubernetes schemas bundled with kubernetes-validate
+(offline), and the objects agree with each other, with the image and with Lethe's settings.
+Generated ConfigMaps carry kustomize's content-hash suffix: they are found through the
+references to them, never by their plain name."""
 
 from __future__ import annotations
 
