@@ -37,10 +37,10 @@ test: lint
 
 # Benchmarks write their sections of docs/BENCHMARKS.md (each takes minutes; run on a quiet machine).
 bench: $(VENV)/.test-deps
-	$(BIN)/lethe bench gateway
-	$(BIN)/lethe bench verifiers
-	$(BIN)/lethe bench guarantee
-	$(BIN)/lethe bench unlearning
+	$(BIN)/python -m bench gateway
+	$(BIN)/python -m bench verifiers
+	$(BIN)/python -m bench guarantee
+	$(BIN)/python -m bench unlearning
 
 # Re-make the demo's calibration artifact (tens of minutes on 2 cores; resumes if interrupted).
 calibrate: $(VENV)/.test-deps

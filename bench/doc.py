@@ -1,4 +1,4 @@
-"""docs/BENCHMARKS.md: one file, one section per ``lethe bench`` suite, rewritten in place."""
+"""docs/BENCHMARKS.md: one file, one section per ``python -m bench`` suite, rewritten in place."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 FILE_HEADER = (
     "# Benchmarks\n\n"
-    "Measured numbers, each section written by one `lethe bench <suite>` run "
+    "Measured numbers, each section written by one `python -m bench <suite>` run "
     "(`make bench` runs them all). Do not edit a section by hand: rerun its command.\n"
 )
 

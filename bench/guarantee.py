@@ -1,4 +1,4 @@
-"""``lethe bench guarantee``: the certified policy on the held-out TOFU test split.
+"""``python -m bench guarantee``: the certified policy on the held-out TOFU test split.
 
 Runs the live loop (the artifact's τ, K, k, strategy; stopping at the first accepted round)
 on queries about authors never used in calibration, labels every returned answer with the
@@ -16,22 +16,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
+from bench.doc import write_section
+from bench.gateway.report import Machine
+from bench.paths import CACHE as CACHE_ROOT
+from bench.paths import DEMO_CONFIG, REPO
+from bench.stats import percentile
 from calibration.artifact import fingerprint, read_artifact
-from calibration.benchdoc import write_section
 from calibration.dataset import Query, read_queries
-from calibration.judge import judge
 from calibration.ltt import clopper_pearson_upper
-from calibration.metrics import percentile
+from calibration.reference_judge import reference_judge
 from server.backends import create_backend
-from server.bench.report import Machine
-from server.calibrate import Progress, _call, _guard
 from server.config import ConfigError, load_settings
+from server.guard import Guard
+from server.guarded import query_request
 from server.refine import UnlearningLoop
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "deploy" / "demo.yaml"
+CONFIG = DEMO_CONFIG
 TEST_QUERIES = REPO / "deploy" / "calibration" / "tofu-test.jsonl"
-CACHE = REPO / ".lethe-cache" / "guarantee"
+CACHE = CACHE_ROOT / "guarantee"
 
 
 @dataclass(frozen=True)
@@ -59,23 +63,26 @@ async def _serve_all(
     queries: list[Query], cache: Path, done: dict[str, Served], concurrency: int
 ) -> list[Served]:
     settings = load_settings(CONFIG)
-    guard = _guard(settings)
+    guard = Guard.required(settings, "python -m bench guarantee")
     backend = create_backend(settings.backend)
     await backend.start()
     try:
-        active = guard.activate(settings, backend.model_ids()[0])
+        active = guard.activate(backend.model_ids()[0])
         loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
-        progress = Progress(len(queries), len(done), "serving the test split")
+        progress = tqdm(
+            total=len(queries), initial=len(done), desc="serving the test split", unit="query"
+        )
         limit = asyncio.Semaphore(concurrency)
         with cache.open("a", encoding="utf-8") as sink:
 
             async def one(query: Query) -> None:
                 async with limit:
                     started = time.perf_counter()
-                    outcome = await loop.run(_call(settings, query))
+                    outcome = await loop.run(query_request(settings, query.id, query.messages))
                     elapsed = time.perf_counter() - started
                 leaks = outcome.status != "refused" and bool(
-                    query.reference and judge(query.question, outcome.text, query.reference).leaks
+                    query.reference
+                    and reference_judge(query.question, outcome.text, query.reference).leaks
                 )
                 served = Served(
                     query.id, query.kind, outcome.status, len(outcome.rounds), leaks, elapsed
@@ -83,7 +90,7 @@ async def _serve_all(
                 sink.write(json.dumps(served.__dict__) + "\n")
                 sink.flush()
                 done[query.id] = served
-                progress.step()
+                progress.update()
 
             await asyncio.gather(*(one(q) for q in queries if q.id not in done))
         progress.close()
@@ -144,7 +151,7 @@ def run_guarantee(output: Path, quick: bool) -> int:
         "## Guarantee",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {_machine()}. "
-        f"Command: `lethe bench guarantee`{' --quick' if quick else ''}.",
+        f"Command: `python -m bench guarantee`{' --quick' if quick else ''}.",
         "",
         f"Policy from `{settings.unlearning.artifact.relative_to(REPO)}`: τ = "
         f"{artifact.policy.threshold}, K = {artifact.policy.budget}, k = "

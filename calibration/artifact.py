@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 FORMAT_VERSION = 1
 METHOD = "ltt-binomial"
 
+Strategy = Literal["reprompt", "redact", "resample"]
+"""How the loop refines a leaking answer (the server's loop implements each)."""
+
 
 class ArtifactError(Exception):
     """The artifact file is missing or invalid."""
@@ -43,7 +46,7 @@ class PolicyChoice(BaseModel):
     threshold: float = Field(..., ge=0.0, le=1.0)
     budget: int = Field(..., ge=0)
     candidates: int = Field(..., ge=1)
-    strategy: Literal["reprompt", "redact", "resample"]
+    strategy: Strategy
 
 
 class Artifact(BaseModel):

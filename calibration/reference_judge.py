@@ -24,7 +24,7 @@ LEAK_COVERAGE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
-class JudgeLabel:
+class ReferenceLabel:
     leaks: bool
     coverage: float  # best share of one reference's distinctive content found
     reference: int | None  # which reference, when it leaks
@@ -42,7 +42,7 @@ def coverage(reference: str, question: str, answer: str) -> float:
     return len(found) / len(wanted)
 
 
-def judge(question: str, answer: str, references: Sequence[str]) -> JudgeLabel:
+def reference_judge(question: str, answer: str, references: Sequence[str]) -> ReferenceLabel:
     """Does ``answer`` (to ``question``) leak any of ``references``?"""
     best, which = 0.0, None
     for number, reference in enumerate(references):
@@ -50,4 +50,4 @@ def judge(question: str, answer: str, references: Sequence[str]) -> JudgeLabel:
         if share > best:
             best, which = share, number
     leaks = best >= LEAK_COVERAGE
-    return JudgeLabel(leaks=leaks, coverage=best, reference=which if leaks else None)
+    return ReferenceLabel(leaks=leaks, coverage=best, reference=which if leaks else None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +11,7 @@ from fastapi import FastAPI
 from server.backends import Backend, create_backend
 from server.config import Settings
 from server.errors import install_error_handlers
-from server.guard import Guard, GuardConfigError
+from server.guard import Guard, GuardState
 from server.logs import AuditLog
 from server.metrics import Metrics
 from server.middleware import (
@@ -20,54 +19,32 @@ from server.middleware import (
     InFlightLimitMiddleware,
     RequestContextMiddleware,
 )
-from server.policy import StaleArtifactError
 from server.reload import Reloader
 from server.routes import admin, ops, v1
 from server.serving import ChatService
 
-logger = logging.getLogger("lethe.app")
-
 
 def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI:
-    """Build the app. ``backend`` overrides the configured one (tests, benchmarks)."""
+    """Build the app. ``backend`` overrides the configured one (tests, benchmarks).
+
+    Raises :class:`~server.policy.GuardStartError` when the guard cannot start, before the
+    port is bound.
+    """
     the_backend = backend if backend is not None else create_backend(settings.backend)
     metrics = Metrics()
-    guard = Guard.from_settings(settings.unlearning, metrics)
-    if guard is not None and the_backend.model_ids():
-        guard.activate(settings, the_backend.model_ids()[0])  # fail before binding the port
+    guard = Guard.from_settings(settings, metrics, the_backend)
+    if guard is not None:
+        guard.start()  # fails here when the model is known; else DEFERRED until it is
 
     reloader = Reloader(guard, settings, metrics) if guard is not None else None
     audit_path = settings.server.audit_log
     audit = AuditLog(audit_path) if audit_path is not None and guard is not None else None
 
-    deferred = False  # the upstream was down at start-up: its model id was not known
-
-    async def activate_guard() -> None:
-        """Activate a deferred policy once the upstream's model id is known. Until then
-        guarded requests answer 503 and /ready says policy: false."""
-        nonlocal deferred
-        if guard is None or not deferred or guard.policy is not None:
-            return
-        if not the_backend.model_ids() and not await the_backend.ready():
-            return
-        if not deferred or guard.policy is not None:  # another request got there first
-            return
-        deferred = False
-        try:
-            guard.activate(settings, the_backend.model_ids()[0])
-        except (GuardConfigError, StaleArtifactError) as exc:  # still no policy: 503
-            logger.error("the unlearning policy cannot be activated: %s", exc)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal deferred
         await the_backend.start()
-        if guard is not None and guard.policy is None:
-            if the_backend.model_ids():
-                guard.activate(settings, the_backend.model_ids()[0])  # upstream model now known
-            else:
-                deferred = True
-                logger.warning("upstream model not known yet; guarded requests get 503 until it is")
+        if guard is not None and guard.state is GuardState.DEFERRED:
+            guard.start()  # an upstream's model id may be known now
         interval = settings.server.reload_interval_seconds
         watcher = (
             asyncio.create_task(reloader.watch(interval), name="lethe-reload")
@@ -98,7 +75,6 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app.state.guard = guard
     app.state.reloader = reloader
     app.state.admin_keys = [k.get_secret_value().encode() for k in settings.server.admin_api_keys]
-    app.state.activate_guard = activate_guard
     app.state.chat_service = ChatService(
         the_backend,
         backend_kind=settings.backend.kind,
@@ -107,7 +83,6 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         keepalive_seconds=settings.server.keepalive_seconds,
         guard=guard,
         audit=audit,
-        activate_guard=activate_guard,
     )
     install_error_handlers(app)
     app.include_router(v1)

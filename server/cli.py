@@ -10,9 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from server.config import ConfigError, load_settings
-from server.guard import GuardConfigError
 from server.logs import configure_logging
-from server.policy import StaleArtifactError
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 """After SIGTERM, how long in-flight requests may take to finish before they are cancelled."""
@@ -63,13 +61,12 @@ def _demo_config() -> Path | None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    if args.suite == "verifiers":
-        from calibration.verifier_bench import default_data_dir, run_verifier_bench
-
-        return run_verifier_bench(args.output, args.data or default_data_dir(), args.quick)
-    from server.bench import run_bench
-
-    return run_bench(args)
+    """The benchmarks live in the source checkout's ``bench`` package, not in the wheel."""
+    print(
+        "lethe: benchmarks run from a source checkout: python -m bench <suite> (make bench)",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -82,7 +79,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from server.calibrate import CalibrateOptions, run_calibrate
+    from server.calibrate_cli import CalibrateOptions, run_calibrate
 
     settings = load_settings(args.config or _demo_config())
     options = CalibrateOptions(
@@ -163,22 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_verify)
 
-    bench = commands.add_parser("bench", help="Run benchmarks; results go to docs/BENCHMARKS.md.")
-    bench.add_argument(
-        "suite",
-        choices=["gateway", "verifiers", "guarantee", "unlearning", "reliability", "redteam"],
-        help="Which benchmark to run.",
+    bench = commands.add_parser(
+        "bench", help="Benchmarks moved: python -m bench <suite>, from a source checkout."
     )
-    bench.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
-    bench.add_argument("--quick", action="store_true", help="A short smoke run.")
-    bench.add_argument(
-        "--data", type=Path, help="TOFU data directory (default ../shared/data/tofu)."
-    )
-    bench.add_argument(
-        "--backend-url",
-        help="Run against this OpenAI-compatible upstream (e.g. a `vllm serve` URL ending in "
-        "/v1) instead of the embedded model (unlearning, redteam).",
-    )
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -187,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except (ConfigError, GuardConfigError, StaleArtifactError) as exc:
+    except ConfigError as exc:  # the guard's GuardStartError included
         print(f"lethe: {exc}", file=sys.stderr)
         return 2
     return code

@@ -189,7 +189,7 @@ class UnlearningSettings(_Section):
         default_factory=lambda: ["entity", "fact"],
         min_length=1,
         description="Checks run on every candidate: `entity`, `fact`, `semantic` (extra "
-        "`semantic`), `judge`.",
+        "`semantic`), `llm` (an LLM grader; `judge` is its old name).",
     )
     aggregation: Literal["max", "mean", "noisy_or"] = Field(
         "max", description="How per-verifier scores combine into one leakage score."
@@ -205,7 +205,7 @@ class UnlearningSettings(_Section):
     )
     verifier_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per-verifier options, e.g. `{judge: {base_url: ..., model: ...}}`.",
+        description="Per-verifier options, e.g. `{llm: {base_url: ..., model: ...}}`.",
     )
     refusal_text: str = Field(
         DEFAULT_REFUSAL, min_length=1, description="Answer returned instead of a leaking one."

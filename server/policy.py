@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from calibration.artifact import Artifact, ArtifactError, Fingerprints, fingerprint, read_artifact
-from server.config import Settings, UnlearningSettings
+from server.config import ConfigError, Settings, UnlearningSettings
 from server.protocol import Guarantee
 from server.refine import LoopPolicy
 from verifiers.forgetset import ForgetSet
@@ -16,8 +16,10 @@ from verifiers.suite import SuiteConfig
 logger = logging.getLogger("lethe.policy")
 
 
-class StaleArtifactError(Exception):
-    """The artifact was calibrated for a different configuration and stale serving is off."""
+class GuardStartError(ConfigError):
+    """The guard cannot start: the forget set, a verifier's configuration or the artifact is
+    unusable, or the artifact is stale and stale serving is off. The message says which and
+    where (file, line, field), never forget-set content. ``lethe`` prints it and exits 2."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,12 @@ def resolve_policy(settings: Settings, current: Fingerprints) -> ActivePolicy:
 
 
 def read_configured_artifact(unlearning: UnlearningSettings) -> Artifact | None:
-    return read_artifact(unlearning.artifact) if unlearning.artifact is not None else None
+    if unlearning.artifact is None:
+        return None
+    try:
+        return read_artifact(unlearning.artifact)
+    except ArtifactError as exc:
+        raise GuardStartError(str(exc)) from exc
 
 
 def policy_for(
@@ -98,7 +105,7 @@ def policy_for(
         return ActivePolicy(base, None, stale=False)
     mismatched = tuple(artifact.fingerprints.mismatches(current))
     if mismatched and not (unlearning.allow_stale or running):
-        raise StaleArtifactError(
+        raise GuardStartError(
             f"{unlearning.artifact}: calibrated for a different "
             f"{', '.join(mismatched)}; re-run `lethe calibrate`, or set "
             "unlearning.allow_stale: true to serve without a valid guarantee"
@@ -131,8 +138,7 @@ def guarantee(artifact: Artifact, stale: bool) -> Guarantee:
 
 __all__ = [
     "ActivePolicy",
-    "ArtifactError",
-    "StaleArtifactError",
+    "GuardStartError",
     "current_fingerprints",
     "policy_for",
     "read_configured_artifact",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
+from calibration.artifact import Strategy
 from calibration.records import CandidateRecord, RoundRecord, accepted
 from server.backends.base import (
     FinishReason,
@@ -23,10 +24,10 @@ from server.backends.base import (
 )
 from server.config import DEFAULT_REFINE_TEMPLATE, DEFAULT_REFUSAL
 from server.errors import LetheError
+from server.guarded import round_request
 from verifiers.feedback import render_feedback
 from verifiers.types import LeakageReport
 
-Strategy = Literal["reprompt", "redact", "resample"]
 Fallback = Literal["refuse", "error"]
 Generate = Callable[[GenerationRequest], Awaitable[GenerationResult]]
 Verify = Callable[[Sequence[Message], Sequence[str]], Awaitable[list[LeakageReport]]]
@@ -35,11 +36,16 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class UnlearningRefusedError(LetheError):
-    """Every candidate leaked and the fallback policy is ``error``."""
+    """Every candidate leaked and the fallback policy is ``error``. Carries the loop's
+    outcome (status ``refused``), so what happened is recorded, not guessed."""
 
     status_code = 422
     error_type = "invalid_request_error"
     code = "unlearning_refused"
+
+    def __init__(self, message: str, outcome: LoopOutcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ class UnlearningLoop:
         reports: list[list[LeakageReport]] = []
         usage = Usage()
         for number in range(policy.budget + 1):
-            result = await self._generate(self._round_call(call, prompt, number))
+            result = await self._generate(round_request(call, prompt, number, policy.candidates))
             usage = usage + result.usage
             texts = [g.text for g in result.generations]
             checked = await self._verify(original, texts)
@@ -139,21 +145,12 @@ class UnlearningLoop:
                 "accepted" if decision.round == 0 else "refined"
             )
             return LoopOutcome(status, chosen.text, "stop", rounds, reports, usage)
+        refused = LoopOutcome("refused", policy.refusal_text, "stop", rounds, reports, usage)
         if policy.fallback == "error":
             raise UnlearningRefusedError(
-                "Every candidate answer revealed content this server must not share."
+                "Every candidate answer revealed content this server must not share.", refused
             )
-        return LoopOutcome("refused", policy.refusal_text, "stop", rounds, reports, usage)
-
-    def _round_call(
-        self, call: GenerationRequest, prompt: tuple[Message, ...], number: int
-    ) -> GenerationRequest:
-        seed = call.sampling.seed
-        sampling = call.sampling
-        if seed is not None:
-            # Fresh candidates every round, still reproducible for a given request seed.
-            sampling = replace(sampling, seed=seed + number * self.policy.candidates)
-        return replace(call, messages=prompt, n=self.policy.candidates, sampling=sampling)
+        return refused
 
     def _next_prompt(
         self,

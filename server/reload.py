@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from calibration.artifact import Artifact, ArtifactError
+from calibration.artifact import Artifact
 from server.config import Settings
-from server.guard import Guard, GuardConfigError, build_suite
+from server.guard import Guard, build_suite
 from server.metrics import Metrics
-from server.policy import ActivePolicy, current_fingerprints, policy_for, read_configured_artifact
+from server.policy import (
+    ActivePolicy,
+    GuardStartError,
+    current_fingerprints,
+    policy_for,
+    read_configured_artifact,
+)
 from verifiers.suite import VerifierSuite
 
 logger = logging.getLogger("lethe.reload")
@@ -129,7 +135,7 @@ class Reloader:
         if "forget_set" in changed:
             try:
                 suite = build_suite(unlearning)
-            except GuardConfigError as exc:
+            except GuardStartError as exc:
                 staged.results["forget_set"] = ResourceResult("failed", str(exc))
             else:
                 if suite.forget_set.content_hash == guard.suite.forget_set.content_hash:
@@ -140,7 +146,7 @@ class Reloader:
         if "artifact" in changed:
             try:
                 staged.artifact = read_configured_artifact(unlearning)
-            except ArtifactError as exc:
+            except GuardStartError as exc:
                 staged.results["artifact"] = ResourceResult("failed", str(exc))
             else:
                 staged.results["artifact"] = ResourceResult("ok")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable
@@ -165,8 +166,9 @@ async def health() -> dict[str, str]:
 async def ready(request: Request) -> Response:
     checks = {"backend": await _service(request).backend.ready()}
     guard: Guard | None = request.app.state.guard
-    if guard is not None and guard.policy is None and checks["backend"]:
-        await request.app.state.activate_guard()
+    if guard is not None and checks["backend"]:
+        with contextlib.suppress(ServiceUnavailableError):  # /ready reports, never raises
+            await guard.ensure_active()
     if guard is not None:
         checks["policy"] = guard.policy is not None
         checks["artifact_current"] = guard.policy is not None and not guard.policy.stale

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from server.backends.base import (
@@ -27,6 +27,7 @@ from server.errors import (
     as_lethe_error,
 )
 from server.guard import Guard
+from server.guarded import choice_request, guarded_request
 from server.logs import AuditLog, Decision, note_decision
 from server.metrics import Metrics
 from server.policy import ActivePolicy
@@ -68,10 +69,8 @@ class ChatService:
         keepalive_seconds: float,
         guard: Guard | None = None,
         audit: AuditLog | None = None,
-        activate_guard: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.backend = backend
-        self._activate_guard = activate_guard
         self._audit = audit
         self._kind = backend_kind
         self._generation = generation
@@ -155,18 +154,15 @@ class ChatService:
             info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(texts))
             return Answer(texts, reasons, result.usage, info)
         guard = self._guard
-        if guard.policy is None and self._activate_guard is not None:
-            await self._activate_guard()  # the upstream may have come up since start-up
-        active = guard.policy
-        if active is None:  # a forget set without an active policy must not serve (fail closed)
-            raise ServiceUnavailableError("The unlearning policy is not active yet.")
+        active = await guard.ensure_active()  # 503 while there is no policy (fail closed)
         loop = UnlearningLoop(self._generate, guard.check_all, active.loop)
-        call = guarded_call(chat.call, guard.sampling)
+        call = guarded_request(chat.call, guard.sampling)
         try:
-            outcomes = await _all([loop.run(self._choice_call(call, i)) for i in range(call.n)])
-        except UnlearningRefusedError:  # the `error` fallback: a refusal all the same
+            outcomes = await _all([loop.run(choice_request(call, i)) for i in range(call.n)])
+        except UnlearningRefusedError as refusal:  # the `error` fallback: a refusal all the same
             self._metrics.refusals.inc()
-            self._record_decision(error_fallback_decision(active, guard))
+            info = unlearning_info([refusal.outcome], active)
+            self._record_decision(decision_of([refusal.outcome], info, guard))
             raise
         refused = sum(o.status == "refused" for o in outcomes)
         if refused:
@@ -190,14 +186,6 @@ class ChatService:
                 self._audit.write(decision)
             except OSError as exc:  # a full disk must not turn answers into errors
                 logger.error("audit log write failed (%s)", type(exc).__name__)
-
-    @staticmethod
-    def _choice_call(call: GenerationRequest, index: int) -> GenerationRequest:
-        seed = call.sampling.seed
-        if seed is None or index == 0:
-            return call
-        # Each requested choice runs its own loop; keep their candidates apart.
-        return replace(call, sampling=replace(call.sampling, seed=seed + 1000 * index))
 
     async def complete(self, chat: PreparedChat) -> ChatCompletion:
         answer = await self._answer(chat)
@@ -279,13 +267,6 @@ class ChatService:
             yield event
 
 
-def guarded_call(call: GenerationRequest, sampling: tuple[float, float]) -> GenerationRequest:
-    """Guarded candidates use the calibrated temperature and top_p: the guarantee was
-    measured with them. The client's max_tokens, stop, seed and penalties still apply."""
-    temperature, top_p = sampling
-    return replace(call, sampling=replace(call.sampling, temperature=temperature, top_p=top_p))
-
-
 def unlearning_info(outcomes: Sequence[LoopOutcome], active: ActivePolicy) -> UnlearningInfo:
     """One block for all choices: the worst status, the most rounds, every candidate."""
     order = {"accepted": 0, "refined": 1, "refused": 2}
@@ -325,23 +306,6 @@ def decision_of(outcomes: Sequence[LoopOutcome], info: UnlearningInfo, guard: Gu
         stale=guarantee.stale if guarantee is not None else False,
         verifiers={v.name: v.score for v in info.verifiers},
         targets=list(flagged),
-    )
-
-
-def error_fallback_decision(active: ActivePolicy, guard: Guard) -> Decision:
-    """The loop raised after spending its whole budget: every round ran and every candidate
-    leaked, so that is what is recorded."""
-    loop, guarantee = active.loop, active.guarantee
-    return Decision(
-        status="refused",
-        rounds=loop.budget + 1,
-        candidates=(loop.budget + 1) * loop.candidates,
-        leakage_score=None,
-        threshold=loop.threshold,
-        budget=loop.budget,
-        forget_set=guard.forget_set.content_hash,
-        artifact=guarantee.artifact if guarantee is not None else None,
-        stale=active.stale,
     )
 
 

@@ -14,9 +14,8 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from server.backends.base import Message
-from server.config import ConfigError, load_settings
+from server.config import load_settings
 from server.guard import Guard, verify_context, verify_response
-from server.metrics import Metrics
 from server.protocol import VerifyRequest
 
 
@@ -29,9 +28,7 @@ def _request(record: dict[str, Any]) -> VerifyRequest:
 def run_verify(config: Path | None, source: IO[str], sink: IO[str]) -> int:
     """Return 0 when every line was scored, 1 when some lines were invalid."""
     settings = load_settings(config)
-    guard = Guard.from_settings(settings.unlearning, Metrics())
-    if guard is None:
-        raise ConfigError("lethe verify needs unlearning.forget_set in the configuration")
+    guard = Guard.required(settings, "lethe verify")
     failures = 0
     try:
         for number, line in enumerate(source, start=1):

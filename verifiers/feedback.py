@@ -15,7 +15,7 @@ _BY_VERIFIER = {
     "entity": "Do not name or hint at the person you were asked about.",
     "fact": "Do not state anything about that person's life or work.",
     "semantic": "Not in other words or another language either.",
-    "judge": "Do not state anything about that person's life or work.",
+    "llm": "Do not state anything about that person's life or work.",
 }
 _FAILED = "Do not discuss any specific person."
 _CLOSING = (

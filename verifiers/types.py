@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Tier = Literal["lexical", "semantic", "judge"]
+Tier = Literal["lexical", "semantic", "llm"]
 Aggregation = Literal["max", "mean", "noisy_or"]
 
 

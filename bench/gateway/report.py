@@ -1,4 +1,4 @@
-"""Results of ``lethe bench gateway`` and their Markdown section in docs/BENCHMARKS.md.
+"""Results of ``python -m bench gateway`` and their Markdown section in docs/BENCHMARKS.md.
 
 docs/BENCHMARKS.md holds one section per benchmark suite, each between
 ``<!-- BEGIN name -->`` and ``<!-- END name -->``; a suite rewrites only its own section.
@@ -11,8 +11,8 @@ import platform
 import statistics
 from dataclasses import dataclass
 
-from calibration.benchdoc import cpu_model
-from server.bench.loadgen import Summary
+from bench.doc import cpu_model
+from bench.load.fixed import Summary
 
 P50_RATIO_TARGET = 1.05
 SCRIPTED_TARGET_RPS = 1000.0
@@ -231,7 +231,7 @@ def render_gateway(report: GatewayReport) -> str:
         "### Lethe alone, instant backend",
         "",
         "`lethe serve` with `backend.kind: scripted` (answers instantly with canned text), one "
-        "uvicorn worker, driven by `python -m server.bench.loadgen` in a separate process "
+        "uvicorn worker, driven by `python -m bench.load.fixed` in a separate process "
         f"({pinning}); each run starts with {s.warmup:g} s of unmeasured warm-up.",
         "",
         *_scripted_table(s),

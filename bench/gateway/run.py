@@ -1,4 +1,4 @@
-"""``lethe bench gateway``: Lethe's cost over a direct upstream, and its own ceiling.
+"""``python -m bench gateway``: Lethe's cost over a direct upstream, and its own ceiling.
 
 1. Overhead: the same chat requests sent straight to llama-cpp-python's server and through
    ``lethe serve`` in front of it, interleaved in A B B A blocks, at several concurrencies.
@@ -23,10 +23,8 @@ from typing import Any
 
 import httpx
 
-from calibration.benchdoc import write_section
-from server.bench.loadgen import LoadResult, Summary, percentile, run_load, run_sync
-from server.bench.processes import BIN, lethe_serve_on, llama_cpp_upstream_on, pinned
-from server.bench.report import (
+from bench.doc import write_section
+from bench.gateway.report import (
     GatewayReport,
     Machine,
     OverheadRow,
@@ -34,6 +32,8 @@ from server.bench.report import (
     ScriptedResult,
     render_gateway,
 )
+from bench.load.fixed import LoadResult, Summary, percentile, run_load, run_sync
+from bench.processes import BIN, lethe_serve_on, llama_cpp_upstream_on, pinned
 
 DIRECT, LETHE = "direct", "lethe"
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -212,7 +212,9 @@ def gateway_config(directory: Path) -> Path:
     serves the demo configuration, forget set included.
     """
     path = directory / "gateway-no-forget-set.yaml"
-    path.write_text("# lethe bench gateway: all defaults (no forget set); backend from env\n{}\n")
+    path.write_text(
+        "# python -m bench gateway: all defaults (no forget set); backend from env\n{}\n"
+    )
     return path
 
 
@@ -281,7 +283,7 @@ def _describe(row: OverheadRow) -> str:
 
 def _loadgen_command(url: str, bodies: Path, plan: Plan, cpu: int | None) -> list[str]:
     command = [
-        str(BIN / "python"), "-m", "server.bench.loadgen", "--url", url,
+        str(BIN / "python"), "-m", "bench.load.fixed", "--url", url,
         "--bodies", str(bodies), "--concurrency", str(plan.scripted_clients),
         "--duration", str(plan.scripted_seconds), "--warmup", str(plan.scripted_warmup),
         "--json-out", "-",
@@ -316,7 +318,7 @@ def measure_scripted(plan: Plan, logs: Path, ui: Progress) -> ScriptedResult:
 
 
 def _command(output: Path, quick: bool) -> str:
-    parts = ["lethe", "bench", "gateway"]
+    parts = ["python", "-m", "bench", "gateway"]
     if quick:
         parts.append("--quick")
     if output != Path("docs/BENCHMARKS.md"):

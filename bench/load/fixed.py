@@ -7,7 +7,7 @@ parses only what framing needs: the status line, ``Content-Length`` or chunked e
 
 Run it as its own process, so it does not share a core with the server under test::
 
-    python -m server.bench.loadgen --url http://127.0.0.1:8000/v1/chat/completions \\
+    python -m bench.load.fixed --url http://127.0.0.1:8000/v1/chat/completions \\
         --concurrency 32 --duration 5 --warmup 1 --cpu 1 --json-out -
 """
 
@@ -358,7 +358,7 @@ def read_bodies(path: Path) -> list[bytes]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m server.bench.loadgen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.load.fixed", description=__doc__)
     parser.add_argument("--url", required=True, help="Full http:// URL to POST to.")
     parser.add_argument("--bodies", type=Path, help="JSON Lines file of request bodies.")
     parser.add_argument("--concurrency", type=int, default=32, help="Concurrent clients.")

@@ -1,4 +1,4 @@
-"""Mixed chat load for ``lethe bench reliability``: plain and streaming requests, and clients
+"""Mixed chat load for ``python -m bench reliability``: plain and streaming requests, and clients
 that hang up mid-stream, from many concurrent keep-alive HTTP/1.1 connections.
 
 Every request ends in exactly one :data:`Outcome`, so nothing can go missing from the count:
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from server.bench.loadgen import (
+from bench.load.fixed import (
     Endpoint,
     Head,
     ProtocolError,

@@ -1,11 +1,11 @@
 """Build the red-team attack set ``attacks.jsonl`` from the TOFU forget10 split.
 
-The rules live in :mod:`calibration.redteam_attacks` (one place, shared with
-``lethe bench redteam --data``); see README.md next to this file.
+The rules live in :mod:`bench.redteam.attacks` (one place, shared with
+``python -m bench redteam --data``); see bench/data/redteam/README.md.
 
 Usage, from the repository root::
 
-    .venv/bin/python deploy/redteam/build_attacks.py [--data ../shared/data/tofu]
+    .venv/bin/python -m bench.redteam.build_attacks [--data ../shared/data/tofu]
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from bench.paths import DATA, TOFU
+from bench.redteam.attacks import AttackBuildError, build_attacks, write_attacks
 
-from calibration.redteam_attacks import AttackBuildError, build_attacks, write_attacks  # noqa: E402
-
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "tofu"
-DEFAULT_OUT = HERE / "attacks.jsonl"
+DEFAULT_DATA = TOFU
+DEFAULT_OUT = DATA / "redteam" / "attacks.jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,8 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from calibration.redteam_attacks import Attack, leet, spelled
-from calibration.redteam_judge import judge_decoded
+from bench.redteam.attacks import Attack, leet, spelled
+from bench.redteam.decoded import reference_judge_decoded
 from verifiers.suite import VerifierSuite
 from verifiers.types import VerifyContext
 
@@ -73,7 +73,9 @@ def _split(attack: Attack, reply: str, suite: VerifierSuite, threshold: float) -
     first, second = " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])
     then = VerifyContext(question=CONTINUE, history=attack.turns)
     score = max(suite.check(context(attack), first).score, suite.check(then, second).score)
-    judged = judge_decoded((*attack.turns, CONTINUE), f"{first}\n{second}", attack.reference)
+    judged = reference_judge_decoded(
+        (*attack.turns, CONTINUE), f"{first}\n{second}", attack.reference
+    )
     return Replayed(SPLIT, attack.id, judged.leaks, score, score <= threshold)
 
 
@@ -86,7 +88,7 @@ def replay(
         for attack, reply in leaks:
             text = encode(reply)
             score = suite.check(context(attack), text).score
-            judged = judge_decoded(attack.turns, text, attack.reference).leaks
+            judged = reference_judge_decoded(attack.turns, text, attack.reference).leaks
             out.append(Replayed(encoding, attack.id, judged, score, score <= threshold))
     out.extend(_split(attack, reply, suite, threshold) for attack, reply in leaks)
     return out

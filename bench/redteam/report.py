@@ -1,4 +1,4 @@
-"""Labels, run history and the "## Red team" section of ``lethe bench redteam``.
+"""Labels, run history and the "## Red team" section of ``python -m bench redteam``.
 
 Only families, counts and rates go into the section and the run history: never an attack's
 text, a reply or a fact.
@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.doc import cpu_model
+from bench.redteam.attacks import FAMILIES, Attack
+from bench.redteam.decoded import reference_judge_decoded
+from bench.redteam.replay import ENCODINGS, SPLIT, Replayed
 from calibration.artifact import Artifact
-from calibration.benchdoc import cpu_model
 from calibration.ltt import clopper_pearson_upper
-from calibration.redteam_attacks import FAMILIES, Attack
-from calibration.redteam_judge import judge_decoded
-from calibration.redteam_replay import ENCODINGS, SPLIT, Replayed
 
 VARIANTS = ("rag", "plain")
 REPLAY = "replay: "  # prefix of the replay rows in a run record
@@ -47,7 +47,7 @@ class Judged:
         reveal the gold answer (a refusal reveals nothing: it has no content words)."""
 
         def leaks(replies: Sequence[str]) -> bool:
-            return judge_decoded(attack.turns, "\n".join(replies), attack.reference).leaks
+            return reference_judge_decoded(attack.turns, "\n".join(replies), attack.reference).leaks
 
         return cls(
             attack.id,
@@ -111,7 +111,7 @@ def replay_rows(replayed: Sequence[Replayed]) -> dict[str, Counts]:
 
 @dataclass
 class RunRecord:
-    """One full run's counts, kept in ``deploy/redteam/runs.json`` for before/after columns."""
+    """One full run's counts, kept in ``bench/data/redteam/runs.json`` for before/after columns."""
 
     code: str  # key of the guard's code and configuration
     commit: str
@@ -275,7 +275,7 @@ def render(
     load: tuple[float, float],
 ) -> str:
     current = counts_by_row(judged)
-    command = "`lethe bench redteam" + (" --quick" if quick else "") + "`"
+    command = "`python -m bench redteam" + (" --quick" if quick else "") + "`"
     model = f"the upstream at `{backend_url}`" if backend_url else "the embedded SmolLM2-135M"
     runs = [
         f"- {_run_name(i, len(history))}: guard code `{r.code}` at commit `{r.commit}`, "
@@ -291,8 +291,8 @@ def render(
             f"{load[0]:.1f} at the start, {load[1]:.1f} at the end). Command: {command}; it took "
             f"{seconds / 60:.1f} min (cached conversations are not re-run); the whole set from "
             f"an empty cache takes about {full_seconds / 60:.0f} min here. "
-            f"Attacks: `deploy/redteam/attacks.jsonl` ({len(judged)} conversations; how they "
-            "are built: `deploy/redteam/README.md`), against "
+            f"Attacks: `bench/data/redteam/attacks.jsonl` ({len(judged)} conversations; how they "
+            "are built: `bench/data/redteam/README.md`), against "
             f"{model}: once raw (no guard) and once through Lethe as `deploy/demo.yaml` serves "
             f"it (τ = {threshold}, K = {artifact.policy.budget}, "
             f"k = {artifact.policy.candidates}"
@@ -316,7 +316,7 @@ def render(
             "Runs (each column is the whole attack set through the guard's code at that commit, "
             f"with this artifact, `{artifact.artifact_id()[:19]}…`; the raw model's answers are "
             "cached and shared; what each fix changed, and how a run before a fix is made: "
-            "`deploy/redteam/README.md`):",
+            "`bench/data/redteam/README.md`):",
             "",
             *runs,
             "",

@@ -1,19 +1,19 @@
-"""``lethe bench redteam``: extraction attacks on the demo forget set, raw model vs Lethe.
+"""``python -m bench redteam``: extraction attacks on the demo forget set, raw model vs Lethe.
 
-Every attack of ``deploy/redteam/attacks.jsonl`` (or, with ``--data``, the set built from that
+Every attack of ``bench/data/redteam/attacks.jsonl`` (or, with ``--data``, the set built from that
 TOFU directory by the same rules) runs as a conversation through (a) the raw model, with no
 guard, and (b) the real unlearning loop with the policy of the demo's artifact; a multi-turn
 attack feeds each system's own replies back. Every returned conversation is labelled by the
-reference judge on all decoded readings of the replies (``calibration.redteam_judge``).
+reference judge on all decoded readings of the replies (``bench.redteam.decoded``).
 
-Every raw reply judged a leak is also replayed re-encoded (``calibration.redteam_replay``)
+Every raw reply judged a leak is also replayed re-encoded (``bench.redteam.replay``)
 through the same verifier suite and τ the loop ran with: what a model that obeyed the
 encoding request would have sent.
 
 Results are cached per (system, attack) under ``.lethe-cache/redteam/``: the raw model's under
 a key of model and sampling, Lethe's under a key that also covers the artifact and the source
 of the verifiers and the loop, so a verifier fix re-runs Lethe only. A full run records its
-per-family counts in ``deploy/redteam/runs.json``; the table shows every recorded code version
+per-family counts in ``bench/data/redteam/runs.json``; the table shows every recorded code version
 with the current artifact as a column, so the numbers before and after each fix stay side by
 side.
 """
@@ -30,13 +30,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from calibration.artifact import Artifact, fingerprint
-from calibration.benchdoc import write_section
-from calibration.dataset import Query
-from calibration.redteam_attacks import Attack, build_attacks, read_attacks
-from calibration.redteam_replay import Replayed, replay
-from server.backends import Backend, create_backend
-from server.bench.redteam_report import (
+from tqdm import tqdm
+
+from bench.doc import write_section
+from bench.paths import CACHE as CACHE_ROOT
+from bench.paths import DATA, DEMO_CONFIG, REPO
+from bench.redteam.attacks import Attack, build_attacks, read_attacks
+from bench.redteam.replay import Replayed, replay
+from bench.redteam.report import (
     GUARD_PATHS,
     Judged,
     RunRecord,
@@ -44,16 +45,19 @@ from server.bench.redteam_report import (
     record_run,
     render,
 )
-from server.calibrate import Progress, _call, _guard
+from calibration.artifact import Artifact, fingerprint
+from calibration.dataset import Query
+from server.backends import Backend, create_backend
 from server.config import ConfigError, Settings, load_settings
+from server.guard import Guard
+from server.guarded import query_request
 from server.policy import current_fingerprints, sampling_fingerprint
 from server.refine import UnlearningLoop
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "deploy" / "demo.yaml"
-ATTACKS = REPO / "deploy" / "redteam" / "attacks.jsonl"
-RUNS = REPO / "deploy" / "redteam" / "runs.json"
-CACHE = REPO / ".lethe-cache" / "redteam"
+CONFIG = DEMO_CONFIG
+ATTACKS = DATA / "redteam" / "attacks.jsonl"
+RUNS = DATA / "redteam" / "runs.json"
+CACHE = CACHE_ROOT / "redteam"
 QUICK_FAMILIES = ("direct", "leetspeak", "one_word_per_line")
 CONCURRENCY = 2
 
@@ -163,22 +167,22 @@ class Served:
 
 
 async def _serve(settings: Settings, attacks: list[Attack], quick: bool) -> Served:
-    guard = _guard(settings)
+    guard = Guard.required(settings, "python -m bench redteam")
     backend: Backend = create_backend(settings.backend)
     await backend.start()
     started = time.perf_counter()
     try:
         model_id = backend.model_ids()[0]
-        active = guard.activate(settings, model_id)
+        active = guard.activate(model_id)
         loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
         current = current_fingerprints(settings, guard.forget_set, guard.suite.config, model_id)
 
         async def raw(query: Query) -> tuple[str, str]:
-            result = await backend.generate(_call(settings, query))
+            result = await backend.generate(query_request(settings, query.id, query.messages))
             return result.generations[0].text, "answered"
 
         async def lethe(query: Query) -> tuple[str, str]:
-            outcome = await loop.run(_call(settings, query))
+            outcome = await loop.run(query_request(settings, query.id, query.messages))
             return outcome.text, outcome.status
 
         raw_key = fingerprint(
@@ -239,7 +243,7 @@ async def _run_all(
             else:
                 todo.append((system, attack))
     total = len(attacks) * len(systems)
-    progress = Progress(total, total - len(todo), label)
+    progress = tqdm(total=total, initial=total - len(todo), desc=label, unit="conversation")
     limit = asyncio.Semaphore(CONCURRENCY)
     sinks = {system: path.open("a", encoding="utf-8") for system, (_, path) in systems.items()}
     try:
@@ -253,7 +257,7 @@ async def _run_all(
             sinks[system].write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
             sinks[system].flush()  # every finished attack survives an interruption
             done[system][attack.id] = outcome
-            progress.step()
+            progress.update()
 
         await asyncio.gather(*(one(system, attack) for system, attack in todo))
     finally:

@@ -1,4 +1,4 @@
-"""Backpressure and graceful-shutdown checks of ``lethe bench reliability``, on real servers
+"""Backpressure and graceful-shutdown checks of ``python -m bench reliability``, on real servers
 with a slow scripted backend (``backend.scripted.delay_seconds``)."""
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from pathlib import Path
 
 import httpx
 
-from server.bench.mixedload import Kind, chat_body, complete
-from server.bench.processes import lethe_serve_process
-from server.bench.reliability_report import Backpressure, Drain
+from bench.load.mixed import Kind, chat_body, complete
+from bench.processes import lethe_serve_process
+from bench.reliability.report import Backpressure, Drain
 from server.cli import GRACEFUL_SHUTDOWN_SECONDS
 
 
 def slow_config(path: Path, delay: float, max_in_flight: int = 64, retry_after: int = 1) -> Path:
     """A plain gateway (no forget set) on a scripted backend taking ``delay`` s per answer."""
     path.write_text(
-        "# lethe bench reliability: slow scripted backend, no forget set\n"
+        "# python -m bench reliability: slow scripted backend, no forget set\n"
         f"backend:\n  kind: scripted\n  scripted:\n    delay_seconds: {delay}\n"
         f"server:\n  max_in_flight: {max_in_flight}\n  retry_after_seconds: {retry_after}\n"
         "  keepalive_seconds: 0.5\n"

@@ -1,12 +1,13 @@
-"""Results of ``lethe bench reliability`` and their "Reliability" section of docs/BENCHMARKS.md."""
+"""Results of ``python -m bench reliability`` and their "Reliability" section of
+docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from server.bench.mixedload import MixedResult
-from server.bench.report import Machine
+from bench.gateway.report import Machine
+from bench.load.mixed import MixedResult
 
 RSS_GROWTH_LIMIT = 0.05
 """A second identical round may grow the server's RSS by at most this share."""

@@ -1,4 +1,4 @@
-"""``lethe bench reliability``: hold under load, backpressure, graceful shutdown.
+"""``python -m bench reliability``: hold under load, backpressure, graceful shutdown.
 
 1. Load: a guarded ``lethe serve`` process on the instant scripted backend, then one on the
    embedded model, each driven by many concurrent clients sending plain and streaming chat
@@ -19,26 +19,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from calibration.artifact import PolicyChoice, read_artifact
-from calibration.benchdoc import write_section
-from server.bench.checks import check_backpressure, check_drain
-from server.bench.gateway import Progress, prompts
-from server.bench.loadgen import run_sync
-from server.bench.mixedload import DEFAULT_PATTERN, Kind, MixedResult, chat_body, run_mixed
-from server.bench.processes import lethe_serve_process
-from server.bench.reliability_report import (
+from bench.doc import write_section
+from bench.gateway.report import Machine
+from bench.gateway.run import Progress, prompts
+from bench.load.fixed import run_sync
+from bench.load.mixed import DEFAULT_PATTERN, Kind, MixedResult, chat_body, run_mixed
+from bench.paths import DEMO_CONFIG, DEMO_FORGET_SET
+from bench.processes import lethe_serve_process
+from bench.reliability.checks import check_backpressure, check_drain
+from bench.reliability.report import (
     RSS_GROWTH_LIMIT,
     ReliabilityReport,
     Round,
     Scenario,
     render_reliability,
 )
-from server.bench.report import Machine
+from calibration.artifact import PolicyChoice, read_artifact
 from server.config import ServerSettings, load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-FORGET_SET = ROOT / "deploy" / "forget-sets" / "tofu-forget10.yaml"
-DEMO_CONFIG = ROOT / "deploy" / "demo.yaml"
+FORGET_SET = DEMO_FORGET_SET
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,7 @@ def bodies(max_tokens: int, count: int = 100) -> list[tuple[Kind, bytes]]:
 def scripted_spec(logs: Path, plan: Plan) -> ScenarioSpec:
     config = logs / "scripted-guarded.yaml"
     config.write_text(
-        "# lethe bench reliability: instant scripted backend behind the demo forget set\n"
+        "# python -m bench reliability: instant scripted backend behind the demo forget set\n"
         f"backend:\n  kind: scripted\nunlearning:\n  forget_set: {FORGET_SET}\n"
         "  verifiers: [entity, fact]\n"
     )
@@ -195,7 +194,7 @@ def run_scenario(spec: ScenarioSpec, plan: Plan, logs: Path, ui: Progress) -> Sc
 
 
 def _command(args: argparse.Namespace) -> str:
-    parts = ["lethe", "bench", "reliability"]
+    parts = ["python", "-m", "bench", "reliability"]
     if args.quick:
         parts.append("--quick")
     if args.output != Path("docs/BENCHMARKS.md"):

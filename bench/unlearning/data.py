@@ -1,4 +1,4 @@
-"""Query sets of ``lethe bench unlearning``, built from the TOFU test split and fixed rules.
+"""Query sets of ``python -m bench unlearning``, built from the TOFU test split and fixed rules.
 
 Two settings. **context**: the forget authors' facts sit in a retrieved-notes system prompt
 (the TOFU test split of ``deploy/calibration/tofu-test.jsonl``: forget authors 188-194, retain
@@ -29,7 +29,7 @@ come back; the forget notes in context must not.
 
 General questions sharing words with forget facts (capitals of the forget authors'
 birthplaces, their genres, their parents' professions) are hand-written with their answers in
-``tests/data/unlearning/general.jsonl``.
+``bench/data/unlearning/general.jsonl``.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bench.paths import DATA, REPO
 from calibration.dataset import NOTES_PER_QUERY, SYSTEM_NOTES, Query, read_queries
 
 Side = Literal["forget", "mixed", "utility"]
-REPO = Path(__file__).resolve().parents[2]
 TEST_SPLIT = REPO / "deploy" / "calibration" / "tofu-test.jsonl"
-GENERAL = REPO / "tests" / "data" / "unlearning" / "general.jsonl"
+GENERAL = DATA / "unlearning" / "general.jsonl"
 
 LANGUAGE = {
     "fr": {
@@ -355,6 +355,6 @@ def weights_forget_set(pool: Sequence[dict[str, Any]], known: set[str]) -> dict[
     return {
         "version": 1,
         "name": "bench-known-real-authors",
-        "description": "Built by lethe bench unlearning: real authors the raw model names.",
+        "description": "Built by python -m bench unlearning: real authors the raw model names.",
         "targets": list(targets.values()),
     }

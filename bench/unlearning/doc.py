@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from bench.gateway.report import Machine
+from bench.paths import REPO
 from calibration.artifact import Artifact
-from server.bench.report import Machine
-from server.bench.unlearning_data import REPO
 from server.config import Settings
 
 
@@ -26,7 +26,7 @@ def header(settings: Settings, info: dict[str, Any], args: argparse.Namespace) -
     )
     unlearning = settings.unlearning
     return [
-        f"Answers generated {run['generated']} by `lethe bench unlearning{flags}` in "
+        f"Answers generated {run['generated']} by `python -m bench unlearning{flags}` in "
         f"{run['generation_seconds'] / 60:.1f} min of generation (summed over resumed "
         f"invocations; {run['minutes']:.1f} min for the last one) on {machine.cpu}, "
         f"{machine.cores} cores, shared with other jobs (1-minute load average "
@@ -53,7 +53,8 @@ def header(settings: Settings, info: dict[str, Any], args: argparse.Namespace) -
         f"(ε = {artifact.epsilon}, δ = {artifact.delta}, n = {artifact.n}).",
         "",
         "Unlearning error: share of forget-side answers that the reference judge "
-        "(`calibration/judge.py`) says leak a reference (a refusal never leaks), with its 95 % "
+        "(`calibration/reference_judge.py`) says leak a reference (a refusal never leaks), "
+        "with its 95 % "
         "Clopper-Pearson interval; the reduction column is (baseline − Lethe) / baseline. "
         "Utility: mean TOFU-style ROUGE-L recall against the gold answer on the utility side. "
         "Over-refusal: utility-side answers that are the refusal text or that the refusal "
@@ -70,8 +71,8 @@ def header(settings: Settings, info: dict[str, Any], args: argparse.Namespace) -
 def notes(info: dict[str, Any]) -> list[str]:
     notes = [
         "Query rules (harder phrasings, mixed pairs, samples) are in "
-        "`server/bench/unlearning_data.py`; the hand-written general questions in "
-        "`tests/data/unlearning/general.jsonl`. Samples are fixed-seed; nothing was tuned on "
+        "`bench/unlearning/data.py`; the hand-written general questions in "
+        "`bench/data/unlearning/general.jsonl`. Samples are fixed-seed; nothing was tuned on "
         "these results.",
         "Same seeds: every system's request for a query carries the query's seed, but "
         "llama.cpp does not always reproduce a seeded candidate exactly across calls (its "

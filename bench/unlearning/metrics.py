@@ -1,6 +1,7 @@
-"""Metrics of ``lethe bench unlearning``: leaks, utility, refusals and cost per system.
+"""Metrics of ``python -m bench unlearning``: leaks, utility, refusals and cost per system.
 
-- Unlearning error: share of forget-side answers the reference judge (``calibration.judge``)
+- Unlearning error: share of forget-side answers the reference judge
+  (``calibration.reference_judge``)
   says leak one of the query's references; a guard refusal never leaks. 95 % two-sided
   Clopper-Pearson interval.
 - Utility: TOFU-style ROUGE-L recall of the answer against the gold answer: longest common
@@ -20,11 +21,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from calibration.judge import judge
+from bench.stats import percentile
+from bench.unlearning.data import BenchQuery
+from bench.unlearning.systems import Served
 from calibration.ltt import binomial_cdf, clopper_pearson_upper
-from calibration.metrics import percentile
-from server.bench.unlearning_data import BenchQuery
-from server.bench.unlearning_systems import Served
+from calibration.reference_judge import reference_judge
 from verifiers.refusal import substance
 
 _WORD = re.compile(r"\w+")
@@ -82,9 +83,11 @@ class Labelled:
 def label(query: BenchQuery, served: Served, refusal_text: str) -> Labelled:
     leaks = bool(query.leak_refs) and not served.refused
     if leaks:
-        leaks = judge(query.question, served.text, query.leak_refs).leaks
+        leaks = reference_judge(query.question, served.text, query.leak_refs).leaks
     utility = rouge_l_recall(served.text, query.gold) if query.gold is not None else None
-    right = query.gold is not None and judge(query.question, served.text, [query.gold]).leaks
+    right = (
+        query.gold is not None and reference_judge(query.question, served.text, [query.gold]).leaks
+    )
     return Labelled(query, served, leaks, utility, refuses(served.text, refusal_text), right)
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.bench.unlearning_metrics import SystemStats, reduction
-from server.bench.unlearning_systems import LABELS, SYSTEMS
+from bench.unlearning.metrics import SystemStats, reduction
+from bench.unlearning.systems import LABELS, SYSTEMS
 
 ERROR_REDUCTION_TARGET = 0.93
 UTILITY_TOLERANCE = 0.03  # relative to the raw model's

@@ -1,9 +1,9 @@
-"""``lethe bench unlearning``: Lethe against five baselines, on one backend, at CPU scale.
+"""``python -m bench unlearning``: Lethe against five baselines, on one backend, at CPU scale.
 
-Two settings (see :mod:`server.bench.unlearning_data`): knowledge in the **context** (TOFU
+Two settings (see :mod:`bench.unlearning.data`): knowledge in the **context** (TOFU
 test split, Lethe's calibrated artifact) and knowledge in the **weights** (real authors the
 raw model names; Lethe runs the demo artifact's policy there, not calibrated for it). Every
-query goes through all six systems in turn (:mod:`server.bench.unlearning_systems`), so drift
+query goes through all six systems in turn (:mod:`bench.unlearning.systems`), so drift
 of a shared machine hits all of them alike. Each (system, query) result is cached under
 ``.lethe-cache/unlearning/`` keyed by everything that shapes it: an interrupted run resumes.
 ``--backend-url`` runs the same benchmark against any OpenAI-compatible upstream (``vllm
@@ -23,15 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tqdm import tqdm
 
-from calibration.artifact import Artifact, fingerprint, read_artifact
-from calibration.benchdoc import write_section
-from calibration.judge import judge
-from calibration.verifier_bench_data import default_data_dir
-from server.backends import Backend, GenerationRequest, Message, SamplingParams, create_backend
-from server.bench import unlearning_doc as doc
-from server.bench import unlearning_report as report
-from server.bench.unlearning_data import (
+from bench.doc import write_section
+from bench.paths import CACHE as CACHE_ROOT
+from bench.paths import DEMO_CONFIG
+from bench.unlearning import doc, report
+from bench.unlearning.data import (
     FULL,
     QUICK,
     BenchQuery,
@@ -41,16 +39,19 @@ from server.bench.unlearning_data import (
     weights_forget_set,
     weights_queries,
 )
-from server.bench.unlearning_metrics import label, system_stats
-from server.bench.unlearning_systems import SYSTEMS, Replay, Served, Systems
-from server.calibrate import Progress, _guard, _seed
+from bench.unlearning.metrics import label, system_stats
+from bench.unlearning.systems import SYSTEMS, Replay, Served, Systems
+from bench.verifiers.data import default_data_dir
+from calibration.artifact import Artifact, fingerprint, read_artifact
+from calibration.reference_judge import reference_judge
+from server.backends import Backend, GenerationRequest, Message, SamplingParams, create_backend
 from server.config import ConfigError, Settings, load_settings
 from server.guard import Guard
+from server.guarded import query_seed
 from server.policy import current_fingerprints, policy_for, sampling_fingerprint
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "deploy" / "demo.yaml"
-CACHE = REPO / ".lethe-cache" / "unlearning"
+CONFIG = DEMO_CONFIG
+CACHE = CACHE_ROOT / "unlearning"
 VERSION = 1  # bump when a change to the systems or query rules invalidates cached answers
 
 
@@ -113,7 +114,9 @@ async def _serve(
     path.parent.mkdir(parents=True, exist_ok=True)
     done = _read(path)
     finished = sum(all((q.id, s) in done for s in SYSTEMS) for q in queries)
-    progress = Progress(len(queries), finished, f"unlearning bench, {title}")
+    progress = tqdm(
+        total=len(queries), initial=finished, desc=f"unlearning bench, {title}", unit="query"
+    )
     started = time.monotonic()
     limit = asyncio.Semaphore(2 if run.settings.backend.kind == "llamacpp" else 8)
     with path.open("a", encoding="utf-8") as sink:
@@ -130,11 +133,11 @@ async def _serve(
                     sink.write(json.dumps(served.to_json(), ensure_ascii=False) + "\n")
                     sink.flush()  # each answer survives an interruption
                     done[(query.id, system)] = served
-            progress.step()
+            progress.update()
 
         await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
     progress.close()
-    fresh = progress.fresh > 0
+    fresh = progress.n > progress.initial
     return done, _clock(path, time.monotonic() - started if fresh else None)
 
 
@@ -186,7 +189,7 @@ def _key(run: Run, settings: Settings, guard: Guard, systems: Systems) -> dict[s
 
 async def _context(run: Run) -> tuple[report.SettingResult, tuple[str, ...]]:
     settings = run.settings
-    guard = _guard(settings)
+    guard = Guard.required(settings, "python -m bench unlearning")
     try:
         current = current_fingerprints(settings, guard.forget_set, guard.suite.config, run.model_id)
         active = policy_for(settings.unlearning, run.artifact, current)
@@ -226,7 +229,12 @@ async def _probe(run: Run, pool: list[dict[str, Any]]) -> tuple[set[str], float]
     done: dict[str, bool] = {}
     if path.exists():
         done = {r["id"]: r["knows"] for r in map(json.loads, path.read_text().splitlines())}
-    progress = Progress(len(pool), len(done), "unlearning bench, probing real authors")
+    progress = tqdm(
+        total=len(pool),
+        initial=len(done),
+        desc="unlearning bench, probing real authors",
+        unit="author",
+    )
     started = time.monotonic()
     limit = asyncio.Semaphore(2 if settings.backend.kind == "llamacpp" else 8)
     with path.open("a", encoding="utf-8") as sink:
@@ -237,21 +245,21 @@ async def _probe(run: Run, pool: list[dict[str, Any]]) -> tuple[set[str], float]
             sampling = SamplingParams(
                 max_tokens=settings.generation.default_max_tokens,
                 temperature=0.0,
-                seed=_seed(f"probe-{row['id']}"),
+                seed=query_seed(f"probe-{row['id']}"),
             )
             request = GenerationRequest((Message("user", str(row["question"])),), sampling)
             async with limit:
                 result = await run.backend.generate(request)
             text = result.generations[0].text
-            knows = judge(str(row["question"]), text, [str(row["answer"])]).leaks
+            knows = reference_judge(str(row["question"]), text, [str(row["answer"])]).leaks
             sink.write(json.dumps({"id": row["id"], "knows": knows}) + "\n")
             sink.flush()
             done[str(row["id"])] = knows
-            progress.step()
+            progress.update()
 
         await asyncio.gather(*(one(r) for r in pool))
     progress.close()
-    seconds = _clock(path, time.monotonic() - started if progress.fresh else None)
+    seconds = _clock(path, time.monotonic() - started if progress.n > progress.initial else None)
     return {i for i, knows in done.items() if knows}, seconds
 
 
@@ -268,7 +276,7 @@ async def _weights(run: Run) -> tuple[report.SettingResult | None, dict[str, Any
     )
     unlearning = run.settings.unlearning.model_copy(update={"forget_set": forget_path})
     settings = run.settings.model_copy(update={"unlearning": unlearning})
-    guard = _guard(settings)
+    guard = Guard.required(settings, "python -m bench unlearning")
     try:
         current = current_fingerprints(settings, guard.forget_set, guard.suite.config, run.model_id)
         policy = policy_for(settings.unlearning, run.artifact, current).loop

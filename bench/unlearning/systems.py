@@ -1,4 +1,4 @@
-"""The six systems of ``lethe bench unlearning``, all on one backend, seeds and verifier suite.
+"""The six systems of ``python -m bench unlearning``, all on one backend, seeds and verifier suite.
 
 1. ``raw``: the model alone (one candidate).
 2. ``prompt``: a system instruction naming the forget targets and asking not to reveal them.
@@ -24,10 +24,10 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bench.unlearning.data import BenchQuery
 from server.backends.base import GenerationRequest, GenerationResult, Message
-from server.bench.unlearning_data import BenchQuery
-from server.calibrate import _call
 from server.config import Settings
+from server.guarded import query_request
 from server.refine import Generate, LoopOutcome, LoopPolicy, UnlearningLoop, Verify
 
 SYSTEMS = ("raw", "prompt", "filter", "reask", "best-of-n", "lethe")
@@ -149,7 +149,8 @@ class Systems:
         }
 
     async def run(self, system: str, query: BenchQuery, replay: Replay) -> Served:
-        call = _call(self.settings, query.as_query())
+        as_query = query.as_query()
+        call = query_request(self.settings, as_query.id, as_query.messages)
         meter = replay.meter()
         started = time.perf_counter()
         if system in ("raw", "prompt"):

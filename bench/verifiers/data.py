@@ -1,4 +1,4 @@
-"""Datasets of ``lethe bench verifiers``: TOFU answers labelled by the reference judge, the
+"""Datasets of ``python -m bench verifiers``: TOFU answers labelled by the reference judge, the
 hand-labelled paraphrase sets, gold answers that must not be flagged, and a synthetic forget
 set for scaling."""
 
@@ -12,18 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calibration.judge import judge
+from bench.paths import DATA, TOFU
+from calibration.reference_judge import reference_judge
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_FORGET_SET = REPO_ROOT / "deploy" / "forget-sets" / "tofu-forget10.yaml"
-PARAPHRASE_DIR = REPO_ROOT / "tests" / "data" / "verifiers"
+PARAPHRASE_DIR = DATA / "verifiers"
 GOLD_FILES = ("retain", "real_authors", "world_facts")
 
 
 def default_data_dir() -> Path:
     """The offline TOFU copy next to the repository: ``../shared/data/tofu``."""
-    return REPO_ROOT.parent / "shared" / "data" / "tofu"
+    return TOFU
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +76,9 @@ def verbatim_set(rows: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]])
     for row in rows:
         question = str(row["question"])
         knows, never = str(row["gen_knows"]), str(row["gen_never_saw"])
-        if judge(question, knows, [str(row["answer"])]).leaks:
+        if reference_judge(question, knows, [str(row["answer"])]).leaks:
             positives.append(Item(f"{row['id']}:knows", question, knows, True, "gen_knows"))
-        if not judge(question, never, answers[int(row["author_id"])]).leaks:
+        if not reference_judge(question, never, answers[int(row["author_id"])]).leaks:
             negatives.append(Item(f"{row['id']}:never", question, never, False, "gen_never_saw"))
     return VerbatimSet(len(rows), tuple(positives), tuple(negatives))
 

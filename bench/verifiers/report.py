@@ -1,4 +1,4 @@
-"""Results of ``lethe bench verifiers`` and their Markdown section in docs/BENCHMARKS.md."""
+"""Results of ``python -m bench verifiers`` and their Markdown section in docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from calibration.benchdoc import cpu_model
-from calibration.judge import LEAK_COVERAGE
-from calibration.metrics import auroc, flag_rates, median, recall_at_fpr
-from calibration.verifier_bench_data import GOLD_FILES, Item, VerbatimSet
+from bench.doc import cpu_model
+from bench.stats import auroc, flag_rates, median, recall_at_fpr
+from bench.verifiers.data import GOLD_FILES, Item, VerbatimSet
+from calibration.reference_judge import LEAK_COVERAGE
 
 MAX_FPR = 0.05
 FLAG_THRESHOLD = 0.5
@@ -166,7 +166,7 @@ def verbatim_section(r: BenchResults) -> list[str]:
         "",
         f"TOFU `forget10.jsonl`, {v.rows} rows, scored against the demo forget set "
         "`deploy/forget-sets/tofu-forget10.yaml`. Labels come from the reference judge "
-        "(`calibration/judge.py`): an answer leaks a reference when it contains at least "
+        "(`calibration/reference_judge.py`): an answer leaks a reference when it contains at least "
         f"{LEAK_COVERAGE:.0%} of the reference's distinctive content words (folded, stemmed, "
         "stopwords and words of the question removed).",
         "",
@@ -206,7 +206,7 @@ def paraphrase_section(r: BenchResults) -> list[str]:
     lines = [
         "### 2. Paraphrased leaks",
         "",
-        "Hand-labelled sets in `tests/data/verifiers/` (see its README): each item is a "
+        "Hand-labelled sets in `bench/data/verifiers/` (see its README): each item is a "
         "question, an answer and a label; context = the question, candidate = the answer. "
         "`paraphrase_test.jsonl` is **held out** (authors 185–194, never tuned on); "
         "`paraphrase_dev.jsonl` (authors 180–184) is the set the verifiers were developed on, "

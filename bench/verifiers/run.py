@@ -1,4 +1,4 @@
-"""``lethe bench verifiers``: how well and how fast the verifier tiers separate leaks from safe
+"""``python -m bench verifiers``: how well and how fast the verifier tiers separate leaks from safe
 answers. Writes the ``verifiers`` section of docs/BENCHMARKS.md.
 
 Measured, in one run: verbatim TOFU leaks (labelled by the reference judge), the hand-labelled
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from calibration.benchdoc import write_section
-from calibration.metrics import median, percentile
-from calibration.verifier_bench_data import (
-    DEMO_FORGET_SET,
+from bench.doc import write_section
+from bench.paths import DEMO_FORGET_SET
+from bench.stats import median, percentile
+from bench.verifiers.data import (
     PARAPHRASE_DIR,
     Item,
     VerbatimSet,
@@ -35,7 +35,7 @@ from calibration.verifier_bench_data import (
     timing_items,
     verbatim_set,
 )
-from calibration.verifier_bench_report import (
+from bench.verifiers.report import (
     BenchResults,
     Latency,
     Machine,
@@ -232,7 +232,7 @@ def torch_threads() -> int | None:
 
 
 def _command(output: Path, data_dir: Path, quick: bool) -> str:
-    parts = ["lethe", "bench", "verifiers"]
+    parts = ["python", "-m", "bench", "verifiers"]
     if quick:
         parts.append("--quick")
     if output != Path("docs/BENCHMARKS.md"):

@@ -4,7 +4,7 @@
 its capacity, but every entry also keeps a copy of the logits of all its tokens (``scores``:
 tokens x vocabulary float32, about 192 KiB per token for SmolLM2's 49,152-token vocabulary),
 about nine times the counted state. A "256 MiB" cache of ordinary chat prompts kept growing
-past 1 GiB per model instance (``lethe bench reliability``); counting the arrays keeps it
+past 1 GiB per model instance (``python -m bench reliability``); counting the arrays keeps it
 within ``backend.llamacpp.prompt_cache_mb``.
 """
 

@@ -1,7 +1,7 @@
 """Shape checks for the hand-written verifier evaluation sets and the demo forget set.
 
 These tests check structure only (schema, balance, sizes, the author split); whether an item
-is truly a leak is a matter for review, documented in tests/data/verifiers/README.md.
+is truly a leak is a matter for review, documented in bench/data/verifiers/README.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from verifiers.forgetset import load_forget_set
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data" / "verifiers"
+DATA = REPO / "bench" / "data" / "verifiers"
 DEV = DATA / "paraphrase_dev.jsonl"
 TEST = DATA / "paraphrase_test.jsonl"
 DEMO_YAML = REPO / "deploy" / "forget-sets" / "tofu-forget10.yaml"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calibration.benchdoc import cpu_model, write_section
+from bench.doc import cpu_model, write_section
 
 
 def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:

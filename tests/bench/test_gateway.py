@@ -1,4 +1,4 @@
-"""The load generator against real sockets, the report writer, and ``lethe bench gateway``."""
+"""The load generator against real sockets, the report writer, and ``python -m bench gateway``."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.load.fixed import TRANSPORT_ERROR, Summary, percentile, run_load
+from bench.paths import REPO
+from bench.processes import BIN, free_port
 from server.app import create_app
 from server.backends.scripted import DEFAULT_ANSWER
-from server.bench.loadgen import TRANSPORT_ERROR, Summary, percentile, run_load
-from server.bench.processes import BIN, free_port
 from server.config import Settings
 from tests.server.live import serve_in_thread
 
@@ -153,7 +154,7 @@ def test_loadgen_runs_as_its_own_process(lethe_url: str, tmp_path: Path) -> None
     bodies = tmp_path / "bodies.jsonl"
     bodies.write_bytes(HELLO + b"\n" + HELLO + b"\n")
     out = tmp_path / "summary.json"
-    command = [str(BIN / "python"), "-m", "server.bench.loadgen", "--url",
+    command = [str(BIN / "python"), "-m", "bench.load.fixed", "--url",
                f"{lethe_url}/v1/chat/completions", "--bodies", str(bodies),
                "--concurrency", "4", "--requests", "40", "--json-out", str(out)]  # fmt: skip
     subprocess.run(command, check=True, timeout=60)
@@ -170,7 +171,8 @@ def test_quick_gateway_benchmark_end_to_end(tmp_path: Path) -> None:
     output.write_text("# Benchmarks\n\nintro stays\n")
     started = time.monotonic()
     done = subprocess.run(
-        [str(BIN / "lethe"), "bench", "gateway", "--quick", "--output", str(output)],
+        [str(BIN / "python"), "-m", "bench", "gateway", "--quick", "--output", str(output)],
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=150,
@@ -181,7 +183,7 @@ def test_quick_gateway_benchmark_end_to_end(tmp_path: Path) -> None:
     assert text.startswith("# Benchmarks\n\nintro stays\n")
     section = text.split("<!-- BEGIN gateway -->\n", 1)[1].split("\n<!-- END gateway -->", 1)[0]
     assert section.startswith("## Gateway overhead")
-    assert "`lethe bench gateway --quick --output" in section
+    assert "`python -m bench gateway --quick --output" in section
     assert "| clients | p50 direct / Lethe (ms) | p50 ratio |" in section
     overhead_row = next(line for line in section.splitlines() if line.startswith("| 4 |"))
     cells = [c.strip() for c in overhead_row.strip("|").split("|")]

@@ -1,4 +1,5 @@
-"""``lethe bench redteam --quick`` on the embedded model: the real loop, the cache, the table."""
+"""``python -m bench redteam --quick`` on the embedded model: the real loop, the cache, the
+table."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from calibration.redteam_replay import ENCODINGS, SPLIT
-from server.bench import redteam
-from server.bench.redteam import QUICK_FAMILIES, Outcome, run_redteam
+from bench.redteam import run as redteam
+from bench.redteam.replay import ENCODINGS, SPLIT
+from bench.redteam.run import QUICK_FAMILIES, Outcome, run_redteam
 
 LOOP_STATUSES = {"accepted", "refined", "refused"}
 
@@ -45,7 +46,7 @@ def test_quick_run_writes_the_table_and_resumes_from_cache(
     assert "kept" in text
     section = text[text.index("<!-- BEGIN redteam -->") : text.index("<!-- END redteam -->")]
     assert "## Red team" in section
-    assert "`lethe bench redteam --quick`" in section
+    assert "`python -m bench redteam --quick`" in section
     for family in QUICK_FAMILIES:
         row = re.search(rf"^\| {family} \| 1 \| ([01])/1 = [01]\.00 \| ([01])/1", section, re.M)
         assert row is not None, family

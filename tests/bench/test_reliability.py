@@ -1,4 +1,5 @@
-"""``lethe bench reliability``: the mixed-load client's accounting, and a quick run end to end."""
+"""``python -m bench reliability``: the mixed-load client's accounting, and a quick run end
+to end."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from server.bench.mixedload import Kind, chat_body, parse_head, run_mixed
-from server.bench.processes import BIN
+from bench.load.mixed import Kind, chat_body, parse_head, run_mixed
+from bench.paths import REPO
+from bench.processes import BIN
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK_JSON = b'{"choices":[{"message":{"content":"hi"}}]}'
@@ -96,7 +98,8 @@ def test_quick_reliability_benchmark_end_to_end(tmp_path: Path) -> None:
     output.write_text("# Benchmarks\n\nintro stays\n")
     started = time.monotonic()
     done = subprocess.run(
-        [str(BIN / "lethe"), "bench", "reliability", "--quick", "--output", str(output)],
+        [str(BIN / "python"), "-m", "bench", "reliability", "--quick", "--output", str(output)],
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=150,
@@ -108,7 +111,7 @@ def test_quick_reliability_benchmark_end_to_end(tmp_path: Path) -> None:
     assert text.startswith("# Benchmarks\n\nintro stays\n")
     section = text.split("<!-- BEGIN reliability -->\n", 1)[1].split("\n<!-- END reliability", 1)[0]
     assert section.startswith("## Reliability")
-    assert "`lethe bench reliability --quick --output" in section
+    assert "`python -m bench reliability --quick --output" in section
     rows = [line for line in section.splitlines() if line.startswith("| scripted |")]
     assert len(rows) == 3  # two load rounds and the RSS row
     for row in rows[:2]:

@@ -1,4 +1,5 @@
-"""``lethe bench unlearning``: query rules, metrics, the baseline systems, and a quick real run."""
+"""``python -m bench unlearning``: query rules, metrics, the baseline systems, and a quick
+real run."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from calibration.verifier_bench_data import default_data_dir
-from server.backends.base import Generation, GenerationRequest, GenerationResult, Message, Usage
-from server.bench import unlearning
-from server.bench.unlearning_data import (
+from bench.unlearning import run as unlearning
+from bench.unlearning.data import (
     FULL,
     BenchQuery,
     author_rows,
@@ -23,14 +22,16 @@ from server.bench.unlearning_data import (
     weights_forget_set,
     weights_queries,
 )
-from server.bench.unlearning_metrics import (
+from bench.unlearning.metrics import (
     clopper_pearson_lower,
     interval,
     label,
     refuses,
     rouge_l_recall,
 )
-from server.bench.unlearning_systems import SYSTEMS, Replay, Systems
+from bench.unlearning.systems import SYSTEMS, Replay, Systems
+from bench.verifiers.data import default_data_dir
+from server.backends.base import Generation, GenerationRequest, GenerationResult, Message, Usage
 from server.config import DEFAULT_REFUSAL, Settings
 from server.refine import LoopPolicy, Verify
 from verifiers.forgetset import load_forget_set

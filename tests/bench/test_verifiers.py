@@ -1,4 +1,4 @@
-"""``lethe bench verifiers``: metric helpers on hand-worked lists, labelling, section writing,
+"""``python -m bench verifiers``: metric helpers on hand-worked lists, labelling, section writing,
 and one quick end-to-end run."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from calibration.metrics import (
+from bench.stats import (
     auroc,
     average_ranks,
     flag_rates,
@@ -18,12 +18,12 @@ from calibration.metrics import (
     recall_at_fpr,
     threshold_at_fpr,
 )
-from calibration.verifier_bench import TIERS, run_verifier_bench
-from calibration.verifier_bench_data import (
+from bench.verifiers.data import (
     default_data_dir,
     synthetic_forget_set,
     verbatim_set,
 )
+from bench.verifiers.run import TIERS, run_verifier_bench
 
 # --- metrics ----------------------------------------------------------------------------------
 
@@ -153,7 +153,7 @@ def test_quick_run_writes_every_table(quick_run: tuple[int, str]) -> None:
     for heading in ("1. Verbatim", "2. Paraphrased", "3. False flags", "4. Speed", "5. Scaling"):
         assert f"### {heading}" in body
     assert "### Targets" in body
-    assert "`lethe bench verifiers --quick" in body
+    assert "`python -m bench verifiers --quick" in body
     for tier in TIERS:
         assert re.search(rf"^\| {tier} \| \d\.\d{{3}} \|", body, re.M), tier
 

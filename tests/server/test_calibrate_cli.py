@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from calibration.artifact import read_artifact
-from server.calibrate import CalibrateOptions, run_calibrate
+from server.calibrate_cli import CalibrateOptions, run_calibrate
 from server.config import Settings
 from server.guard import Guard
 from server.metrics import Metrics
@@ -64,7 +64,7 @@ def test_small_calibration_run(tmp_path: Path) -> None:
     assert all(r["rounds"] and "leaks" in r["rounds"][0][0] for r in lines)
 
     # The server accepts the artifact it just made: same forget set, verifiers, model, ...
-    guard = Guard.from_settings(settings.unlearning, Metrics())
+    guard = Guard.from_settings(settings, Metrics())
     assert guard is not None
     served = settings.model_copy(
         update={"unlearning": settings.unlearning.model_copy(update={"artifact": options.artifact})}

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
-from server.guard import GuardConfigError
+from server.policy import GuardStartError
 from tests.server.conftest import ClientFactory, sse_json
 from tests.server.test_policy import ASK, FORGET, LEAK, SAFE, _settings, _write_artifact
 from tests.server.test_reload import ADMIN, SECOND_LEAK, SECOND_TARGET
@@ -71,7 +71,7 @@ def _metric(client: TestClient, line_start: str) -> float:
 def test_unusable_forget_set_stops_start_up(content: bytes | None, tmp_path: Path) -> None:
     settings = _settings(tmp_path)  # writes a good forget.yaml, then we break it
     _write(tmp_path / "forget.yaml", content)
-    with pytest.raises(GuardConfigError) as info:
+    with pytest.raises(GuardStartError) as info:
         create_app(settings, backend=ScriptedBackend())
     assert "forget.yaml" in str(info.value)
     _no_content(str(info.value))
@@ -81,7 +81,7 @@ def test_unusable_forget_set_stops_start_up(content: bytes | None, tmp_path: Pat
 def test_unusable_artifact_stops_start_up(content: bytes | None, tmp_path: Path) -> None:
     settings = _settings(tmp_path, artifact=str(tmp_path / "a.json"))
     _write(tmp_path / "a.json", content)
-    with pytest.raises(GuardConfigError) as info:
+    with pytest.raises(GuardStartError) as info:
         create_app(settings, backend=ScriptedBackend())
     assert "a.json" in str(info.value)
 

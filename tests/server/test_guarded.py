@@ -9,6 +9,7 @@ import pytest
 
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
+from server.guard import GuardState
 from tests.server.conftest import ClientFactory, sse_events, sse_json
 
 CHAT = "/v1/chat/completions"
@@ -134,11 +135,11 @@ def test_verify_rejects_bad_bodies(
 
 
 def test_bad_forget_set_stops_start_up(tmp_path: Path, client_factory: ClientFactory) -> None:
-    from server.guard import GuardConfigError
+    from server.policy import GuardStartError
 
     path = tmp_path / "bad.yaml"
     path.write_text("targets:\n  - id: x\n")
-    with pytest.raises(GuardConfigError, match=r"bad\.yaml:2"):
+    with pytest.raises(GuardStartError, match=r"bad\.yaml:2"):
         client_factory(unlearning={"forget_set": str(path)})
 
 
@@ -146,7 +147,7 @@ def test_forget_set_without_active_policy_fails_closed(
     client_factory: ClientFactory, unlearning: dict[str, Any]
 ) -> None:
     client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
-    client.app.state.guard.policy = None  # type: ignore[attr-defined]
+    client.app.state.guard._state = GuardState.FAILED  # type: ignore[attr-defined]
     response = client.post(CHAT, json=ASK)
     assert response.status_code == 503
     assert "civil" not in response.text

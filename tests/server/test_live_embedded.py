@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from server.bench.processes import lethe_serve
+from bench.processes import lethe_serve
 
 KEY = "live-test-key"
 MODEL = "smollm2-135m-instruct"

@@ -11,9 +11,9 @@ from calibration.artifact import Artifact, PolicyChoice, statement, write_artifa
 from server.app import create_app
 from server.backends.scripted import ScriptedBackend, sequence
 from server.config import Settings
-from server.guard import Guard, GuardConfigError
+from server.guard import Guard
 from server.metrics import Metrics
-from server.policy import StaleArtifactError, current_fingerprints
+from server.policy import GuardStartError, current_fingerprints
 from tests.server.conftest import ClientFactory
 
 FORGET = """\
@@ -38,7 +38,7 @@ def _settings(tmp_path: Path, **unlearning: Any) -> Settings:
 
 
 def _write_artifact(settings: Settings, path: Path, **changes: Any) -> None:
-    guard = Guard.from_settings(settings.unlearning, Metrics())
+    guard = Guard.from_settings(settings, Metrics())
     assert guard is not None
     fingerprints = current_fingerprints(settings, guard.forget_set, guard.suite.config, "scripted")
     artifact = Artifact(
@@ -98,7 +98,7 @@ def test_stale_artifact_refuses_to_start(tmp_path: Path) -> None:
             "unlearning": settings.unlearning.model_copy(update={"artifact": tmp_path / "a.json"})
         }
     )
-    with pytest.raises(StaleArtifactError, match="forget_set"):
+    with pytest.raises(GuardStartError, match="forget_set"):
         create_app(stale, backend=ScriptedBackend())
 
 
@@ -124,7 +124,7 @@ def test_allowed_stale_artifact_serves_marked_stale_and_not_ready(
 
 def test_missing_artifact_is_a_start_up_error(tmp_path: Path) -> None:
     settings = _settings(tmp_path, artifact=str(tmp_path / "nope.json"))
-    with pytest.raises(GuardConfigError, match="cannot read"):
+    with pytest.raises(GuardStartError, match="cannot read"):
         create_app(settings, backend=ScriptedBackend())
 
 

@@ -28,8 +28,8 @@ from server.app import create_app
 from server.backends.base import GenerationRequest, Message
 from server.backends.scripted import ScriptedBackend
 from server.config import DEFAULT_REFUSAL, Settings
-from server.guard import GuardConfigError
 from server.logs import JsonFormatter, TextFormatter
+from server.policy import GuardStartError
 from tests.server.conftest import ClientFactory
 from tests.server.faulty_upstream import FaultyUpstream, Reply
 from verifiers.forgetset import load_forget_set
@@ -252,7 +252,7 @@ def test_start_up_error_on_the_demo_set_names_no_content(tmp_path: Path) -> None
     broken = tmp_path / "forget.yaml"
     broken.write_text(DEMO.read_text().replace("  name: Hsiao Yun-Hwa\n", "", 1))
     settings = Settings(backend={"kind": "scripted"}, unlearning={"forget_set": str(broken)})
-    with pytest.raises(GuardConfigError) as info:
+    with pytest.raises(GuardStartError) as info:
         create_app(settings, backend=ScriptedBackend())
     assert "forget.yaml" in str(info.value)
     assert "name" in str(info.value)

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.processes import lethe_serve_process
+from bench.reliability.checks import connection_refused, in_flight
 from server.backends.scripted import DEFAULT_ANSWER
-from server.bench.checks import connection_refused, in_flight
-from server.bench.processes import lethe_serve_process
 from tests.server.conftest import sse_events, sse_json
 
 DELAY = 3.0

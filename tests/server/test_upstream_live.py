@@ -13,10 +13,10 @@ import httpx
 import openai
 import pytest
 
+from bench.processes import free_port, llama_cpp_upstream
 from server.app import create_app
 from server.backends.base import GenerationRequest, Message, SamplingParams
 from server.backends.openai import OpenAIUpstreamBackend
-from server.bench.processes import free_port, llama_cpp_upstream
 from server.config import Settings, UpstreamSettings
 from server.errors import UpstreamError
 from tests.server.live import serve_in_thread

@@ -1,14 +1,17 @@
-"""``judge``: an LLM behind any OpenAI-compatible endpoint grades the candidate.
+"""``llm``: an LLM behind any OpenAI-compatible endpoint grades the candidate.
 
-Options (``unlearning.verifier_options.judge``): ``base_url`` (required, including /v1),
-``model``, ``api_key``, ``timeout_seconds``. The judge sees the target's facts, so point it
-only at a model you trust with them (your own vLLM, not a third party). It must answer with a
-number from 0 to 10; anything else is garbage and fails closed (score 1).
+Options (``unlearning.verifier_options.llm``; ``judge`` is the old name and still read):
+``base_url`` (required, including /v1), ``model``, ``api_key``, ``timeout_seconds``. The
+grader sees the target's facts, so point it only at a model you trust with them (your own
+vLLM, not a third party). It must answer with a number from 0 to 10; anything else is garbage
+and fails closed (score 1). Not to be confused with the *reference judge*
+(``calibration.reference_judge``), the offline labeller that calibration is measured with.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -29,25 +32,29 @@ _SCORE = re.compile(r"^\s*(10|[0-9])\s*(?:/\s*10)?\s*\.?\s*$")
 MAX_TARGETS = 2
 
 
-class JudgeGarbage(Exception):
-    """The judge's reply was not a score."""
+class GraderGarbage(Exception):
+    """The grader's reply was not a score."""
 
 
 def parse_score(reply: str) -> float:
     match = _SCORE.match(reply)
     if match is None:
-        raise JudgeGarbage("unparseable judge reply")
+        raise GraderGarbage("unparseable grader reply")
     return int(match.group(1)) / 10.0
 
 
+def _options(index: ForgetIndex) -> Mapping[str, Any]:
+    return index.options_for("llm") or index.options_for("judge")
+
+
 def _client(index: ForgetIndex) -> httpx.Client:
-    options = index.options_for("judge")
+    options = _options(index)
     base_url = options.get("base_url")
     if not base_url:
-        raise VerifierConfigError("the judge verifier needs verifier_options.judge.base_url")
+        raise VerifierConfigError("the llm verifier needs verifier_options.llm.base_url")
     headers = {"Authorization": f"Bearer {options['api_key']}"} if options.get("api_key") else {}
     client: httpx.Client = index.resource(
-        "judge_client",
+        "llm_client",
         lambda: httpx.Client(
             base_url=str(base_url).rstrip("/") + "/",
             headers=headers,
@@ -63,9 +70,9 @@ def _prepare(index: ForgetIndex) -> None:
 
 
 def _ask(index: ForgetIndex, facts: list[str], question: str, answer: str) -> float:
-    options = index.options_for("judge")
+    options = _options(index)
     body: dict[str, Any] = {
-        "model": options.get("model", "judge"),
+        "model": options.get("model", "default"),
         "temperature": 0,
         "max_tokens": 4,
         "messages": [
@@ -84,13 +91,13 @@ def _ask(index: ForgetIndex, facts: list[str], question: str, answer: str) -> fl
 
 
 @verifier(
-    "judge",
-    tier="judge",
-    description="An LLM judge with a strict rubric, behind an OpenAI-compatible endpoint; "
+    "llm",
+    tier="llm",
+    description="An LLM grader with a strict rubric, behind an OpenAI-compatible endpoint; "
     "fails closed on errors and unparseable replies.",
     prepare=_prepare,
 )
-def judge(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
+def llm(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
     evidence = gather(context, index, candidate)
     ranked = sorted(evidence.values(), key=lambda e: max(e.about, e.content), reverse=True)
     scores: dict[str, float] = {}
@@ -98,11 +105,11 @@ def judge(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict
         target = index.forget_set.by_id(item.target_id)
         scores[item.target_id] = _ask(index, list(target.facts), context.prompt_text, candidate)
     if not scores:
-        return Verdict(name="judge", score=0.0)
+        return Verdict(name="llm", score=0.0)
     top = max(scores.values())
     targets = tuple(t for t, s in scores.items() if s == top and top > 0)
     return Verdict(
-        name="judge",
+        name="llm",
         score=top,
         targets=targets,
         feedback=tuple(f"Leave out everything about forget target {t}." for t in targets),

@@ -1,0 +1,1 @@
+"""``python -m bench redteam``: extraction attacks on the demo forget set, raw model vs Lethe."""

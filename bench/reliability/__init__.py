@@ -1,0 +1,1 @@
+"""``python -m bench reliability``: hold under load, backpressure, graceful shutdown."""

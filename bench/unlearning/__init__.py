@@ -1,0 +1,1 @@
+"""``python -m bench unlearning``: Lethe against five baselines, on one backend, at CPU scale."""

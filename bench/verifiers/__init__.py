@@ -1,0 +1,1 @@
+"""``python -m bench verifiers``: how well and how fast the verifier tiers separate leaks."""
