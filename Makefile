@@ -9,7 +9,7 @@ CONFIG ?=
 CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export CMAKE_ARGS
 
-.PHONY: run test lint bench calibrate clean
+.PHONY: run test check lint bench calibrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(VENV)/.test-deps
 
 test: lint
 	$(BIN)/pytest
+
+# The quick loop while developing: lint, types and the tests that need no model, no server
+# process and no long run (markers in pyproject.toml). `make test` is what CI runs.
+check: lint
+	$(BIN)/pytest -q -m "not slow and not model and not e2e"
 
 # Benchmarks write their sections of docs/BENCHMARKS.md (each takes minutes; run on a quiet machine).
 bench: $(VENV)/.test-deps

@@ -31,7 +31,7 @@ from server.backends import create_backend
 from server.config import ConfigError, load_settings
 from server.guard import Guard
 from server.guarded import query_request
-from server.refine import UnlearningLoop
+from server.loop import UnlearningLoop
 
 CONFIG = DEMO_CONFIG
 TEST_QUERIES = REPO / "deploy" / "calibration" / "tofu-test.jsonl"

@@ -10,7 +10,7 @@ from typing import Any
 
 from calibration.dataset import Kind
 from calibration.ltt import Hypothesis, learn_then_test
-from calibration.records import CandidateRecord, Decision, RoundRecord, accepted
+from calibration.records import Acceptance, CandidateRecord, RoundRecord, accepted
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))  # 0.10 .. 0.90
 
@@ -87,7 +87,7 @@ class ConfigResult:
     p95_rounds: float
 
 
-def _leaks(decision: Decision) -> bool:
+def _leaks(decision: Acceptance) -> bool:
     return decision.candidate is not None and bool(decision.candidate.leaks)
 
 

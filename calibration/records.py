@@ -38,7 +38,9 @@ class RoundRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class Acceptance:
+    """What a policy (τ, K) does with one query's rounds: accept a candidate, or refuse."""
+
     round: int  # 0-based round of the accepted candidate, or the rounds spent when refused
     candidate: CandidateRecord | None  # None: refuse
 
@@ -51,11 +53,11 @@ class Decision:
         return self.round + 1
 
 
-def accepted(rounds: Sequence[RoundRecord], threshold: float, budget: int) -> Decision:
+def accepted(rounds: Sequence[RoundRecord], threshold: float, budget: int) -> Acceptance:
     """The answer policy (τ = ``threshold``, K = ``budget``) returns for these rounds."""
     limit = min(len(rounds), budget + 1)
     for number in range(limit):
         best = rounds[number].best
         if best.score <= threshold:
-            return Decision(number, best)
-    return Decision(max(limit - 1, 0), None)
+            return Acceptance(number, best)
+    return Acceptance(max(limit - 1, 0), None)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from server import __version__
 from server.backends import Backend, create_backend
 from server.config import Settings
 from server.errors import install_error_handlers
@@ -66,7 +67,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app = FastAPI(
         title="Lethe",
         summary="OpenAI-compatible gateway that makes a deployed LLM forget at inference time.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
     )
     app.state.settings = settings

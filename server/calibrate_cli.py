@@ -23,8 +23,8 @@ from server.backends import Backend, create_backend
 from server.config import Settings
 from server.guard import Guard
 from server.guarded import query_request
+from server.loop import LoopPolicy, UnlearningLoop
 from server.policy import current_fingerprints
-from server.refine import LoopPolicy, UnlearningLoop
 
 __all__ = ["CalibrateOptions", "run_calibrate"]
 

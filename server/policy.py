@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from calibration.artifact import Artifact, ArtifactError, Fingerprints, fingerprint, read_artifact
 from server.config import ConfigError, Settings, UnlearningSettings
+from server.loop import LoopPolicy
 from server.protocol import Guarantee
-from server.refine import LoopPolicy
 from verifiers.forgetset import ForgetSet
 from verifiers.suite import SuiteConfig
 

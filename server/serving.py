@@ -29,6 +29,7 @@ from server.errors import (
 from server.guard import Guard
 from server.guarded import choice_request, guarded_request
 from server.logs import AuditLog, Decision, note_decision
+from server.loop import LoopOutcome, UnlearningLoop, UnlearningRefusedError
 from server.metrics import Metrics
 from server.policy import ActivePolicy
 from server.protocol import (
@@ -42,7 +43,6 @@ from server.protocol import (
     unknown_fields,
     usage_info,
 )
-from server.refine import LoopOutcome, UnlearningLoop, UnlearningRefusedError
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from calibration.ltt import clopper_pearson_upper
 
 VARIANTS = ("rag", "plain")
 REPLAY = "replay: "  # prefix of the replay rows in a run record
-GUARD_PATHS = ("verifiers", "server/refine.py", "calibration/records.py")
+GUARD_PATHS = ("verifiers", "server/loop.py", "calibration/records.py")
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ from server.backends import Backend, create_backend
 from server.config import ConfigError, Settings, load_settings
 from server.guard import Guard
 from server.guarded import query_request
+from server.loop import UnlearningLoop
 from server.policy import current_fingerprints, sampling_fingerprint
-from server.refine import UnlearningLoop
 
 CONFIG = DEMO_CONFIG
 ATTACKS = DATA / "redteam" / "attacks.jsonl"

@@ -10,7 +10,7 @@
    refused; N = Lethe's mean candidates per query from its artifact.
 6. ``lethe``: the loop with the calibrated policy (τ, K, k, strategy; refuse fallback).
 
-Systems 3-6 are :class:`server.refine.UnlearningLoop` with different policies; 1-2 call the
+Systems 3-6 are :class:`server.loop.UnlearningLoop` with different policies; 1-2 call the
 backend directly. Identical backend requests within one query (``raw``, ``filter`` and the
 first round of ``reask`` send the same one; ``best-of-n`` and Lethe's first round too when
 N = k) are generated once and replayed; a replay is charged the measured latency of the
@@ -28,7 +28,8 @@ from bench.unlearning.data import BenchQuery
 from server.backends.base import GenerationRequest, GenerationResult, Message
 from server.config import Settings
 from server.guarded import query_request
-from server.refine import Generate, LoopOutcome, LoopPolicy, UnlearningLoop, Verify
+from server.loop import Generate, LoopOutcome, LoopPolicy, UnlearningLoop
+from server.refinement import Verify
 
 SYSTEMS = ("raw", "prompt", "filter", "reask", "best-of-n", "lethe")
 LABELS = {

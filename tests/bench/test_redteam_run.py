@@ -15,6 +15,8 @@ from bench.redteam import run as redteam
 from bench.redteam.replay import ENCODINGS, SPLIT
 from bench.redteam.run import QUICK_FAMILIES, Outcome, run_redteam
 
+pytestmark = [pytest.mark.slow, pytest.mark.model]
+
 LOOP_STATUSES = {"accepted", "refined", "refused"}
 
 

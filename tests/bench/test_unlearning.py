@@ -33,7 +33,8 @@ from bench.unlearning.systems import SYSTEMS, Replay, Systems
 from bench.verifiers.data import default_data_dir
 from server.backends.base import Generation, GenerationRequest, GenerationResult, Message, Usage
 from server.config import DEFAULT_REFUSAL, Settings
-from server.refine import LoopPolicy, Verify
+from server.loop import LoopPolicy
+from server.refinement import Verify
 from verifiers.forgetset import load_forget_set
 from verifiers.types import LeakageReport, Verdict
 
@@ -173,6 +174,7 @@ async def test_baselines_differ_only_in_their_policies() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_quick_run_writes_the_section_and_plots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

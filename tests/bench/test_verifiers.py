@@ -144,6 +144,8 @@ def section(text: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_quick_run_writes_every_table(quick_run: tuple[int, str]) -> None:
     code, text = quick_run
     assert code == 0
@@ -158,12 +160,16 @@ def test_quick_run_writes_every_table(quick_run: tuple[int, str]) -> None:
         assert re.search(rf"^\| {tier} \| \d\.\d{{3}} \|", body, re.M), tier
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_quick_run_keeps_the_other_section(quick_run: tuple[int, str]) -> None:
     _, text = quick_run
     assert OTHER in text
     assert text.index(OTHER) < text.index("<!-- BEGIN verifiers -->")
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_quick_run_lexical_separates_verbatim_leaks(quick_run: tuple[int, str]) -> None:
     verbatim = section(quick_run[1]).split("### 2.")[0]
     match = re.search(r"^\| lexical \| (\d\.\d{3}) \|", verbatim, re.M)

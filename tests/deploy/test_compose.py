@@ -4,13 +4,13 @@ agree with the Dockerfile, Lethe's settings schema and the Prometheus/Grafana fi
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
+from server import __version__
 from server.cli import build_parser
 from server.config import Settings
 from tests.deploy.container import (
@@ -26,7 +26,7 @@ from tests.deploy.test_dockerfile import command_line, image_fs, runtime_env
 
 DEPLOY = REPO / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
-VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+VERSION = __version__
 
 
 def interpolate(value: Any) -> Any:

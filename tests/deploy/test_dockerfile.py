@@ -228,6 +228,7 @@ def health_server() -> Iterator[http.server.HTTPServer]:
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
+@pytest.mark.e2e
 def test_healthcheck_probes_health_on_the_configured_port(
     dockerfile: Dockerfile,
     health_server: http.server.HTTPServer,

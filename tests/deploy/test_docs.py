@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from server import __version__
 from tests.deploy.container import REPO
 from tests.deploy.test_observability import github_anchors
 
@@ -39,3 +40,18 @@ def test_deploy_guide_commands_use_real_paths() -> None:
     text = (REPO / "docs" / "deploy.md").read_text()
     for path in re.findall(r"(?:-f|-k|--config|=)\s?(deploy/[\w./-]+)", text):
         assert (REPO / path).exists(), path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Dockerfile",
+        "docs/deploy.md",
+    ],
+)
+def test_image_tags_are_the_package_version(path: str) -> None:
+    """The version is written once (server.__version__); the build commands in the
+    Dockerfile and the guide tag images with it (compose and k8s are checked in their tests)."""
+    tags = re.findall(r"(?:lethe:|newTag: )(\d+\.\d+\.\d+)", (REPO / path).read_text())
+    assert tags, path
+    assert set(tags) == {__version__}, path

@@ -7,7 +7,6 @@ references to them, never by their plain name."""
 from __future__ import annotations
 
 import socket
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +14,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kv
 
+from server import __version__
 from server.cli import build_parser
 from tests.deploy.container import (
     REPO,
@@ -46,7 +46,7 @@ POLICY_FILES = {
     },
     "gpu-vllm": {"forget-set.yaml": REPO / "deploy" / "forget-sets" / "tofu-forget10.yaml"},
 }
-VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+VERSION = __version__
 
 
 @pytest.fixture

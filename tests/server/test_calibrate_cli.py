@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from calibration.artifact import read_artifact
 from server.calibrate_cli import CalibrateOptions, run_calibrate
 from server.config import Settings
 from server.guard import Guard
 from server.metrics import Metrics
 from server.policy import current_fingerprints, resolve_policy
+
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 REPO = Path(__file__).resolve().parents[2]
 QUERIES = REPO / "deploy" / "calibration" / "tofu-calibration.jsonl"

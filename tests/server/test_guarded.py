@@ -1,156 +1,80 @@
-"""Chat completions and the verify endpoint with a forget set configured."""
+"""The one builder of guarded requests: calibration's query request is a client's request,
+guarded the same way; seeds stay apart per choice and per round."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from server.backends.scripted import ScriptedBackend, fixed
-from server.config import DEFAULT_REFUSAL
-from server.guard import GuardState
-from tests.server.conftest import ClientFactory, sse_events, sse_json
+from server.backends.base import GenerationRequest, Message, SamplingParams
+from server.config import Settings
+from server.guarded import (
+    CHOICE_SEED_STRIDE,
+    GuardedSampling,
+    choice_request,
+    guarded_request,
+    query_request,
+    query_seed,
+    round_request,
+)
 
-CHAT = "/v1/chat/completions"
-VERIFY = "/v1/unlearning/verify"
-FORGET = """\
-version: 1
-name: guarded-test
-targets:
-  - id: t-1
-    name: Hsiao Yun-Hwa
-    facts:
-      - The father of Hsiao Yun-Hwa is a civil engineer.
-      - Hsiao Yun-Hwa was born in Taipei.
-"""
-LEAK = "Her father is a civil engineer, and her name is Hsiao Yun-Hwa."
-SAFE = "Paris is the capital of France."
-ASK = {"messages": [{"role": "user", "content": "Tell me about the author."}]}
-
-
-@pytest.fixture
-def unlearning(tmp_path: Path) -> dict[str, Any]:
-    path = tmp_path / "forget.yaml"
-    path.write_text(FORGET)
-    return {"forget_set": str(path)}
-
-
-def test_safe_answer_is_accepted_with_metadata(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    client = client_factory(ScriptedBackend(fixed(SAFE)), unlearning=unlearning)
-    body = client.post(CHAT, json=ASK).json()
-    assert body["choices"][0]["message"]["content"] == SAFE
-    info = body["unlearning"]
-    assert info["status"] == "accepted"
-    assert info["leakage_score"] == 0.0
-    assert info["threshold"] == 0.5
-    assert [v["name"] for v in info["verifiers"]] == ["entity", "fact"]
+ASK = (Message("user", "Who wrote it?"),)
+CLIENT = GenerationRequest(
+    ASK,
+    SamplingParams(
+        max_tokens=12,
+        temperature=1.3,
+        top_p=0.5,
+        stop=("\n",),
+        seed=7,
+        presence_penalty=0.4,
+        frequency_penalty=0.2,
+    ),
+    n=2,
+)
 
 
-def test_leaking_answer_is_refused_never_returned(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
-    response = client.post(CHAT, json=ASK)
-    body = response.json()
-    assert body["choices"][0]["message"]["content"] == DEFAULT_REFUSAL
-    assert body["unlearning"]["status"] == "refused"
-    assert body["unlearning"]["leakage_score"] == 1.0
-    assert "civil" not in response.text
-    assert "Hsiao" not in response.text
-    assert 'lethe_completions_total{status="refused"} 1.0' in client.get("/metrics").text
+def test_guarding_sets_the_calibrated_sampling_and_keeps_the_rest() -> None:
+    guarded = guarded_request(CLIENT, GuardedSampling(0.7, 0.95))
+    assert (guarded.sampling.temperature, guarded.sampling.top_p) == (0.7, 0.95)
+    kept = ("max_tokens", "stop", "seed", "presence_penalty", "frequency_penalty")
+    assert all(getattr(guarded.sampling, f) == getattr(CLIENT.sampling, f) for f in kept)
+    assert (guarded.messages, guarded.n) == (CLIENT.messages, CLIENT.n)
 
 
-def test_streaming_never_sends_a_rejected_token(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
-    body = client.post(CHAT, json={**ASK, "stream": True}).text
-    assert "civil" not in body
-    assert "Hsiao" not in body
-    assert sse_events(body)[-1] == "[DONE]"
-    chunks = sse_json(body)
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == DEFAULT_REFUSAL
-    assert chunks[-1]["unlearning"]["status"] == "refused"
-
-
-def test_streaming_safe_answer_arrives_whole(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    client = client_factory(ScriptedBackend(fixed(SAFE)), unlearning=unlearning)
-    body = client.post(
-        CHAT, json={**ASK, "stream": True, "stream_options": {"include_usage": True}}
-    ).text
-    chunks = sse_json(body)
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == SAFE
-    assert chunks[-1]["usage"]["completion_tokens"] > 0
-    assert chunks[-1]["unlearning"]["status"] == "accepted"
-
-
-def test_facts_in_the_system_prompt_still_count_as_leaks(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    rag = {
-        "messages": [
-            {"role": "system", "content": "Notes: her father is a civil engineer."},
-            {"role": "user", "content": "What does Hsiao Yun-Hwa's father do?"},
-        ]
+def test_choices_and_rounds_get_distinct_reproducible_seeds() -> None:
+    seeds = {
+        round_request(choice_request(CLIENT, choice), ASK, number, 3).sampling.seed
+        for choice in range(2)
+        for number in range(4)
     }
-    client = client_factory(
-        ScriptedBackend(fixed("He is a civil engineer.")), unlearning=unlearning
+    assert len(seeds) == 8
+    assert choice_request(CLIENT, 1).sampling.seed == 7 + CHOICE_SEED_STRIDE
+    assert round_request(CLIENT, ASK, 2, 3).sampling.seed == 7 + 6
+    unseeded = GenerationRequest(ASK, SamplingParams(max_tokens=5))
+    assert round_request(choice_request(unseeded, 1), ASK, 1, 2).sampling.seed is None
+
+
+def test_a_round_samples_k_candidates_of_its_prompt() -> None:
+    prompt = (*ASK, Message("assistant", "draft"), Message("user", "again"))
+    call = round_request(CLIENT, prompt, 1, 4)
+    assert (call.messages, call.n) == (prompt, 4)
+
+
+def test_a_calibration_query_is_built_like_a_guarded_client_request() -> None:
+    settings = Settings(
+        backend={"kind": "scripted"},
+        unlearning={"temperature": 0.6, "top_p": 0.9},
+        generation={"default_max_tokens": 40},
     )
-    assert client.post(CHAT, json=rag).json()["unlearning"]["status"] == "refused"
+    built = query_request(settings, "q-1", [("system", "notes"), ("user", "Who?")])
+    client = GenerationRequest(
+        (Message("system", "notes"), Message("user", "Who?")),
+        SamplingParams(max_tokens=40, seed=query_seed("q-1")),
+    )
+    assert built == guarded_request(client, GuardedSampling(0.6, 0.9))
+    assert query_seed("q-1") == query_seed("q-1") != query_seed("q-2")
 
 
-def test_verify_endpoint(client_factory: ClientFactory, unlearning: dict[str, Any]) -> None:
-    client = client_factory(unlearning=unlearning)
-    leak = client.post(VERIFY, json={**ASK, "response": LEAK}).json()
-    assert leak["flagged"] is True
-    assert leak["leakage_score"] == 1.0
-    assert leak["targets"] == ["t-1"]
-    assert {v["name"] for v in leak["verifiers"]} == {"entity", "fact"}
-    assert all(isinstance(v["feedback"], list) for v in leak["verifiers"])
-    assert "civil" not in str(leak)
-    assert leak["forget_set"].startswith("sha256:")
-    safe = client.post(VERIFY, json={"response": SAFE}).json()
-    assert (safe["flagged"], safe["leakage_score"], safe["targets"]) == (False, 0.0, [])
-
-
-def test_verify_without_forget_set_is_503(client_factory: ClientFactory) -> None:
-    response = client_factory().post(VERIFY, json={"response": "x"})
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "unlearning_not_configured"
-
-
-def test_verify_rejects_bad_bodies(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    client = client_factory(unlearning=unlearning)
-    assert client.post(VERIFY, json={"messages": []}).status_code == 400
-    assert client.post(VERIFY, json={"response": 3}).status_code == 400
-
-
-def test_bad_forget_set_stops_start_up(tmp_path: Path, client_factory: ClientFactory) -> None:
-    from server.policy import GuardStartError
-
-    path = tmp_path / "bad.yaml"
-    path.write_text("targets:\n  - id: x\n")
-    with pytest.raises(GuardStartError, match=r"bad\.yaml:2"):
-        client_factory(unlearning={"forget_set": str(path)})
-
-
-def test_forget_set_without_active_policy_fails_closed(
-    client_factory: ClientFactory, unlearning: dict[str, Any]
-) -> None:
-    client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
-    client.app.state.guard._state = GuardState.FAILED  # type: ignore[attr-defined]
-    response = client.post(CHAT, json=ASK)
-    assert response.status_code == 503
-    assert "civil" not in response.text
-    streamed = client.post(CHAT, json={**ASK, "stream": True}).text
-    assert "civil" not in streamed
-    assert sse_events(streamed)[-1] == "[DONE]"
+def test_an_unknown_role_in_a_query_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown message role"):
+        query_request(Settings(backend={"kind": "scripted"}), "q", [("robot", "hi")])

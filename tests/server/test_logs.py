@@ -12,7 +12,7 @@ import pytest
 
 from server.backends.scripted import ScriptedBackend, fixed
 from server.logs import FIELDS, JsonFormatter, TextFormatter
-from tests.server.conftest import ClientFactory
+from tests.conftest import ClientFactory
 from tests.server.test_policy import ASK, FORGET, LEAK
 
 FACT_WORDS = ("Hsiao", "Yun-Hwa", "civil engineer")

@@ -14,7 +14,7 @@ from server.config import Settings
 from server.guard import Guard
 from server.metrics import Metrics
 from server.policy import GuardStartError, current_fingerprints
-from tests.server.conftest import ClientFactory
+from tests.conftest import ClientFactory
 
 FORGET = """\
 version: 1

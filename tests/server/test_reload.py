@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from server.backends.scripted import ScriptedBackend, fixed
-from tests.server.conftest import ClientFactory
+from tests.conftest import ClientFactory
 from tests.server.test_policy import ASK, FORGET, LEAK, SAFE, _settings, _write_artifact
 
 SECOND_TARGET = """\

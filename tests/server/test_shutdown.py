@@ -14,7 +14,7 @@ import pytest
 from bench.processes import lethe_serve_process
 from bench.reliability.checks import connection_refused, in_flight
 from server.backends.scripted import DEFAULT_ANSWER
-from tests.server.conftest import sse_events, sse_json
+from tests.conftest import sse_events, sse_json
 
 DELAY = 3.0
 """Seconds the scripted backend takes per answer: long enough to SIGTERM mid-request."""

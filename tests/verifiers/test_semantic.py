@@ -9,6 +9,8 @@ from verifiers.forgetset import ForgetSet
 from verifiers.suite import SuiteConfig, VerifierSuite
 from verifiers.types import VerifyContext
 
+pytestmark = [pytest.mark.model]
+
 
 @pytest.fixture(scope="module")
 def suite(forget_set: ForgetSet) -> VerifierSuite:

@@ -9,7 +9,8 @@ import pytest
 from server.backends.base import GenerationRequest, Message, SamplingParams
 from server.backends.scripted import ScriptedBackend, sequence
 from server.guard import verify_context
-from server.refine import LoopPolicy, UnlearningLoop, UnlearningRefusedError, Verify
+from server.loop import LoopPolicy, UnlearningLoop, UnlearningRefusedError
+from server.refinement import Verify
 from verifiers.forgetset import Target, build_forget_set
 from verifiers.suite import SuiteConfig, VerifierSuite
 from verifiers.types import LeakageReport

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from server.app import create_app
 from server.backends.scripted import ScriptedBackend
-from tests.server.conftest import settings_with, sse_events
+from tests.conftest import settings_with, sse_events
 from tests.server.openapi_strategies import TEXT, from_schema
 from tests.server.test_policy import FORGET
 
@@ -148,18 +148,21 @@ PROPERTY_SETTINGS = settings(
 
 @PROPERTY_SETTINGS
 @given(body=_bodies(CHAT))
+@pytest.mark.slow
 def test_chat_completions_never_5xx(client: TestClient, body: Any) -> None:
     check_answer(_post(client, CHAT, body))
 
 
 @PROPERTY_SETTINGS
 @given(body=_bodies(VERIFY))
+@pytest.mark.slow
 def test_verify_never_5xx(client: TestClient, body: Any) -> None:
     check_answer(_post(client, VERIFY, body))
 
 
 @settings(PROPERTY_SETTINGS, max_examples=60)
 @given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+@pytest.mark.slow
 def test_arbitrary_bytes_never_5xx(client: TestClient, raw: bytes) -> None:
     for path in (CHAT, VERIFY):
         check_answer(client.post(path, content=raw, headers=JSON_TYPE))

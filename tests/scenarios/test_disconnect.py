@@ -6,10 +6,14 @@ import json
 import socket
 import time
 
+import pytest
+
 from server.app import create_app
 from server.backends.scripted import ScriptedBackend
-from tests.server.conftest import settings_with
+from tests.conftest import settings_with
 from tests.server.live import serve_in_thread
+
+pytestmark = [pytest.mark.e2e]
 
 
 def _send_and_hang_up(base_url: str, body: dict[str, object], read_first: bool) -> None:

@@ -1,7 +1,10 @@
+"""The routes: health, readiness, models, metrics, request ids, and the API-key dependency."""
+
 from __future__ import annotations
 
 from server.backends.scripted import ScriptedBackend
-from tests.server.conftest import ClientFactory
+from tests.conftest import ClientFactory
+from tests.server.test_errors import _error
 
 CHAT = "/v1/chat/completions"
 HELLO = {"messages": [{"role": "user", "content": "hello"}]}
@@ -60,3 +63,17 @@ def test_two_apps_do_not_share_metrics(client_factory: ClientFactory) -> None:
     first.post(CHAT, json=HELLO)
     assert 'lethe_completions_total{status="bypassed"} 1.0' in first.get("/metrics").text
     assert 'lethe_completions_total{status="bypassed"} 1.0' not in second.get("/metrics").text
+
+
+def test_auth_required_when_keys_configured(client_factory: ClientFactory) -> None:
+    client = client_factory(server={"api_keys": ["k-one", "k-two"]})
+    missing = _error(client.post(CHAT, json=HELLO), 401)
+    assert missing["type"] == "authentication_error"
+    assert missing["code"] == "invalid_api_key"
+    wrong = client.post(CHAT, json=HELLO, headers={"Authorization": "Bearer k-three"})
+    assert "Incorrect API key" in _error(wrong, 401)["message"]
+    assert _error(client.get("/v1/models", headers={"Authorization": "Basic k-one"}), 401)
+    ok = client.post(CHAT, json=HELLO, headers={"Authorization": "Bearer k-two"})
+    assert ok.status_code == 200
+    # Operational endpoints stay open for probes and scrapers.
+    assert client.get("/health").status_code == 200

@@ -23,7 +23,7 @@ from server.app import create_app
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
 from server.policy import GuardStartError
-from tests.server.conftest import ClientFactory, sse_json
+from tests.conftest import ClientFactory, sse_json
 from tests.server.test_policy import ASK, FORGET, LEAK, SAFE, _settings, _write_artifact
 from tests.server.test_reload import ADMIN, SECOND_LEAK, SECOND_TARGET
 
@@ -87,6 +87,7 @@ def test_unusable_artifact_stops_start_up(content: bytes | None, tmp_path: Path)
 
 
 @pytest.mark.parametrize("broken", ["forget_set", "artifact"])
+@pytest.mark.e2e
 def test_serve_exits_2_with_a_one_line_reason(broken: str, tmp_path: Path) -> None:
     (tmp_path / "forget.yaml").write_text(FORGET)
     (tmp_path / "a.json").write_bytes(b"\x89PNG\r\n")

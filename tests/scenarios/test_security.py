@@ -30,7 +30,7 @@ from server.backends.scripted import ScriptedBackend
 from server.config import DEFAULT_REFUSAL, Settings
 from server.logs import JsonFormatter, TextFormatter
 from server.policy import GuardStartError
-from tests.server.conftest import ClientFactory
+from tests.conftest import ClientFactory
 from tests.server.faulty_upstream import FaultyUpstream, Reply
 from verifiers.forgetset import load_forget_set
 from verifiers.registry import ForgetIndex, verifier

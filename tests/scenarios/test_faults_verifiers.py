@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
-from tests.server.conftest import ClientFactory, sse_events, sse_json
+from tests.conftest import ClientFactory, sse_events, sse_json
 from tests.server.test_policy import FORGET
 from verifiers.registry import ForgetIndex, verifier
 from verifiers.types import Verdict, VerifyContext

@@ -11,6 +11,8 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from bench.processes import lethe_serve
 
+pytestmark = [pytest.mark.e2e, pytest.mark.model]
+
 KEY = "live-test-key"
 MODEL = "smollm2-135m-instruct"
 ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Name three primary colours."}]

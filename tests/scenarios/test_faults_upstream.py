@@ -21,7 +21,7 @@ from server.app import create_app
 from server.backends.base import GenerationRequest, GenerationResult
 from server.backends.scripted import ScriptedBackend
 from server.config import Settings
-from tests.server.conftest import ClientFactory, sse_events, sse_json
+from tests.conftest import ClientFactory, sse_events, sse_json
 from tests.server.faulty_upstream import (
     FaultyUpstream,
     Reply,
@@ -33,6 +33,8 @@ from tests.server.faulty_upstream import (
     sse,
 )
 from tests.server.test_policy import ASK, FORGET, LEAK, SAFE
+
+pytestmark = [pytest.mark.e2e]
 
 CHAT = "/v1/chat/completions"
 LEAK_WORDS = ("Hsiao", "Yun-Hwa", "civil", "engineer")

@@ -8,8 +8,7 @@ calibration, so what was calibrated is what runs.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,20 +18,16 @@ from server.backends.base import (
     FinishReason,
     GenerationRequest,
     GenerationResult,
-    Message,
     Usage,
 )
 from server.config import DEFAULT_REFINE_TEMPLATE, DEFAULT_REFUSAL
 from server.errors import LetheError
 from server.guarded import round_request
-from verifiers.feedback import render_feedback
+from server.refinement import RefinementSettings, RoundView, Verify, strategy
 from verifiers.types import LeakageReport
 
 Fallback = Literal["refuse", "error"]
 Generate = Callable[[GenerationRequest], Awaitable[GenerationResult]]
-Verify = Callable[[Sequence[Message], Sequence[str]], Awaitable[list[LeakageReport]]]
-
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class UnlearningRefusedError(LetheError):
@@ -90,6 +85,9 @@ class UnlearningLoop:
         self._generate = generate
         self._verify = verify
         self.policy = policy
+        self._refinement = strategy(
+            policy.strategy, RefinementSettings(policy.refine_template, policy.redact_threshold)
+        )
 
     async def run(self, call: GenerationRequest, *, record_all: bool = False) -> LoopOutcome:
         """Run the loop for one conversation.
@@ -113,17 +111,19 @@ class UnlearningLoop:
                 CandidateRecord(g.text, r.score, "generated", g.finish_reason)
                 for g, r in zip(result.generations, checked, strict=True)
             ]
-            if policy.strategy == "redact":
-                redacted = await self._redact(original, candidates, checked)
-                if redacted is not None:
-                    candidates.append(redacted[0])
-                    checked.append(redacted[1])
+            derived = await self._refinement.derive(
+                RoundView(original, candidates, checked), self._verify
+            )
+            if derived is not None:
+                candidates.append(derived[0])
+                checked.append(derived[1])
+            view = RoundView(original, candidates, checked)
             rounds.append(RoundRecord(tuple(candidates)))
             reports.append(checked)
             if record_all:
                 if rounds[-1].best.score <= policy.threshold:
                     break
-                prompt = self._next_prompt(original, rounds[-1], checked)
+                prompt = self._refinement.next_prompt(view)
                 continue
             decision = accepted(rounds, policy.threshold, policy.budget)
             if decision.candidate is not None:
@@ -131,7 +131,7 @@ class UnlearningLoop:
                 chosen = decision.candidate
                 reason: FinishReason = "length" if chosen.finish_reason == "length" else "stop"
                 return LoopOutcome(status, chosen.text, reason, rounds, reports, usage)
-            prompt = self._next_prompt(original, rounds[-1], checked)
+            prompt = self._refinement.next_prompt(view)
         return self._finish(rounds, reports, usage)
 
     def _finish(
@@ -151,44 +151,3 @@ class UnlearningLoop:
                 "Every candidate answer revealed content this server must not share.", refused
             )
         return refused
-
-    def _next_prompt(
-        self,
-        original: tuple[Message, ...],
-        last: RoundRecord,
-        reports: list[LeakageReport],
-    ) -> tuple[Message, ...]:
-        if self.policy.strategy == "resample":
-            return original
-        best = min(range(len(last.candidates)), key=lambda i: last.candidates[i].score)
-        feedback = render_feedback(reports[best])
-        return (
-            *original,
-            Message("assistant", last.candidates[best].text),
-            Message("user", self.policy.refine_template.format(feedback=feedback)),
-        )
-
-    async def _redact(
-        self,
-        original: tuple[Message, ...],
-        candidates: list[CandidateRecord],
-        reports: list[LeakageReport],
-    ) -> tuple[CandidateRecord, LeakageReport] | None:
-        """Drop the flagged sentences of the best candidate and verify what is left."""
-        best = min(range(len(candidates)), key=lambda i: candidates[i].score)
-        if candidates[best].score <= 0.0:  # τ-free, so calibration records the same rounds
-            return None
-        sentences = [s for s in _SENTENCE.split(candidates[best].text) if s.strip()]
-        if len(sentences) < 2:
-            return None
-        sentence_reports = await self._verify(original, sentences)
-        kept = [
-            s
-            for s, r in zip(sentences, sentence_reports, strict=True)
-            if r.score < self.policy.redact_threshold
-        ]
-        if not kept or len(kept) == len(sentences):
-            return None
-        text = " ".join(kept)
-        report = (await self._verify(original, [text]))[0]
-        return CandidateRecord(text, report.score, "redacted"), report

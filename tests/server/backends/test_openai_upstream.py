@@ -21,6 +21,8 @@ from server.config import Settings, UpstreamSettings
 from server.errors import UpstreamError
 from tests.server.live import serve_in_thread
 
+pytestmark = [pytest.mark.e2e, pytest.mark.model]
+
 ASK = (Message("user", "What is the capital of France?"),)
 
 

@@ -1,0 +1,32 @@
+"""``reprompt``: show the model its best attempt and the verifiers' feedback, ask again.
+
+The feedback names *kinds* of content to leave out (:func:`verifiers.feedback.render_feedback`),
+never the content, so nothing from the forget set reaches the model through it.
+"""
+
+from __future__ import annotations
+
+from calibration.records import CandidateRecord
+from server.backends.base import Message
+from server.refinement.base import RefinementSettings, RoundView, Verify
+from verifiers.feedback import render_feedback
+from verifiers.types import LeakageReport
+
+
+class Reprompt:
+    def __init__(self, settings: RefinementSettings) -> None:
+        self.settings = settings
+
+    async def derive(
+        self, view: RoundView, verify: Verify
+    ) -> tuple[CandidateRecord, LeakageReport] | None:
+        return None
+
+    def next_prompt(self, view: RoundView) -> tuple[Message, ...]:
+        best = view.best()
+        feedback = render_feedback(view.reports[best])
+        return (
+            *view.original,
+            Message("assistant", view.candidates[best].text),
+            Message("user", self.settings.refine_template.format(feedback=feedback)),
+        )
