@@ -47,3 +47,15 @@ class Refinement(Protocol):
     def next_prompt(self, view: RoundView) -> tuple[Message, ...]:
         """The conversation the next round sends to the model."""
         ...
+
+
+class PromptOnly:
+    """Base of strategies that only change the next prompt and derive no candidate."""
+
+    def __init__(self, settings: RefinementSettings) -> None:
+        self.settings = settings
+
+    async def derive(
+        self, view: RoundView, verify: Verify
+    ) -> tuple[CandidateRecord, LeakageReport] | None:
+        return None

@@ -6,22 +6,12 @@ never the content, so nothing from the forget set reaches the model through it.
 
 from __future__ import annotations
 
-from calibration.records import CandidateRecord
 from server.backends.base import Message
-from server.refinement.base import RefinementSettings, RoundView, Verify
+from server.refinement.base import PromptOnly, RoundView
 from verifiers.feedback import render_feedback
-from verifiers.types import LeakageReport
 
 
-class Reprompt:
-    def __init__(self, settings: RefinementSettings) -> None:
-        self.settings = settings
-
-    async def derive(
-        self, view: RoundView, verify: Verify
-    ) -> tuple[CandidateRecord, LeakageReport] | None:
-        return None
-
+class Reprompt(PromptOnly):
     def next_prompt(self, view: RoundView) -> tuple[Message, ...]:
         best = view.best()
         feedback = render_feedback(view.reports[best])

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from calibration.records import CandidateRecord
 from server.backends.base import Message
-from server.refinement.base import RefinementSettings, RoundView, Verify
-from verifiers.types import LeakageReport
+from server.refinement.base import PromptOnly, RoundView
 
 
-class Resample:
-    def __init__(self, settings: RefinementSettings) -> None:
-        self.settings = settings
-
-    async def derive(
-        self, view: RoundView, verify: Verify
-    ) -> tuple[CandidateRecord, LeakageReport] | None:
-        return None
-
+class Resample(PromptOnly):
     def next_prompt(self, view: RoundView) -> tuple[Message, ...]:
         return view.original
