@@ -22,6 +22,7 @@ class CandidateRecord:
     origin: Origin = "generated"
     finish_reason: str = "stop"
     leaks: bool | None = None  # the reference judge's label, filled offline
+    tokens: int | None = None  # completion tokens it cost (serving's usage), when known
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         keepalive_seconds=settings.server.keepalive_seconds,
         guard=guard,
         audit=audit,
+        refusal_style=settings.unlearning.refusal_style,
     )
     install_error_handlers(app)
     app.include_router(v1)

@@ -240,6 +240,13 @@ class UnlearningSettings(_Section):
         description="Refinement without an artifact: re-prompt with the verifiers' feedback, "
         "redact flagged sentences (then re-prompt), or plain resampling.",
     )
+    refusal_style: Literal["openai", "text"] = Field(
+        "openai",
+        description="How a refused choice is sent: `openai` is OpenAI's refusal "
+        "(`finish_reason: content_filter`, `message.content: null`, `message.refusal`: the "
+        "refusal text; `delta.refusal` when streaming); `text` sends the refusal text as an "
+        "ordinary answer (`finish_reason: stop`), for clients that cannot read refusals.",
+    )
     fallback: Literal["refuse", "error"] = Field(
         "refuse",
         description="When the budget is spent: answer `refusal_text`, or a 422 error.",

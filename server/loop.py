@@ -9,7 +9,7 @@ calibration, so what was calibrated is what runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from calibration.artifact import Strategy
@@ -62,7 +62,8 @@ class LoopOutcome:
     finish_reason: FinishReason
     rounds: list[RoundRecord]
     reports: list[list[LeakageReport]]  # per round, per candidate (redacted ones included)
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=Usage)  # everything the loop spent
+    returned: Usage = field(default_factory=Usage)  # the client's prompt + the returned answer
 
     @property
     def candidates(self) -> int:
@@ -102,20 +103,23 @@ class UnlearningLoop:
         rounds: list[RoundRecord] = []
         reports: list[list[LeakageReport]] = []
         usage = Usage()
+        prompt_tokens = 0
         for number in range(policy.budget + 1):
             result = await self._generate(round_request(call, prompt, number, policy.candidates))
             usage = usage + result.usage
             texts = [g.text for g in result.generations]
             checked = await self._verify(original, texts)
+            if number == 0:
+                prompt_tokens = result.usage.prompt_tokens
             candidates = [
-                CandidateRecord(g.text, r.score, "generated", g.finish_reason)
-                for g, r in zip(result.generations, checked, strict=True)
+                CandidateRecord(g.text, r.score, "generated", g.finish_reason, tokens=t)
+                for g, r, t in zip(result.generations, checked, token_counts(result), strict=True)
             ]
             derived = await self._refinement.derive(
                 RoundView(original, candidates, checked), self._verify
             )
             if derived is not None:
-                candidates.append(derived[0])
+                candidates.append(estimated(derived[0], candidates))
                 checked.append(derived[1])
             view = RoundView(original, candidates, checked)
             rounds.append(RoundRecord(tuple(candidates)))
@@ -130,12 +134,17 @@ class UnlearningLoop:
                 status: Literal["accepted", "refined"] = "accepted" if number == 0 else "refined"
                 chosen = decision.candidate
                 reason: FinishReason = "length" if chosen.finish_reason == "length" else "stop"
-                return LoopOutcome(status, chosen.text, reason, rounds, reports, usage)
+                returned = Usage(prompt_tokens, chosen.tokens or 0)
+                return LoopOutcome(status, chosen.text, reason, rounds, reports, usage, returned)
             prompt = self._refinement.next_prompt(view)
-        return self._finish(rounds, reports, usage)
+        return self._finish(rounds, reports, usage, prompt_tokens)
 
     def _finish(
-        self, rounds: list[RoundRecord], reports: list[list[LeakageReport]], usage: Usage
+        self,
+        rounds: list[RoundRecord],
+        reports: list[list[LeakageReport]],
+        usage: Usage,
+        prompt_tokens: int,
     ) -> LoopOutcome:
         policy = self.policy
         decision = accepted(rounds, policy.threshold, policy.budget)
@@ -144,10 +153,36 @@ class UnlearningLoop:
             status: Literal["accepted", "refined"] = (
                 "accepted" if decision.round == 0 else "refined"
             )
-            return LoopOutcome(status, chosen.text, "stop", rounds, reports, usage)
-        refused = LoopOutcome("refused", policy.refusal_text, "stop", rounds, reports, usage)
+            returned = Usage(prompt_tokens, chosen.tokens or 0)
+            return LoopOutcome(status, chosen.text, "stop", rounds, reports, usage, returned)
+        # A refusal returns no generated tokens: the client is billed for its prompt only.
+        refused = LoopOutcome(
+            "refused", policy.refusal_text, "stop", rounds, reports, usage, Usage(prompt_tokens)
+        )
         if policy.fallback == "error":
             raise UnlearningRefusedError(
                 "Every candidate answer revealed content this server must not share.", refused
             )
         return refused
+
+
+def token_counts(result: GenerationResult) -> list[int]:
+    """Each candidate's completion tokens: the backend's own counts, or (a batched upstream
+    reports one total for all ``n``) the total shared out by length of text."""
+    counts = [g.completion_tokens for g in result.generations]
+    if all(c is not None for c in counts):
+        return [c or 0 for c in counts]
+    total = result.usage.completion_tokens
+    chars = [len(g.text) for g in result.generations]
+    if sum(chars) == 0:
+        return [total // max(len(chars), 1)] * len(chars)
+    return [round(total * c / sum(chars)) for c in chars]
+
+
+def estimated(candidate: CandidateRecord, generated: list[CandidateRecord]) -> CandidateRecord:
+    """A derived candidate (a redaction) costs its share of its round's tokens per character."""
+    if candidate.tokens is not None:
+        return candidate
+    tokens = sum(c.tokens or 0 for c in generated)
+    chars = sum(len(c.text) for c in generated)
+    return replace(candidate, tokens=round(tokens * len(candidate.text) / chars) if chars else 0)

@@ -148,12 +148,14 @@ class UnlearningInfo(_Wire):
     threshold: float | None = None
     budget: int | None = None
     guarantee: Guarantee | None = None
+    usage: UsageInfo | None = None  # everything the guard spent: all candidates, all rounds
     verifiers: list[VerifierSummary] = Field(default_factory=list)
 
 
 class AssistantMessage(_Wire):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
+    refusal: str | None = None  # always sent: OpenAI's schema requires it (null when none)
 
 
 class Choice(_Wire):
@@ -170,7 +172,7 @@ class ChatCompletion(_Wire):
     model: str
     choices: list[Choice]
     usage: UsageInfo
-    system_fingerprint: str | None = None
+    system_fingerprint: str
     unlearning: UnlearningInfo
 
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from server.errors import (
     AuthenticationError,
+    ModelNotFoundError,
     NotFoundError,
     ReloadFailedError,
     ServiceUnavailableError,
@@ -155,6 +156,16 @@ async def verify(body: VerifyRequest, request: Request) -> VerifyResponse:
 @v1.get("/models", response_model=ModelList)
 async def list_models(request: Request) -> ModelList:
     return ModelList(data=[ModelCard(id=m) for m in _service(request).model_ids()])
+
+
+@v1.get("/models/{model_id:path}", response_model=ModelCard)
+async def retrieve_model(model_id: str, request: Request) -> ModelCard:
+    """One served model (ids may contain slashes, as Hugging Face ids do)."""
+    if model_id not in _service(request).model_ids():
+        raise ModelNotFoundError(
+            f"The model '{model_id[:100]}' does not exist on this server.", param="model"
+        )
+    return ModelCard(id=model_id)
 
 
 @ops.get("/health")

@@ -9,9 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from server.answer import (
+    Answer,
+    ChoiceResult,
+    RefusalStyle,
+    answer_of,
+    decision_of,
+    system_fingerprint,
+    unlearning_info,
+    wire_choice,
+)
 from server.backends.base import (
     Backend,
-    FinishReason,
     GenerationRequest,
     GenerationResult,
     SamplingParams,
@@ -29,16 +38,12 @@ from server.errors import (
 from server.guard import Guard
 from server.guarded import choice_request, guarded_request
 from server.logs import AuditLog, Decision, note_decision
-from server.loop import LoopOutcome, UnlearningLoop, UnlearningRefusedError
+from server.loop import UnlearningLoop, UnlearningRefusedError
 from server.metrics import Metrics
-from server.policy import ActivePolicy
 from server.protocol import (
-    AssistantMessage,
     ChatCompletion,
     ChatCompletionRequest,
-    Choice,
     UnlearningInfo,
-    VerifierSummary,
     completion_id,
     unknown_fields,
     usage_info,
@@ -69,7 +74,9 @@ class ChatService:
         keepalive_seconds: float,
         guard: Guard | None = None,
         audit: AuditLog | None = None,
+        refusal_style: RefusalStyle = "openai",
     ) -> None:
+        self._refusal_style = refusal_style
         self.backend = backend
         self._audit = audit
         self._kind = backend_kind
@@ -149,10 +156,9 @@ class ChatService:
         """Generate; with a forget set, run the unlearning loop once per requested choice."""
         if self._guard is None:
             result = await self._generate(chat.call)
-            texts = [g.text for g in result.generations]
-            reasons: list[FinishReason] = [g.finish_reason for g in result.generations]
-            info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(texts))
-            return Answer(texts, reasons, result.usage, info)
+            choices = [ChoiceResult(g.text, g.finish_reason) for g in result.generations]
+            info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(choices))
+            return Answer(choices, result.usage, info)
         guard = self._guard
         active = await guard.ensure_active()  # 503 while there is no policy (fail closed)
         loop = UnlearningLoop(self._generate, guard.check_all, active.loop)
@@ -168,16 +174,13 @@ class ChatService:
         if refused:
             self._metrics.refusals.inc(refused)
         self._metrics.rounds.observe(max(len(o.rounds) for o in outcomes))
-        usage = Usage()
-        for outcome in outcomes:
-            usage = usage + outcome.usage
         info = unlearning_info(outcomes, active)
         latest = guard.policy
         if latest is not active and latest is not None and latest.stale and info.guarantee:
             # Reloaded mid-request: checked against a forget set the artifact does not cover.
             info.guarantee = info.guarantee.model_copy(update={"stale": True})
         self._record_decision(decision_of(outcomes, info, guard))
-        return Answer([o.text for o in outcomes], [o.finish_reason for o in outcomes], usage, info)
+        return answer_of(outcomes, info)
 
     def _record_decision(self, decision: Decision) -> None:
         note_decision(decision)
@@ -195,14 +198,18 @@ class ChatService:
             created=int(time.time()),
             model=chat.model,
             choices=[
-                Choice(index=i, message=AssistantMessage(content=text), finish_reason=reason)
-                for i, (text, reason) in enumerate(
-                    zip(answer.texts, answer.finish_reasons, strict=True)
-                )
+                wire_choice(i, result, self._refusal_style)
+                for i, result in enumerate(answer.choices)
             ],
             usage=usage_info(answer.usage.prompt_tokens, answer.usage.completion_tokens),
+            system_fingerprint=self.fingerprint(chat.model),
             unlearning=answer.info,
         )
+
+    def fingerprint(self, model: str) -> str:
+        guard = self._guard
+        artifact = guard.artifact.artifact_id() if guard and guard.artifact else None
+        return system_fingerprint(model, artifact)
 
     async def stream(self, chat: PreparedChat) -> AsyncIterator[bytes]:
         """SSE bytes; errors after the response has started become an error event.
@@ -210,7 +217,9 @@ class ChatService:
         With a forget set, nothing is sent before the answer is verified: keep-alive comments
         hold the connection while the candidates are generated and checked.
         """
-        writer = ChunkWriter(completion_id(), chat.model, chat.include_usage)
+        writer = ChunkWriter(
+            completion_id(), chat.model, chat.include_usage, self.fingerprint(chat.model)
+        )
         try:
             if self._guard is None:
                 async for event in self._passthrough(chat, writer):
@@ -233,11 +242,13 @@ class ChatService:
                 answer = item
         assert answer is not None
         self._metrics.completions.labels(answer.info.status).inc()
-        for index, (text, reason) in enumerate(
-            zip(answer.texts, answer.finish_reasons, strict=True)
-        ):
+        for index, result in enumerate(answer.choices):
             yield writer.role(index)
-            for event in writer.text(index, text, reason):
+            if result.refused and self._refusal_style == "openai":
+                events = writer.refusal(index, result.text)
+            else:
+                events = writer.text(index, result.text, result.finish_reason)
+            for event in events:
                 yield event
         for event in writer.finish(answer.usage, answer.info):
             yield event
@@ -265,56 +276,6 @@ class ChatService:
         info = UnlearningInfo(status="bypassed", rounds=1, candidates=call.n)
         for event in writer.finish(usage, info):
             yield event
-
-
-def unlearning_info(outcomes: Sequence[LoopOutcome], active: ActivePolicy) -> UnlearningInfo:
-    """One block for all choices: the worst status, the most rounds, every candidate."""
-    order = {"accepted": 0, "refined": 1, "refused": 2}
-    worst = max(outcomes, key=lambda o: order[o.status])
-    report = max((o.chosen_report() for o in outcomes), key=lambda r: r.score)
-    return UnlearningInfo(
-        status=worst.status,
-        rounds=max(len(o.rounds) for o in outcomes),
-        candidates=sum(o.candidates for o in outcomes),
-        leakage_score=round(report.score, 6),
-        threshold=active.loop.threshold,
-        budget=active.loop.budget,
-        guarantee=active.guarantee,
-        verifiers=[
-            VerifierSummary(name=v.name, score=round(v.score, 6), latency_ms=round(v.latency_ms, 3))
-            for v in report.verdicts
-        ],
-    )
-
-
-def decision_of(outcomes: Sequence[LoopOutcome], info: UnlearningInfo, guard: Guard) -> Decision:
-    flagged: dict[str, None] = {}
-    for outcome in outcomes:
-        for round_reports in outcome.reports:
-            for report in round_reports:
-                flagged.update(dict.fromkeys(report.targets))
-    guarantee = info.guarantee
-    return Decision(
-        status=info.status,
-        rounds=info.rounds,
-        candidates=info.candidates,
-        leakage_score=info.leakage_score,
-        threshold=info.threshold,
-        budget=info.budget,
-        forget_set=guard.forget_set.content_hash,
-        artifact=guarantee.artifact if guarantee is not None else None,
-        stale=guarantee.stale if guarantee is not None else False,
-        verifiers={v.name: v.score for v in info.verifiers},
-        targets=list(flagged),
-    )
-
-
-@dataclass(slots=True)
-class Answer:
-    texts: list[str]
-    finish_reasons: list[FinishReason]
-    usage: Usage
-    info: UnlearningInfo
 
 
 async def _all(works: Sequence[Awaitable[T]]) -> list[T]:

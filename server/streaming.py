@@ -70,13 +70,17 @@ class ChunkWriter:
     usage chunk) rides on the final event whatever order the candidates finish in.
     """
 
-    def __init__(self, cid: str, model: str, include_usage: bool) -> None:
-        self._head = {
+    def __init__(
+        self, cid: str, model: str, include_usage: bool, fingerprint: str | None = None
+    ) -> None:
+        self._head: dict[str, Any] = {
             "id": cid,
             "object": "chat.completion.chunk",
             "created": int(time.time()),
             "model": model,
         }
+        if fingerprint is not None:
+            self._head["system_fingerprint"] = fingerprint
         self._include_usage = include_usage
         self._held: dict[str, Any] | None = None
 
@@ -119,6 +123,14 @@ class ChunkWriter:
             last, self._held = self._held or self._chunk([]), None
         last["unlearning"] = info.model_dump()
         events.append(sse_data(_json(last)))
+        return events
+
+    def refusal(self, index: int, text: str) -> list[bytes]:
+        """A refused choice, as OpenAI streams one: the text in ``delta.refusal``, then
+        ``finish_reason: "content_filter"``."""
+        events = self._release()
+        events.append(sse_data(_json(self._chunk([self._choice(index, {"refusal": text})]))))
+        self._held = self._chunk([self._choice(index, {}, "content_filter")])
         return events
 
     def text(self, index: int, text: str, finish_reason: FinishReason) -> list[bytes]:

@@ -45,3 +45,18 @@ def sse_events(body: str) -> list[str]:
 
 def sse_json(body: str) -> list[dict[str, Any]]:
     return [json.loads(e) for e in sse_events(body) if e != "[DONE]"]
+
+
+def assert_refused(choice: dict[str, Any], refusal: str) -> None:
+    """A refused choice, the OpenAI way: no content, the refusal text, content_filter."""
+    assert choice["message"]["content"] is None
+    assert choice["message"]["refusal"] == refusal
+    assert choice["finish_reason"] == "content_filter"
+
+
+def streamed_refusal(chunks: list[dict[str, Any]]) -> str:
+    """The refusal text of a streamed, refused choice 0; it must carry no content."""
+    deltas = [c["choices"][0] for c in chunks if c["choices"]]
+    assert "".join(d["delta"].get("content") or "" for d in deltas) == ""
+    assert deltas[-1]["finish_reason"] == "content_filter"
+    return "".join(d["delta"].get("refusal") or "" for d in deltas)

@@ -56,6 +56,7 @@ class Usage:
 class Generation:
     text: str
     finish_reason: FinishReason = "stop"
+    completion_tokens: int | None = None  # this candidate's own count, when the backend knows
 
 
 @dataclass(frozen=True, slots=True)

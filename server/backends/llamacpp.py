@@ -244,7 +244,10 @@ class LlamaCppBackend:
         )
         usage = Usage(candidates[0].prompt_tokens, sum(c.completion_tokens for c in candidates))
         return GenerationResult(
-            generations=[Generation(c.text, c.finish_reason) for c in candidates], usage=usage
+            generations=[
+                Generation(c.text, c.finish_reason, c.completion_tokens) for c in candidates
+            ],
+            usage=usage,
         )
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:

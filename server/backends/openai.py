@@ -255,7 +255,10 @@ class OpenAIUpstreamBackend:
             raise UpstreamError(
                 f"The upstream returned {len(generations)} candidates; {request.n} were asked."
             )
-        return GenerationResult(generations=generations, usage=_usage(payload.get("usage")))
+        usage = _usage(payload.get("usage"))
+        if request.n == 1:  # the only case where the upstream's usage is one candidate's own
+            generations = [replace(generations[0], completion_tokens=usage.completion_tokens)]
+        return GenerationResult(generations=generations, usage=usage)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:
         if not (self._settings.fan_out_n and request.n > 1):

@@ -99,7 +99,7 @@ class ScriptedBackend:
         answers = self._answers(request)
         await self._wait()
         return GenerationResult(
-            generations=[Generation(text=a) for a in answers],
+            generations=[Generation(a, completion_tokens=_count_tokens(a)) for a in answers],
             usage=self._usage(request, answers),
         )
 

@@ -23,7 +23,7 @@ from server.app import create_app
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
 from server.policy import GuardStartError
-from tests.conftest import ClientFactory, sse_json
+from tests.conftest import ClientFactory, assert_refused, sse_json
 from tests.server.test_policy import ASK, FORGET, LEAK, SAFE, _settings, _write_artifact
 from tests.server.test_reload import ADMIN, SECOND_LEAK, SECOND_TARGET
 
@@ -235,7 +235,7 @@ def test_target_added_mid_request_is_enforced_on_that_request(
         last = sse_json(response.text)[-1]
         assert last["unlearning"]["status"] == "refused"
     else:
-        assert response.json()["choices"][0]["message"]["content"] == DEFAULT_REFUSAL
+        assert_refused(response.json()["choices"][0], DEFAULT_REFUSAL)
         assert response.json()["unlearning"]["status"] == "refused"
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
-from tests.conftest import ClientFactory, sse_events, sse_json
+from tests.conftest import ClientFactory, assert_refused, sse_events, sse_json, streamed_refusal
 from tests.server.test_policy import FORGET
 from verifiers.registry import ForgetIndex, verifier
 from verifiers.types import Verdict, VerifyContext
@@ -111,7 +111,7 @@ def test_faulty_verifier_refuses_the_answer(
     assert response.status_code == 200
     assert b"Quokkas" not in response.content  # never cleared, never sent
     body = response.json()
-    assert body["choices"][0]["message"]["content"] == DEFAULT_REFUSAL
+    assert_refused(body["choices"][0], DEFAULT_REFUSAL)
     info = body["unlearning"]
     assert (info["status"], info["rounds"], info["leakage_score"]) == ("refused", 2, 1.0)
     scores = {v["name"]: v["score"] for v in info["verifiers"]}
@@ -133,8 +133,7 @@ def test_faulty_verifier_refuses_the_stream(
     assert b"Quokkas" not in response.content
     assert sse_events(response.text)[-1] == "[DONE]"
     chunks = sse_json(response.text)
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == DEFAULT_REFUSAL
+    assert streamed_refusal(chunks) == DEFAULT_REFUSAL
     assert chunks[-1]["unlearning"]["status"] == "refused"
 
 

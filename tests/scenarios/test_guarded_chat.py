@@ -10,7 +10,7 @@ import pytest
 from server.backends.scripted import ScriptedBackend, fixed
 from server.config import DEFAULT_REFUSAL
 from server.guard import GuardState
-from tests.conftest import ClientFactory, sse_events, sse_json
+from tests.conftest import ClientFactory, assert_refused, sse_events, sse_json, streamed_refusal
 
 CHAT = "/v1/chat/completions"
 VERIFY = "/v1/unlearning/verify"
@@ -55,7 +55,7 @@ def test_leaking_answer_is_refused_never_returned(
     client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
     response = client.post(CHAT, json=ASK)
     body = response.json()
-    assert body["choices"][0]["message"]["content"] == DEFAULT_REFUSAL
+    assert_refused(body["choices"][0], DEFAULT_REFUSAL)
     assert body["unlearning"]["status"] == "refused"
     assert body["unlearning"]["leakage_score"] == 1.0
     assert "civil" not in response.text
@@ -72,8 +72,7 @@ def test_streaming_never_sends_a_rejected_token(
     assert "Hsiao" not in body
     assert sse_events(body)[-1] == "[DONE]"
     chunks = sse_json(body)
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == DEFAULT_REFUSAL
+    assert streamed_refusal(chunks) == DEFAULT_REFUSAL
     assert chunks[-1]["unlearning"]["status"] == "refused"
 
 
@@ -154,3 +153,49 @@ def test_forget_set_without_active_policy_fails_closed(
     streamed = client.post(CHAT, json={**ASK, "stream": True}).text
     assert "civil" not in streamed
     assert sse_events(streamed)[-1] == "[DONE]"
+
+
+def test_refusal_style_text_keeps_the_plain_answer_form(
+    client_factory: ClientFactory, unlearning: dict[str, Any]
+) -> None:
+    client = client_factory(
+        ScriptedBackend(fixed(LEAK)), unlearning={**unlearning, "refusal_style": "text"}
+    )
+    body = client.post(CHAT, json=ASK).json()
+    choice = body["choices"][0]
+    assert choice["message"] == {"role": "assistant", "content": DEFAULT_REFUSAL, "refusal": None}
+    assert choice["finish_reason"] == "stop"
+    assert body["unlearning"]["status"] == "refused"
+    chunks = sse_json(client.post(CHAT, json={**ASK, "stream": True}).text)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == DEFAULT_REFUSAL
+    assert not any(c["choices"][0]["delta"].get("refusal") for c in chunks if c["choices"])
+
+
+def test_usage_bills_the_returned_answer_and_the_block_reports_all_spent(
+    client_factory: ClientFactory, unlearning: dict[str, Any]
+) -> None:
+    # Round 1: two leaking candidates; round 2: safe ones. Only the returned one is billed.
+    backend = ScriptedBackend(lambda request, i: LEAK if len(request.messages) == 1 else SAFE)
+    client = client_factory(
+        backend, unlearning={**unlearning, "budget": 1, "candidates": 2, "threshold": 0.3}
+    )
+    body = client.post(CHAT, json={**ASK, "n": 2}).json()
+    assert body["unlearning"]["status"] == "refined"
+    prompt = body["usage"]["prompt_tokens"]
+    assert prompt == len(ASK["messages"][0]["content"].split())  # the client's prompt, once
+    assert body["usage"]["completion_tokens"] == 2 * len(SAFE.split())  # two returned choices
+    spent = body["unlearning"]["usage"]
+    # Per choice: two leaking candidates, then two safe ones.
+    assert spent["completion_tokens"] == 2 * 2 * (len(LEAK.split()) + len(SAFE.split()))
+    assert spent["prompt_tokens"] > 2 * prompt  # every round's prompt, for both choices
+
+
+def test_a_refusal_bills_the_prompt_only(
+    client_factory: ClientFactory, unlearning: dict[str, Any]
+) -> None:
+    client = client_factory(ScriptedBackend(fixed(LEAK)), unlearning=unlearning)
+    body = client.post(CHAT, json=ASK).json()
+    assert body["usage"]["completion_tokens"] == 0
+    assert body["usage"]["prompt_tokens"] > 0
+    assert body["unlearning"]["usage"]["completion_tokens"] > 0

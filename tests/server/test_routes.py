@@ -77,3 +77,13 @@ def test_auth_required_when_keys_configured(client_factory: ClientFactory) -> No
     assert ok.status_code == 200
     # Operational endpoints stay open for probes and scrapers.
     assert client.get("/health").status_code == 200
+
+
+def test_a_served_model_can_be_retrieved_by_id(client_factory: ClientFactory) -> None:
+    client = client_factory(ScriptedBackend(model_id="org/model-7b"))
+    card = client.get("/v1/models/org/model-7b")
+    assert card.status_code == 200
+    assert card.json()["id"] == "org/model-7b"
+    assert card.json()["object"] == "model"
+    missing = _error(client.get("/v1/models/other"), 404)
+    assert missing["code"] == "model_not_found"

@@ -27,12 +27,13 @@ def test_non_streaming_completion_has_openai_shape_and_bypassed_block(
     assert body["choices"] == [
         {
             "index": 0,
-            "message": {"role": "assistant", "content": "Hi there"},
+            "message": {"role": "assistant", "content": "Hi there", "refusal": None},
             "finish_reason": "stop",
             "logprobs": None,
         }
     ]
     assert body["usage"] == {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    assert body["system_fingerprint"].startswith("fp_")
     assert body["unlearning"]["status"] == "bypassed"
     assert body["unlearning"]["candidates"] == 1
 
