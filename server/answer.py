@@ -15,12 +15,22 @@ from dataclasses import dataclass
 from typing import Literal
 
 from server import __version__
-from server.backends.base import FinishReason, Usage
+from server.backends.base import FinishReason, Generation, TokenLogprob, ToolCall, Usage
 from server.guard import Guard
 from server.logs import Decision
 from server.loop import LoopOutcome
 from server.policy import ActivePolicy
-from server.protocol import AssistantMessage, Choice, UnlearningInfo, VerifierSummary, usage_info
+from server.protocol import (
+    AssistantMessage,
+    Choice,
+    ChoiceLogprobs,
+    TokenLogprobWire,
+    ToolCallWire,
+    TopLogprob,
+    UnlearningInfo,
+    VerifierSummary,
+    usage_info,
+)
 
 RefusalStyle = Literal["openai", "text"]
 
@@ -30,6 +40,17 @@ class ChoiceResult:
     text: str
     finish_reason: FinishReason
     refused: bool = False
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+    @classmethod
+    def of(cls, generation: Generation, finish_reason: FinishReason | None = None) -> ChoiceResult:
+        reason = finish_reason or generation.finish_reason
+        if generation.tool_calls:
+            return cls(
+                "", "tool_calls", tool_calls=generation.tool_calls, logprobs=generation.logprobs
+            )
+        return cls(generation.text, reason, logprobs=generation.logprobs)
 
 
 @dataclass(slots=True)
@@ -40,7 +61,12 @@ class Answer:
 
 
 def answer_of(outcomes: Sequence[LoopOutcome], info: UnlearningInfo) -> Answer:
-    choices = [ChoiceResult(o.text, o.finish_reason, o.status == "refused") for o in outcomes]
+    choices = [
+        ChoiceResult(o.text, o.finish_reason, refused=True)
+        if o.generation is None
+        else ChoiceResult.of(o.generation, o.finish_reason)
+        for o in outcomes
+    ]
     prompt = outcomes[0].returned.prompt_tokens  # one conversation, billed once
     completion = sum(o.returned.completion_tokens for o in outcomes)
     return Answer(choices, Usage(prompt, completion), info)
@@ -50,8 +76,33 @@ def wire_choice(index: int, result: ChoiceResult, style: RefusalStyle) -> Choice
     if result.refused and style == "openai":
         message = AssistantMessage(content=None, refusal=result.text)
         return Choice(index=index, message=message, finish_reason="content_filter")
+    logprobs = wire_logprobs(result.logprobs)
+    if result.tool_calls:
+        calls = [ToolCallWire.of(c) for c in result.tool_calls]
+        message = AssistantMessage(content=None, tool_calls=calls)
+        return Choice(index=index, message=message, finish_reason="tool_calls", logprobs=logprobs)
     message = AssistantMessage(content=result.text)
-    return Choice(index=index, message=message, finish_reason=result.finish_reason)
+    return Choice(
+        index=index, message=message, finish_reason=result.finish_reason, logprobs=logprobs
+    )
+
+
+def wire_logprobs(logprobs: Sequence[TokenLogprob] | None) -> ChoiceLogprobs | None:
+    if logprobs is None:
+        return None
+    return ChoiceLogprobs(
+        content=[
+            TokenLogprobWire(
+                token=t.token,
+                logprob=t.logprob,
+                bytes=list(t.token.encode()),
+                top_logprobs=[
+                    TopLogprob(token=a, logprob=lp, bytes=list(a.encode())) for a, lp in t.top
+                ],
+            )
+            for t in logprobs
+        ]
+    )
 
 
 def system_fingerprint(model: str, artifact: str | None) -> str:

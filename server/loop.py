@@ -16,15 +16,19 @@ from calibration.artifact import Strategy
 from calibration.records import CandidateRecord, RoundRecord, accepted
 from server.backends.base import (
     FinishReason,
+    Generation,
     GenerationRequest,
     GenerationResult,
+    Message,
+    OutputShape,
     Usage,
 )
 from server.config import DEFAULT_REFINE_TEMPLATE, DEFAULT_REFUSAL
 from server.errors import LetheError
 from server.guarded import round_request
 from server.refinement import RefinementSettings, RoundView, Verify, strategy
-from verifiers.types import LeakageReport
+from server.shapes import conforms, readable
+from verifiers.types import LeakageReport, Verdict
 
 Fallback = Literal["refuse", "error"]
 Generate = Callable[[GenerationRequest], Awaitable[GenerationResult]]
@@ -64,6 +68,7 @@ class LoopOutcome:
     reports: list[list[LeakageReport]]  # per round, per candidate (redacted ones included)
     usage: Usage = field(default_factory=Usage)  # everything the loop spent
     returned: Usage = field(default_factory=Usage)  # the client's prompt + the returned answer
+    generation: Generation | None = None  # what the model said, as returned (None: refused)
 
     @property
     def candidates(self) -> int:
@@ -102,25 +107,15 @@ class UnlearningLoop:
         prompt = original
         rounds: list[RoundRecord] = []
         reports: list[list[LeakageReport]] = []
+        sources: dict[int, Generation] = {}  # id of a candidate record -> what the model said
         usage = Usage()
         prompt_tokens = 0
         for number in range(policy.budget + 1):
             result = await self._generate(round_request(call, prompt, number, policy.candidates))
             usage = usage + result.usage
-            texts = [g.text for g in result.generations]
-            checked = await self._verify(original, texts)
             if number == 0:
                 prompt_tokens = result.usage.prompt_tokens
-            candidates = [
-                CandidateRecord(g.text, r.score, "generated", g.finish_reason, tokens=t)
-                for g, r, t in zip(result.generations, checked, token_counts(result), strict=True)
-            ]
-            derived = await self._refinement.derive(
-                RoundView(original, candidates, checked), self._verify
-            )
-            if derived is not None:
-                candidates.append(estimated(derived[0], candidates))
-                checked.append(derived[1])
+            candidates, checked = await self._checked(original, call.shape, result, sources)
             view = RoundView(original, candidates, checked)
             rounds.append(RoundRecord(tuple(candidates)))
             reports.append(checked)
@@ -132,12 +127,42 @@ class UnlearningLoop:
             decision = accepted(rounds, policy.threshold, policy.budget)
             if decision.candidate is not None:
                 status: Literal["accepted", "refined"] = "accepted" if number == 0 else "refined"
-                chosen = decision.candidate
-                reason: FinishReason = "length" if chosen.finish_reason == "length" else "stop"
-                returned = Usage(prompt_tokens, chosen.tokens or 0)
-                return LoopOutcome(status, chosen.text, reason, rounds, reports, usage, returned)
+                return _returned(
+                    status, decision.candidate, sources, rounds, reports, usage, prompt_tokens
+                )
             prompt = self._refinement.next_prompt(view)
-        return self._finish(rounds, reports, usage, prompt_tokens)
+        return self._finish(rounds, reports, usage, prompt_tokens, sources)
+
+    async def _checked(
+        self,
+        original: tuple[Message, ...],
+        shape: OutputShape,
+        result: GenerationResult,
+        sources: dict[int, Generation],
+    ) -> tuple[list[CandidateRecord], list[LeakageReport]]:
+        """One round's candidates with their reports: what each reply reveals, and whether
+        it has the shape asked for; a derived candidate (redaction) only for plain text."""
+        generations = result.generations
+        checked = await self._verify(original, [readable(g, shape) for g in generations])
+        pairs = zip(generations, checked, strict=True)
+        checked = [r if conforms(g, shape) else misshapen(r) for g, r in pairs]
+        candidates = []
+        for g, r, tokens in zip(generations, checked, token_counts(result), strict=True):
+            record = CandidateRecord(
+                readable(g, shape), r.score, "generated", g.finish_reason, tokens=tokens
+            )
+            sources[id(record)] = g
+            candidates.append(record)
+        if shape.plain:
+            derived = await self._refinement.derive(
+                RoundView(original, candidates, checked), self._verify
+            )
+            if derived is not None:
+                record = estimated(derived[0], candidates)
+                sources[id(record)] = Generation(record.text, completion_tokens=record.tokens)
+                candidates.append(record)
+                checked.append(derived[1])
+        return candidates, checked
 
     def _finish(
         self,
@@ -145,16 +170,17 @@ class UnlearningLoop:
         reports: list[list[LeakageReport]],
         usage: Usage,
         prompt_tokens: int,
+        sources: dict[int, Generation],
     ) -> LoopOutcome:
         policy = self.policy
         decision = accepted(rounds, policy.threshold, policy.budget)
         if decision.candidate is not None:  # only when recording every round
-            chosen = decision.candidate
             status: Literal["accepted", "refined"] = (
                 "accepted" if decision.round == 0 else "refined"
             )
-            returned = Usage(prompt_tokens, chosen.tokens or 0)
-            return LoopOutcome(status, chosen.text, "stop", rounds, reports, usage, returned)
+            return _returned(
+                status, decision.candidate, sources, rounds, reports, usage, prompt_tokens
+            )
         # A refusal returns no generated tokens: the client is billed for its prompt only.
         refused = LoopOutcome(
             "refused", policy.refusal_text, "stop", rounds, reports, usage, Usage(prompt_tokens)
@@ -186,3 +212,26 @@ def estimated(candidate: CandidateRecord, generated: list[CandidateRecord]) -> C
     tokens = sum(c.tokens or 0 for c in generated)
     chars = sum(len(c.text) for c in generated)
     return replace(candidate, tokens=round(tokens * len(candidate.text) / chars) if chars else 0)
+
+
+def _returned(
+    status: Literal["accepted", "refined"],
+    chosen: CandidateRecord,
+    sources: dict[int, Generation],
+    rounds: list[RoundRecord],
+    reports: list[list[LeakageReport]],
+    usage: Usage,
+    prompt_tokens: int,
+) -> LoopOutcome:
+    generation = sources[id(chosen)]
+    reason: FinishReason = "length" if chosen.finish_reason == "length" else "stop"
+    if generation.tool_calls:
+        reason = "tool_calls"
+    returned = Usage(prompt_tokens, chosen.tokens or 0)
+    return LoopOutcome(status, chosen.text, reason, rounds, reports, usage, returned, generation)
+
+
+def misshapen(report: LeakageReport) -> LeakageReport:
+    """A reply without the asked-for shape: never acceptable, whatever it reveals."""
+    verdict = Verdict("shape", 1.0, feedback=("Answer in exactly the format that was asked for.",))
+    return LeakageReport(1.0, (*report.verdicts, verdict), True, report.targets)

@@ -6,9 +6,18 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
-from server.backends.base import FinishReason, Message, Role
+from server.backends.base import FinishReason, Message, Role, ToolCall
+from server.shapes import ResponseFormat, ToolChoice, ToolDefinition
 
 # Bounded so that a hostile body cannot make validation itself expensive.
 MAX_MESSAGES = 4096
@@ -35,11 +44,30 @@ class OtherContentPart(_Wire):
 ContentPart = Annotated[TextContentPart | OtherContentPart, Field(union_mode="left_to_right")]
 
 
+class FunctionCallWire(_Wire):
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    arguments: str  # JSON text
+
+
+class ToolCallWire(_Wire):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallWire
+
+    @classmethod
+    def of(cls, call: ToolCall) -> ToolCallWire:
+        return cls(id=call.id, function=FunctionCallWire(name=call.name, arguments=call.arguments))
+
+
 class ChatMessage(_Wire):
     model_config = ConfigDict(extra="ignore")
     role: Role
     content: str | list[ContentPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCallWire] | None = Field(None, max_length=128)
+    tool_call_id: str | None = None
 
     @field_validator("content")
     @classmethod
@@ -86,6 +114,29 @@ class ChatCompletionRequest(_Wire):
     stream: bool = False
     stream_options: StreamOptions | None = None
     user: str | None = None
+    tools: list[ToolDefinition] | None = Field(None, max_length=128)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    logit_bias: dict[str, float] | None = Field(None, max_length=1024)
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _token_biases(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for token, bias in (value or {}).items():
+            if not token.isdigit():
+                raise ValueError("logit_bias keys must be token ids")
+            if not -100 <= bias <= 100:
+                raise ValueError("logit_bias values must be between -100 and 100")
+        return value
+
+    @model_validator(mode="after")
+    def _top_logprobs_need_logprobs(self) -> ChatCompletionRequest:
+        if self.top_logprobs and not self.logprobs:
+            raise ValueError("top_logprobs requires logprobs: true")
+        return self
 
     @field_validator("messages")
     @classmethod
@@ -111,7 +162,7 @@ class ChatCompletionRequest(_Wire):
         return self.max_completion_tokens or self.max_tokens
 
     def backend_messages(self) -> tuple[Message, ...]:
-        return tuple(Message(role=m.role, content=m.text()) for m in self.messages)
+        return tuple(backend_message(m) for m in self.messages)
 
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
@@ -156,13 +207,36 @@ class AssistantMessage(_Wire):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None  # always sent: OpenAI's schema requires it (null when none)
+    tool_calls: list[ToolCallWire] | None = None  # left out when there are none, as OpenAI does
+
+    @model_serializer(mode="wrap")
+    def _without_empty_tool_calls(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("tool_calls") is None:
+            data.pop("tool_calls", None)
+        return data
+
+
+class TopLogprob(_Wire):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprobWire(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(_Wire):
+    content: list[TokenLogprobWire] | None
+    refusal: list[TokenLogprobWire] | None = None
 
 
 class Choice(_Wire):
     index: int
     message: AssistantMessage
     finish_reason: FinishReason | None = "stop"
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletion(_Wire):
@@ -184,7 +258,7 @@ class VerifyRequest(_Wire):
     response: str
 
     def backend_messages(self) -> tuple[Message, ...]:
-        return tuple(Message(role=m.role, content=m.text()) for m in self.messages)
+        return tuple(backend_message(m) for m in self.messages)
 
 
 class VerifierReport(_Wire):
@@ -230,6 +304,13 @@ class ModelList(_Wire):
     data: list[ModelCard]
 
 
+def backend_message(message: ChatMessage) -> Message:
+    calls = tuple(
+        ToolCall(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()
+    )
+    return Message(message.role, message.text(), calls, message.tool_call_id, message.name)
+
+
 def completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
@@ -246,6 +327,37 @@ def dump(model: BaseModel) -> str:
     return model.model_dump_json(exclude_none=False)
 
 
+# Fields that would change what comes back and that Lethe does not implement: a 400 that names
+# them, never silently dropped. Fields that change nothing in the reply (user, metadata,
+# store, service_tier, ...) are accepted; any other unknown field is accepted and logged.
+REFUSED_FIELDS = (
+    "audio",
+    "function_call",
+    "functions",
+    "prediction",
+    "reasoning_effort",
+    "verbosity",
+    "web_search_options",
+)
+IGNORED_FIELDS = (
+    "metadata",
+    "prompt_cache_key",
+    "safety_identifier",
+    "service_tier",
+    "store",
+)
+
+
+def refused_fields(request: ChatCompletionRequest) -> list[str]:
+    extra: dict[str, Any] = request.model_extra or {}
+    refused = [name for name in REFUSED_FIELDS if extra.get(name) is not None]
+    modalities = extra.get("modalities")
+    if modalities is not None and modalities != ["text"]:
+        refused.append("modalities")
+    return refused
+
+
 def unknown_fields(request: ChatCompletionRequest) -> list[str]:
     extra: dict[str, Any] = request.model_extra or {}
-    return sorted(extra)
+    known = {*REFUSED_FIELDS, *IGNORED_FIELDS, "modalities"}
+    return sorted(name for name in extra if name not in known)

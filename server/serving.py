@@ -18,6 +18,7 @@ from server.answer import (
     system_fingerprint,
     unlearning_info,
     wire_choice,
+    wire_logprobs,
 )
 from server.backends.base import (
     Backend,
@@ -45,9 +46,11 @@ from server.protocol import (
     ChatCompletionRequest,
     UnlearningInfo,
     completion_id,
+    refused_fields,
     unknown_fields,
     usage_info,
 )
+from server.shapes import output_shape
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
 T = TypeVar("T")
@@ -103,9 +106,33 @@ class ChatService:
                 param="max_tokens",
                 code="invalid_value",
             )
+        refused = refused_fields(request)
+        if refused:
+            raise InvalidRequestError(
+                f"'{refused[0]}' is not supported by this server.",
+                param=refused[0],
+                code="unsupported_parameter",
+            )
+        if request.top_logprobs and self._guard is not None:
+            # Alternatives are tokens the model did not say: a side channel for forget content.
+            raise InvalidRequestError(
+                "top_logprobs is not available while a forget set is enforced: the "
+                "alternative tokens could reveal what the answer must not.",
+                param="top_logprobs",
+                code="unsupported_parameter",
+            )
         extra = unknown_fields(request)
         if extra:
-            logger.debug("ignoring unsupported request fields: %s", ", ".join(extra))
+            logger.debug("ignoring unknown request fields: %s", ", ".join(extra))
+        try:
+            shape = output_shape(
+                request.tools,
+                request.tool_choice,
+                request.parallel_tool_calls,
+                request.response_format,
+            )
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc), param="tool_choice") from exc
         sampling = SamplingParams(
             max_tokens=max_tokens or caps.default_max_tokens,
             temperature=request.temperature,
@@ -114,9 +141,12 @@ class ChatService:
             seed=request.seed,
             presence_penalty=request.presence_penalty,
             frequency_penalty=request.frequency_penalty,
+            logit_bias=tuple(sorted((int(k), v) for k, v in (request.logit_bias or {}).items())),
+            logprobs=bool(request.logprobs),
+            top_logprobs=request.top_logprobs or 0,
         )
         call = GenerationRequest(
-            messages=request.backend_messages(), sampling=sampling, n=request.n
+            messages=request.backend_messages(), sampling=sampling, n=request.n, shape=shape
         )
         return PreparedChat(model=model, call=call, include_usage=request.include_usage())
 
@@ -156,7 +186,7 @@ class ChatService:
         """Generate; with a forget set, run the unlearning loop once per requested choice."""
         if self._guard is None:
             result = await self._generate(chat.call)
-            choices = [ChoiceResult(g.text, g.finish_reason) for g in result.generations]
+            choices = [ChoiceResult.of(g) for g in result.generations]
             info = UnlearningInfo(status="bypassed", rounds=1, candidates=len(choices))
             return Answer(choices, result.usage, info)
         guard = self._guard
@@ -221,7 +251,7 @@ class ChatService:
             completion_id(), chat.model, chat.include_usage, self.fingerprint(chat.model)
         )
         try:
-            if self._guard is None:
+            if self._guard is None and chat.call.shape.plain and not chat.call.sampling.logprobs:
                 async for event in self._passthrough(chat, writer):
                     yield event
             else:
@@ -244,14 +274,19 @@ class ChatService:
         self._metrics.completions.labels(answer.info.status).inc()
         for index, result in enumerate(answer.choices):
             yield writer.role(index)
-            if result.refused and self._refusal_style == "openai":
-                events = writer.refusal(index, result.text)
-            else:
-                events = writer.text(index, result.text, result.finish_reason)
-            for event in events:
+            for event in self._framed(writer, index, result):
                 yield event
         for event in writer.finish(answer.usage, answer.info):
             yield event
+
+    def _framed(self, writer: ChunkWriter, index: int, result: ChoiceResult) -> list[bytes]:
+        if result.refused and self._refusal_style == "openai":
+            return writer.refusal(index, result.text)
+        if result.tool_calls:
+            return writer.tool_calls(index, result.tool_calls)
+        logprobs = wire_logprobs(result.logprobs)
+        tokens = [t.model_dump() for t in logprobs.content or ()] if logprobs else None
+        return writer.text(index, result.text, result.finish_reason, tokens)
 
     async def _passthrough(self, chat: PreparedChat, writer: ChunkWriter) -> AsyncIterator[bytes]:
         call = chat.call

@@ -7,10 +7,10 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
-from server.backends.base import FinishReason, StreamDelta, Usage
+from server.backends.base import FinishReason, StreamDelta, ToolCall, Usage
 from server.protocol import UnlearningInfo, usage_info
 
 T = TypeVar("T")
@@ -91,9 +91,18 @@ class ChunkWriter:
         return chunk
 
     def _choice(
-        self, index: int, delta: dict[str, str], finish_reason: str | None = None
+        self,
+        index: int,
+        delta: dict[str, Any],
+        finish_reason: str | None = None,
+        logprobs: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return {
+            "index": index,
+            "delta": delta,
+            "logprobs": logprobs,
+            "finish_reason": finish_reason,
+        }
 
     def role(self, index: int) -> bytes:
         return sse_data(
@@ -133,10 +142,39 @@ class ChunkWriter:
         self._held = self._chunk([self._choice(index, {}, "content_filter")])
         return events
 
-    def text(self, index: int, text: str, finish_reason: FinishReason) -> list[bytes]:
-        """A whole, already verified answer, framed as a few content deltas."""
+    def tool_calls(self, index: int, calls: Sequence[ToolCall]) -> list[bytes]:
+        """Whole, already verified tool calls, each in one ``delta.tool_calls`` piece."""
+        events = self._release()
+        for number, call in enumerate(calls):
+            piece = {
+                "index": number,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            choice = self._choice(index, {"tool_calls": [piece]})
+            events.append(sse_data(_json(self._chunk([choice]))))
+        self._held = self._chunk([self._choice(index, {}, "tool_calls")])
+        return events
+
+    def text(
+        self,
+        index: int,
+        text: str,
+        finish_reason: FinishReason,
+        logprobs: Sequence[dict[str, Any]] | None = None,
+    ) -> list[bytes]:
+        """A whole, already verified answer, framed as a few content deltas; with logprobs,
+        one delta per token, each carrying its own."""
         events: list[bytes] = []
-        for piece in re.findall(r"\s*\S+", text) or [""]:
-            events += self.delta(StreamDelta(index=index, text=piece))
+        if logprobs and "".join(t["token"] for t in logprobs) == text:
+            for token in logprobs:
+                choice = self._choice(
+                    index, {"content": token["token"]}, logprobs={"content": [token]}
+                )
+                events += [*self._release(), sse_data(_json(self._chunk([choice])))]
+        else:
+            for piece in re.findall(r"\s*\S+", text) or [""]:
+                events += self.delta(StreamDelta(index=index, text=piece))
         events += self.delta(StreamDelta(index=index, finish_reason=finish_reason))
         return events

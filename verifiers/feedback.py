@@ -16,6 +16,7 @@ _BY_VERIFIER = {
     "fact": "Do not state anything about that person's life or work.",
     "semantic": "Not in other words or another language either.",
     "llm": "Do not state anything about that person's life or work.",
+    "shape": "Answer in exactly the format that was asked for.",
 }
 _FAILED = "Do not discuss any specific person."
 _CLOSING = (

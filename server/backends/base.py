@@ -2,18 +2,68 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant", "tool", "developer"]
-FinishReason = Literal["stop", "length", "content_filter"]
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the model made; ``arguments`` is JSON text, as OpenAI sends it."""
+
+    id: str
+    name: str
+    arguments: str
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn that called tools
+    tool_call_id: str | None = None  # a tool turn: which call it answers
+    name: str | None = None  # a tool turn: the function's name, when the client gave it
+
+
+@dataclass(frozen=True, slots=True)
+class OutputShape:
+    """What form the answer must take, passed through to the backend as OpenAI defines it.
+
+    ``tools``: OpenAI tool definitions (``{"type": "function", "function": {"name",
+    "description", "parameters"}}``). ``tool_choice``: ``"none"``, ``"auto"``, ``"required"``
+    or ``{"type": "function", "function": {"name": ...}}``; ``None`` means OpenAI's default
+    (``auto`` with tools). ``response_format``: ``{"type": "json_object"}`` or
+    ``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``.
+    """
+
+    tools: tuple[JSON, ...] = ()
+    tool_choice: str | JSON | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: JSON | None = None
+
+    @property
+    def plain(self) -> bool:
+        return not self.tools and self.response_format is None
+
+    def __hash__(self) -> int:  # the JSON parts are dicts: hash their canonical text
+        return hash(
+            json.dumps(
+                [self.tools, self.tool_choice, self.parallel_tool_calls, self.response_format],
+                sort_keys=True,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()  # the most likely tokens at this position
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +75,9 @@ class SamplingParams:
     seed: int | None = None
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    logit_bias: tuple[tuple[int, float], ...] = ()  # (token id, bias), sorted by token id
+    logprobs: bool = False  # return the sampled tokens' log probabilities
+    top_logprobs: int = 0  # and this many alternatives at each position
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +87,7 @@ class GenerationRequest:
     messages: tuple[Message, ...]
     sampling: SamplingParams
     n: int = 1
+    shape: OutputShape = field(default_factory=OutputShape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +111,8 @@ class Generation:
     text: str
     finish_reason: FinishReason = "stop"
     completion_tokens: int | None = None  # this candidate's own count, when the backend knows
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None  # when asked for
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,18 +9,17 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 from server.backends.base import (
-    FinishReason,
-    Generation,
     GenerationRequest,
     GenerationResult,
     StreamDelta,
     Usage,
 )
+from server.backends.openai_wire import finish_reason, generation, shape_fields, wire_messages
 from server.config import UpstreamSettings
 from server.errors import (
     InvalidRequestError,
@@ -33,12 +32,6 @@ from server.errors import (
 logger = logging.getLogger("lethe.backends.openai")
 
 _READY_CACHE_SECONDS = 2.0
-
-
-def _finish_reason(value: Any) -> FinishReason:
-    if value in ("length", "content_filter"):
-        return cast(FinishReason, value)
-    return "stop"
 
 
 def _usage(payload: Any) -> Usage:
@@ -101,7 +94,7 @@ def _chunk_deltas(chunk: dict[str, Any], n: int) -> list[StreamDelta]:
                 StreamDelta(
                     index=index,
                     text=str(text),
-                    finish_reason=_finish_reason(reason) if reason is not None else None,
+                    finish_reason=finish_reason(reason) if reason is not None else None,
                 )
             )
     except (TypeError, ValueError, AttributeError) as exc:
@@ -195,7 +188,7 @@ class OpenAIUpstreamBackend:
         sampling = request.sampling
         body: dict[str, Any] = {
             "model": await self._resolve_model(),
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": wire_messages(request.messages),
             "n": request.n,
             "max_tokens": sampling.max_tokens,
             "temperature": sampling.temperature,
@@ -210,6 +203,7 @@ class OpenAIUpstreamBackend:
             body["seed"] = sampling.seed
         if stream:
             body["stream_options"] = {"include_usage": True}
+        body.update(shape_fields(request))
         return body
 
     def _fanned_out(self, request: GenerationRequest) -> list[GenerationRequest]:
@@ -242,13 +236,7 @@ class OpenAIUpstreamBackend:
         try:
             payload = response.json()
             choices = sorted(payload["choices"], key=lambda c: int(c.get("index", 0)))
-            generations = [
-                Generation(
-                    text=str(c["message"].get("content") or ""),
-                    finish_reason=_finish_reason(c.get("finish_reason")),
-                )
-                for c in choices
-            ]
+            generations = [generation(c) for c in choices]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UpstreamError("The upstream returned a malformed completion.") from exc
         if len(generations) != request.n:

@@ -13,8 +13,8 @@ from server.backends.base import (
     Usage,
 )
 
-Script = Callable[[GenerationRequest, int], str]
-"""Answer for (request, candidate index)."""
+Script = Callable[[GenerationRequest, int], str | Generation]
+"""Answer for (request, candidate index): text, or a whole generation (e.g. a tool call)."""
 
 DEFAULT_ANSWER = "This is a scripted answer from Lethe's test backend."
 
@@ -78,9 +78,16 @@ class ScriptedBackend:
         self.closed = True
 
     def _answers(self, request: GenerationRequest) -> list[str]:
+        return [g.text for g in self._generations(request)]
+
+    def _generations(self, request: GenerationRequest) -> list[Generation]:
         if self._record_calls:
             self.calls.append(request)
-        return [self._script(request, i) for i in range(request.n)]
+        answers = [self._script(request, i) for i in range(request.n)]
+        return [
+            a if isinstance(a, Generation) else Generation(a, completion_tokens=_count_tokens(a))
+            for a in answers
+        ]
 
     def _usage(self, request: GenerationRequest, answers: list[str]) -> Usage:
         prompt = sum(_count_tokens(m.content) for m in request.messages)
@@ -96,11 +103,10 @@ class ScriptedBackend:
             raise
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        answers = self._answers(request)
+        generations = self._generations(request)
         await self._wait()
         return GenerationResult(
-            generations=[Generation(a, completion_tokens=_count_tokens(a)) for a in answers],
-            usage=self._usage(request, answers),
+            generations=generations, usage=self._usage(request, [g.text for g in generations])
         )
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:

@@ -33,6 +33,8 @@ _KNOWN = _IGNORED | {
     "exclusiveMaximum",
     "minLength",
     "maxLength",
+    "pattern",
+    "maxProperties",
 }
 
 # Any code point, with lone surrogates (JSON's "\\ud800" escape puts them in a request), NUL
@@ -61,6 +63,8 @@ def from_schema(schema: Mapping[str, Any], components: Mapping[str, Any]) -> st.
         items = from_schema(schema.get("items", {}), components)
         top = min(int(schema.get("maxItems", MAX_ITEMS)), MAX_ITEMS)
         return st.lists(items, min_size=min(int(schema.get("minItems", 0)), top), max_size=top)
+    if kind == "string" and "pattern" in schema:
+        return st.from_regex(schema["pattern"], fullmatch=True)
     if kind == "string":
         return st.text(
             TEXT,
@@ -98,6 +102,12 @@ def _object(schema: Mapping[str, Any], components: Mapping[str, Any]) -> st.Sear
             max_size=2,
         )
         if schema.get("additionalProperties") is True
+        else st.dictionaries(
+            st.text(TEXT, min_size=1, max_size=8).filter(lambda k: k not in properties),
+            from_schema(schema["additionalProperties"], components),
+            max_size=min(int(schema.get("maxProperties", 2)), 2),
+        )
+        if isinstance(schema.get("additionalProperties"), dict)
         else st.just({})
     )
 

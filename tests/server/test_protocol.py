@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from server.backends.base import Message
-from server.protocol import ChatCompletionRequest, unknown_fields
+from server.protocol import ChatCompletionRequest, refused_fields, unknown_fields
 
 
 def _request(**fields: object) -> ChatCompletionRequest:
@@ -22,8 +22,40 @@ def test_minimal_request_gets_openai_defaults() -> None:
 
 
 def test_unknown_fields_are_kept_aside_not_rejected() -> None:
-    request = _request(logit_bias={"1": 2}, tools=[], some_vendor_flag=True)
-    assert unknown_fields(request) == ["logit_bias", "some_vendor_flag", "tools"]
+    request = _request(logit_bias={"1": 2}, tools=[], some_vendor_flag=True, store=False)
+    assert unknown_fields(request) == ["some_vendor_flag"]  # store changes nothing: known
+    assert request.logit_bias == {"1": 2}
+    assert request.tools == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "refused"),
+    [
+        ({"audio": {"voice": "x"}}, ["audio"]),
+        ({"modalities": ["text", "audio"]}, ["modalities"]),
+        ({"functions": [{"name": "f"}]}, ["functions"]),
+        ({"modalities": ["text"], "user": "u", "metadata": {"a": "b"}}, []),
+    ],
+)
+def test_fields_that_would_change_the_reply_are_refused_by_name(
+    fields: dict[str, object], refused: list[str]
+) -> None:
+    assert refused_fields(_request(**fields)) == refused
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"top_logprobs": 2},  # without logprobs
+        {"logit_bias": {"not-a-token": 1}},
+        {"logit_bias": {"5": 101}},
+        {"tools": [{"type": "function", "function": {"name": "has space"}}]},
+        {"response_format": {"type": "json_schema"}},  # no schema given
+    ],
+)
+def test_bad_shape_fields_are_validation_errors(fields: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        _request(**fields)
 
 
 def test_empty_messages_rejected() -> None:
