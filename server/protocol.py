@@ -24,17 +24,19 @@ MAX_MESSAGES = 4096
 MAX_STOP_SEQUENCES = 4
 
 
-class _Wire(BaseModel):
+class Wire(BaseModel):
+    """Base of every wire model: no NaN or infinity in numbers."""
+
     model_config = ConfigDict(allow_inf_nan=False)
 
 
-class TextContentPart(_Wire):
+class TextContentPart(Wire):
     model_config = ConfigDict(extra="ignore")
     type: Literal["text"]
     text: str
 
 
-class OtherContentPart(_Wire):
+class OtherContentPart(Wire):
     """A non-text part (image, audio, file); accepted by the schema, refused by the server."""
 
     model_config = ConfigDict(extra="allow")
@@ -44,13 +46,13 @@ class OtherContentPart(_Wire):
 ContentPart = Annotated[TextContentPart | OtherContentPart, Field(union_mode="left_to_right")]
 
 
-class FunctionCallWire(_Wire):
+class FunctionCallWire(Wire):
     model_config = ConfigDict(extra="ignore")
     name: str
     arguments: str  # JSON text
 
 
-class ToolCallWire(_Wire):
+class ToolCallWire(Wire):
     model_config = ConfigDict(extra="ignore")
     id: str
     type: Literal["function"] = "function"
@@ -61,7 +63,7 @@ class ToolCallWire(_Wire):
         return cls(id=call.id, function=FunctionCallWire(name=call.name, arguments=call.arguments))
 
 
-class ChatMessage(_Wire):
+class ChatMessage(Wire):
     model_config = ConfigDict(extra="ignore")
     role: Role
     content: str | list[ContentPart] | None = None
@@ -88,12 +90,12 @@ class ChatMessage(_Wire):
         return "".join(part.text for part in self.content if isinstance(part, TextContentPart))
 
 
-class StreamOptions(_Wire):
+class StreamOptions(Wire):
     model_config = ConfigDict(extra="ignore")
     include_usage: bool = False
 
 
-class ChatCompletionRequest(_Wire):
+class ChatCompletionRequest(Wire):
     """The OpenAI body. Unknown fields are kept in ``model_extra`` (logged, then ignored)."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
@@ -168,13 +170,13 @@ class ChatCompletionRequest(_Wire):
         return self.stream_options is not None and self.stream_options.include_usage
 
 
-class UsageInfo(_Wire):
+class UsageInfo(Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
 
-class Guarantee(_Wire):
+class Guarantee(Wire):
     method: str
     certified: bool = True
     epsilon: float
@@ -185,13 +187,13 @@ class Guarantee(_Wire):
     statement: str
 
 
-class VerifierSummary(_Wire):
+class VerifierSummary(Wire):
     name: str
     score: float
     latency_ms: float
 
 
-class UnlearningInfo(_Wire):
+class UnlearningInfo(Wire):
     status: Literal["accepted", "refined", "refused", "bypassed"]
     rounds: int = 0
     candidates: int = 0
@@ -203,7 +205,7 @@ class UnlearningInfo(_Wire):
     verifiers: list[VerifierSummary] = Field(default_factory=list)
 
 
-class AssistantMessage(_Wire):
+class AssistantMessage(Wire):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None  # always sent: OpenAI's schema requires it (null when none)
@@ -217,7 +219,7 @@ class AssistantMessage(_Wire):
         return data
 
 
-class TopLogprob(_Wire):
+class TopLogprob(Wire):
     token: str
     logprob: float
     bytes: list[int] | None
@@ -227,19 +229,19 @@ class TokenLogprobWire(TopLogprob):
     top_logprobs: list[TopLogprob]
 
 
-class ChoiceLogprobs(_Wire):
+class ChoiceLogprobs(Wire):
     content: list[TokenLogprobWire] | None
     refusal: list[TokenLogprobWire] | None = None
 
 
-class Choice(_Wire):
+class Choice(Wire):
     index: int
     message: AssistantMessage
     finish_reason: FinishReason | None = "stop"
     logprobs: ChoiceLogprobs | None = None
 
 
-class ChatCompletion(_Wire):
+class ChatCompletion(Wire):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
@@ -250,7 +252,7 @@ class ChatCompletion(_Wire):
     unlearning: UnlearningInfo
 
 
-class VerifyRequest(_Wire):
+class VerifyRequest(Wire):
     """``POST /v1/unlearning/verify``: check an answer without generating one."""
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
@@ -261,7 +263,7 @@ class VerifyRequest(_Wire):
         return tuple(backend_message(m) for m in self.messages)
 
 
-class VerifierReport(_Wire):
+class VerifierReport(Wire):
     name: str
     score: float
     latency_ms: float
@@ -269,7 +271,7 @@ class VerifierReport(_Wire):
     error: str | None = None
 
 
-class VerifyResponse(_Wire):
+class VerifyResponse(Wire):
     leakage_score: float
     flagged: bool
     threshold: float
@@ -278,11 +280,11 @@ class VerifyResponse(_Wire):
     forget_set: str
 
 
-class ReloadResult(_Wire):
+class ReloadResult(Wire):
     outcome: Literal["ok", "unchanged", "failed"]
 
 
-class ReloadResponse(_Wire):
+class ReloadResponse(Wire):
     """``POST /admin/reload``: what changed, and whether the artifact still applies."""
 
     forget_set: ReloadResult
@@ -292,14 +294,14 @@ class ReloadResponse(_Wire):
     artifact_id: str | None
 
 
-class ModelCard(_Wire):
+class ModelCard(Wire):
     id: str
     object: Literal["model"] = "model"
     created: int = Field(default_factory=lambda: int(time.time()))
     owned_by: str = "lethe"
 
 
-class ModelList(_Wire):
+class ModelList(Wire):
     object: Literal["list"] = "list"
     data: list[ModelCard]
 

@@ -12,6 +12,7 @@ from typing import TypeVar
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from server.completions import CompletionRequest, TextCompletion
 from server.errors import (
     AuthenticationError,
     ModelNotFoundError,
@@ -137,6 +138,25 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         metrics: Metrics = request.app.state.metrics
         metrics.client_disconnects.inc()
         logger.info("client disconnected; generation cancelled")
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    return Response(completion.model_dump_json(), media_type="application/json")
+
+
+@v1.post("/completions", response_model=TextCompletion, dependencies=[Depends(require_json)])
+async def completions(body: CompletionRequest, request: Request) -> Response:
+    """The legacy text completions API, guarded like chat (see server/completions.py)."""
+    service = _service(request)
+    prepared = service.prepare_text(body)
+    echo = body.text() if body.echo else None
+    if body.stream:
+        return StreamingResponse(
+            service.stream_text(prepared, echo), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+    try:
+        completion = await cancel_on_disconnect(request, service.complete_text(prepared, echo))
+    except ClientDisconnected:
+        metrics: Metrics = request.app.state.metrics
+        metrics.client_disconnects.inc()
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     return Response(completion.model_dump_json(), media_type="application/json")
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from server.answer import (
@@ -28,6 +28,7 @@ from server.backends.base import (
     StreamDelta,
     Usage,
 )
+from server.completions import CompletionRequest, TextCompletion, text_completion, text_events
 from server.config import GenerationSettings
 from server.errors import (
     InvalidRequestError,
@@ -149,6 +150,50 @@ class ChatService:
             messages=request.backend_messages(), sampling=sampling, n=request.n, shape=shape
         )
         return PreparedChat(model=model, call=call, include_usage=request.include_usage())
+
+    def prepare_text(self, request: CompletionRequest) -> PreparedChat:
+        """A text completion: checked like a chat request, sent as a raw prompt."""
+        if request.suffix:
+            raise InvalidRequestError(
+                "'suffix' is not supported by this server.",
+                param="suffix",
+                code="unsupported_parameter",
+            )
+        if request.best_of is not None and request.best_of != request.n:
+            raise InvalidRequestError(
+                "best_of other than n is not supported: the guard already chooses among "
+                "candidates.",
+                param="best_of",
+                code="unsupported_parameter",
+            )
+        chat = self.prepare(request.as_chat())
+        return replace(chat, call=replace(chat.call, prompt=request.text()))
+
+    async def complete_text(self, chat: PreparedChat, echo: str | None) -> TextCompletion:
+        answer = await self._answer(chat)
+        self._metrics.completions.labels(answer.info.status).inc()
+        fingerprint = self.fingerprint(chat.model)
+        return text_completion(answer, chat.model, fingerprint, self._refusal_style, echo)
+
+    async def stream_text(self, chat: PreparedChat, echo: str | None) -> AsyncIterator[bytes]:
+        """Verified first, then streamed; keep-alive comments while the loop runs."""
+        completion: TextCompletion | None = None
+        try:
+            work = _once(self.complete_text(chat, echo))
+            async for item in with_keepalive(work, self._keepalive):
+                if item is None:
+                    yield KEEPALIVE
+                else:
+                    completion = item
+        except Exception as exc:  # the 200 is sent: every failure becomes an error event
+            if not isinstance(exc, LetheError):
+                logger.exception("stream failed")
+            yield sse_error(as_lethe_error(exc).envelope())
+            yield DONE
+            return
+        assert completion is not None
+        async for event in text_events(completion):
+            yield event
 
     def _resolve_model(self, requested: str | None) -> str:
         served = self.model_ids()

@@ -88,6 +88,9 @@ class GenerationRequest:
     sampling: SamplingParams
     n: int = 1
     shape: OutputShape = field(default_factory=OutputShape)
+    # A text completion (POST /v1/completions): the raw prompt, continued without a chat
+    # template; ``messages`` then holds it as one user turn, for the guard's context.
+    prompt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ from server.backends.base import (
     StreamDelta,
     Usage,
 )
-from server.backends.openai_wire import finish_reason, generation, shape_fields, wire_messages
+from server.backends.openai_wire import (
+    finish_reason,
+    generation,
+    shape_fields,
+    text_generation,
+    wire_messages,
+)
 from server.config import UpstreamSettings
 from server.errors import (
     InvalidRequestError,
@@ -188,7 +194,11 @@ class OpenAIUpstreamBackend:
         sampling = request.sampling
         body: dict[str, Any] = {
             "model": await self._resolve_model(),
-            "messages": wire_messages(request.messages),
+            **(
+                {"prompt": request.prompt}
+                if request.prompt is not None
+                else {"messages": wire_messages(request.messages)}
+            ),
             "n": request.n,
             "max_tokens": sampling.max_tokens,
             "temperature": sampling.temperature,
@@ -230,13 +240,15 @@ class OpenAIUpstreamBackend:
     async def _generate(self, request: GenerationRequest) -> GenerationResult:
         body = await self._body(request, stream=False)
         async with self._errors_mapped():
-            response = await self._client.post("chat/completions", json=body)
+            endpoint = "completions" if request.prompt is not None else "chat/completions"
+            response = await self._client.post(endpoint, json=body)
         if response.status_code != 200:
             raise _status_error(response)
         try:
             payload = response.json()
             choices = sorted(payload["choices"], key=lambda c: int(c.get("index", 0)))
-            generations = [generation(c) for c in choices]
+            parse = text_generation if request.prompt is not None else generation
+            generations = [parse(c) for c in choices]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UpstreamError("The upstream returned a malformed completion.") from exc
         if len(generations) != request.n:

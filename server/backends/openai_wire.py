@@ -51,7 +51,9 @@ def shape_fields(request: GenerationRequest) -> dict[str, Any]:
             body["parallel_tool_calls"] = shape.parallel_tool_calls
     if shape.response_format is not None:
         body["response_format"] = shape.response_format
-    if sampling.logprobs:
+    if sampling.logprobs and request.prompt is not None:  # text completions: one int
+        body["logprobs"] = sampling.top_logprobs
+    elif sampling.logprobs:
         body["logprobs"] = True
         if sampling.top_logprobs:
             body["top_logprobs"] = sampling.top_logprobs
@@ -78,6 +80,29 @@ def generation(choice: dict[str, Any]) -> Generation:
         finish_reason="tool_calls" if calls else finish_reason(choice.get("finish_reason")),
         tool_calls=calls,
         logprobs=_logprobs(choice.get("logprobs")),
+    )
+
+
+def text_generation(choice: dict[str, Any]) -> Generation:
+    """One choice of a text completion (``/v1/completions``)."""
+    logprobs = choice.get("logprobs")
+    tokens = None
+    if isinstance(logprobs, dict) and logprobs.get("tokens") is not None:
+        tops = logprobs.get("top_logprobs") or [None] * len(logprobs["tokens"])
+        tokens = tuple(
+            TokenLogprob(
+                str(token),
+                float(lp or 0.0),
+                tuple((str(a), float(v)) for a, v in (top or {}).items()),
+            )
+            for token, lp, top in zip(
+                logprobs["tokens"], logprobs.get("token_logprobs") or [], tops, strict=False
+            )
+        )
+    return Generation(
+        text=str(choice["text"]),
+        finish_reason=finish_reason(choice.get("finish_reason")),
+        logprobs=tokens,
     )
 
 
