@@ -85,6 +85,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         guard=guard,
         audit=audit,
         refusal_style=settings.unlearning.refusal_style,
+        deadline_seconds=settings.server.request_timeout_seconds,
     )
     install_error_handlers(app)
     app.include_router(v1)

@@ -42,6 +42,13 @@ class ServerSettings(_Section):
         "instead of queueing without bound.",
     )
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After value sent with 429.")
+    request_timeout_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="Deadline for one request, all rounds and candidates included; past it "
+        "the work is cancelled and the client gets a 504 (`request_timeout`). "
+        "`backend.upstream.read_timeout` bounds each wait for bytes, not the request.",
+    )
     keepalive_seconds: float = Field(
         5.0, gt=0, description="Idle interval after which an SSE comment keeps a stream alive."
     )

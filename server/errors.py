@@ -104,6 +104,14 @@ class UpstreamTimeoutError(UpstreamError):
     code = "upstream_timeout"
 
 
+class RequestTimeoutError(LetheError):
+    """The request's whole deadline (``server.request_timeout_seconds``) passed."""
+
+    status_code = 504
+    error_type = "timeout_error"
+    code = "request_timeout"
+
+
 class ServiceUnavailableError(LetheError):
     status_code = 503
     error_type = "server_error"

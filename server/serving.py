@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from server.answer import (
@@ -24,17 +23,14 @@ from server.backends.base import (
     Backend,
     GenerationRequest,
     GenerationResult,
-    SamplingParams,
     StreamDelta,
     Usage,
 )
 from server.completions import CompletionRequest, TextCompletion, text_completion, text_events
 from server.config import GenerationSettings
 from server.errors import (
-    InvalidRequestError,
     LetheError,
-    ModelNotFoundError,
-    ServiceUnavailableError,
+    RequestTimeoutError,
     as_lethe_error,
 )
 from server.guard import Guard
@@ -42,27 +38,18 @@ from server.guarded import choice_request, guarded_request
 from server.logs import AuditLog, Decision, note_decision
 from server.loop import UnlearningLoop, UnlearningRefusedError
 from server.metrics import Metrics
+from server.prepare import PreparedChat, prepare_chat, prepare_text
 from server.protocol import (
     ChatCompletion,
     ChatCompletionRequest,
     UnlearningInfo,
     completion_id,
-    refused_fields,
-    unknown_fields,
     usage_info,
 )
-from server.shapes import output_shape
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
 T = TypeVar("T")
 logger = logging.getLogger("lethe.serving")
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedChat:
-    model: str
-    call: GenerationRequest
-    include_usage: bool
 
 
 class ChatService:
@@ -79,8 +66,10 @@ class ChatService:
         guard: Guard | None = None,
         audit: AuditLog | None = None,
         refusal_style: RefusalStyle = "openai",
+        deadline_seconds: float = 600.0,
     ) -> None:
         self._refusal_style = refusal_style
+        self._deadline = deadline_seconds
         self.backend = backend
         self._audit = audit
         self._kind = backend_kind
@@ -94,80 +83,10 @@ class ChatService:
 
     def prepare(self, request: ChatCompletionRequest) -> PreparedChat:
         """Check the request against what this server offers, before any response starts."""
-        model = self._resolve_model(request.model)
-        caps = self._generation
-        if request.n > caps.max_n:
-            raise InvalidRequestError(
-                f"n must be at most {caps.max_n} on this server.", param="n", code="invalid_value"
-            )
-        max_tokens = request.requested_max_tokens()
-        if max_tokens is not None and max_tokens > caps.max_tokens_cap:
-            raise InvalidRequestError(
-                f"max_tokens must be at most {caps.max_tokens_cap} on this server.",
-                param="max_tokens",
-                code="invalid_value",
-            )
-        refused = refused_fields(request)
-        if refused:
-            raise InvalidRequestError(
-                f"'{refused[0]}' is not supported by this server.",
-                param=refused[0],
-                code="unsupported_parameter",
-            )
-        if request.top_logprobs and self._guard is not None:
-            # Alternatives are tokens the model did not say: a side channel for forget content.
-            raise InvalidRequestError(
-                "top_logprobs is not available while a forget set is enforced: the "
-                "alternative tokens could reveal what the answer must not.",
-                param="top_logprobs",
-                code="unsupported_parameter",
-            )
-        extra = unknown_fields(request)
-        if extra:
-            logger.debug("ignoring unknown request fields: %s", ", ".join(extra))
-        try:
-            shape = output_shape(
-                request.tools,
-                request.tool_choice,
-                request.parallel_tool_calls,
-                request.response_format,
-            )
-        except ValueError as exc:
-            raise InvalidRequestError(str(exc), param="tool_choice") from exc
-        sampling = SamplingParams(
-            max_tokens=max_tokens or caps.default_max_tokens,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            stop=request.stop_sequences(),
-            seed=request.seed,
-            presence_penalty=request.presence_penalty,
-            frequency_penalty=request.frequency_penalty,
-            logit_bias=tuple(sorted((int(k), v) for k, v in (request.logit_bias or {}).items())),
-            logprobs=bool(request.logprobs),
-            top_logprobs=request.top_logprobs or 0,
-        )
-        call = GenerationRequest(
-            messages=request.backend_messages(), sampling=sampling, n=request.n, shape=shape
-        )
-        return PreparedChat(model=model, call=call, include_usage=request.include_usage())
+        return prepare_chat(request, self.model_ids(), self._generation, self._guard is not None)
 
     def prepare_text(self, request: CompletionRequest) -> PreparedChat:
-        """A text completion: checked like a chat request, sent as a raw prompt."""
-        if request.suffix:
-            raise InvalidRequestError(
-                "'suffix' is not supported by this server.",
-                param="suffix",
-                code="unsupported_parameter",
-            )
-        if request.best_of is not None and request.best_of != request.n:
-            raise InvalidRequestError(
-                "best_of other than n is not supported: the guard already chooses among "
-                "candidates.",
-                param="best_of",
-                code="unsupported_parameter",
-            )
-        chat = self.prepare(request.as_chat())
-        return replace(chat, call=replace(chat.call, prompt=request.text()))
+        return prepare_text(request, self.model_ids(), self._generation, self._guard is not None)
 
     async def complete_text(self, chat: PreparedChat, echo: str | None) -> TextCompletion:
         answer = await self._answer(chat)
@@ -195,20 +114,6 @@ class ChatService:
         async for event in text_events(completion):
             yield event
 
-    def _resolve_model(self, requested: str | None) -> str:
-        served = self.model_ids()
-        if not served:  # an upstream that has not answered yet: unavailable, not "not found"
-            raise ServiceUnavailableError(
-                "No model is being served yet: the upstream model server has not answered."
-            )
-        if requested is None or requested == "":
-            return served[0]
-        if requested not in served:
-            raise ModelNotFoundError(
-                f"The model '{requested[:100]}' does not exist on this server.", param="model"
-            )
-        return requested
-
     async def _generate(self, call: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()
         try:
@@ -228,6 +133,16 @@ class ChatService:
         self._metrics.tokens.labels("completion").inc(usage.completion_tokens)
 
     async def _answer(self, chat: PreparedChat) -> Answer:
+        """The answer within the request's deadline; past it the work is cancelled."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await self._answer_now(chat)
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"The request took longer than {self._deadline:g} s and was cancelled."
+            ) from None
+
+    async def _answer_now(self, chat: PreparedChat) -> Answer:
         """Generate; with a forget set, run the unlearning loop once per requested choice."""
         if self._guard is None:
             result = await self._generate(chat.call)
@@ -339,8 +254,15 @@ class ChatService:
         usage = Usage()
         for index in range(call.n):
             yield writer.role(index)
+        # A deadline checked between items (at least every keep-alive interval), not a
+        # timeout scope: those must not span the yields of an async generator.
+        deadline = time.monotonic() + self._deadline
         try:
             async for delta in with_keepalive(deltas, self._keepalive):
+                if time.monotonic() > deadline:
+                    raise RequestTimeoutError(
+                        f"The request took longer than {self._deadline:g} s and was cancelled."
+                    )
                 if delta is None:
                     yield KEEPALIVE
                 elif delta.usage is not None:

@@ -147,3 +147,16 @@ def test_backend_failure_is_502_envelope(client_factory: ClientFactory) -> None:
     response = client_factory(_FailingGenerate()).post(CHAT, json=HELLO)
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_error"
+
+
+def test_the_request_deadline_bounds_all_the_work(client_factory: ClientFactory) -> None:
+    backend = ScriptedBackend(fixed("late"), delay=5.0)
+    client = client_factory(backend, server={"request_timeout_seconds": 0.2})
+    response = client.post(CHAT, json=HELLO)
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "request_timeout"
+    assert backend.cancelled == 1  # the backend work was cancelled, not left running
+    streamed = client.post(CHAT, json={**HELLO, "stream": True, "n": 1})
+    events = sse_events(streamed.text)
+    assert events[-1] == "[DONE]"
+    assert '"request_timeout"' in events[-2]
