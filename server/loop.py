@@ -143,7 +143,10 @@ class UnlearningLoop:
         """One round's candidates with their reports: what each reply reveals, and whether
         it has the shape asked for; a derived candidate (redaction) only for plain text."""
         generations = result.generations
-        checked = await self._verify(original, [readable(g, shape) for g in generations])
+        # A trailing assistant message is a prefill the answer continues: what the user
+        # reads is prefill + continuation, so that is what is verified.
+        prefill = original[-1].content if original and original[-1].role == "assistant" else ""
+        checked = await self._verify(original, [prefill + readable(g, shape) for g in generations])
         pairs = zip(generations, checked, strict=True)
         checked = [r if conforms(g, shape) else misshapen(r) for g, r in pairs]
         candidates = []
