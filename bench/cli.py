@@ -10,7 +10,7 @@ from pathlib import Path
 
 from server.config import ConfigError
 
-SUITES = ("gateway", "verifiers", "guarantee", "unlearning", "reliability", "redteam")
+SUITES = ("gateway", "verifiers", "guarantee", "unlearning", "reliability", "redteam", "shapes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +52,10 @@ def run_bench(args: argparse.Namespace) -> int:
         from bench.reliability.run import run_reliability
 
         return run_reliability(args)
+    if args.suite == "shapes":
+        from bench.shapes import main as run_shapes
+
+        return run_shapes(args)
     if args.suite == "redteam":
         from bench.redteam.run import run_redteam
 

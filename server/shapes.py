@@ -10,9 +10,10 @@ the shape ends in a refusal rather than in an invalid reply.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -164,13 +165,21 @@ def _call_conforms(name: str, arguments: str, shape: OutputShape) -> bool:
 
 
 def _valid(document: object, schema: JSON) -> bool:
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    return validator is not None and validator.is_valid(cast(Any, document))
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str) -> jsonschema.protocols.Validator | None:
+    """One checked validator per distinct schema (checking a schema costs more than using
+    it); ``None`` for a broken schema: nothing can be shown to match it."""
+    schema = json.loads(schema_text)
+    cls = jsonschema.validators.validator_for(schema)
     try:
-        jsonschema.validate(document, schema)
-    except jsonschema.ValidationError:
-        return False
+        cls.check_schema(schema)
     except jsonschema.SchemaError:
-        return False  # the client's schema is broken: nothing can be shown to match it
-    return True
+        return None
+    return cls(schema)
 
 
 def compact_json(text: str) -> str:
