@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 import httpx
+from tqdm import tqdm
 
 from bench.doc import write_section
 from bench.gateway.report import (
@@ -32,7 +33,7 @@ from bench.gateway.report import (
     ScriptedResult,
     render_gateway,
 )
-from bench.load.fixed import LoadResult, Summary, percentile, run_load, run_sync
+from bench.load.fixed import LoadResult, Progress, Summary, percentile, run_load, run_sync
 from bench.processes import BIN, lethe_serve_on, llama_cpp_upstream_on, pinned
 
 DIRECT, LETHE = "direct", "lethe"
@@ -83,18 +84,27 @@ def chat_bodies(count: int, max_tokens: int, model: str | None) -> list[bytes]:
     ]
 
 
-class Progress:
-    """One status line on stderr, rewritten in place on a terminal."""
+def note(message: str) -> None:
+    """A permanent line on stderr, printed above the progress bar if one is showing."""
+    tqdm.write(message, file=sys.stderr)
 
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
 
-    def show(self, message: str) -> None:
-        if self._tty:
-            print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+def bar(total: float, label: str, unit: str) -> tqdm[Never]:
+    """A progress bar on stderr that goes away when closed.
 
-    def done(self, message: str) -> None:
-        print(f"\r\033[K{message}" if self._tty else message, file=sys.stderr, flush=True)
+    Shown on a terminal only (``disable=None``): in a log, lines rewritten in place are
+    clutter, and the :func:`note` lines say what was done.
+    """
+    return tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False, disable=None)
+
+
+def _stepper(shown: tqdm[Never]) -> Progress:
+    """A :data:`Progress` callback moving ``shown`` on by one per finished request."""
+
+    def step(_finished: int) -> None:
+        shown.update()
+
+    return step
 
 
 @dataclass(slots=True)
@@ -130,30 +140,30 @@ def _block_order(blocks: int, repeat: int) -> Iterator[tuple[int, str]]:
 
 
 def _interleaved_repeat(
-    urls: dict[str, str], bodies: list[bytes], clients: int, plan: Plan, repeat: int, ui: Progress
+    urls: dict[str, str], bodies: list[bytes], clients: int, plan: Plan, repeat: int
 ) -> dict[str, _PathRun]:
     runs = {DIRECT: _PathRun(), LETHE: _PathRun()}
     size = -(-len(bodies) // plan.blocks)
     for block, path in _block_order(plan.blocks, repeat):
         first = block * size
         chunk = bodies[first : first + size]
-        label = f"overhead: {clients} clients, run {repeat + 1}/{plan.repeats}, block {block + 1}"
-
-        def show(done: int, path: str = path, total: int = len(chunk), label: str = label) -> None:
-            ui.show(f"{label}, {path}: {done}/{total}")
-
-        result = run_sync(
-            run_load(
-                urls[path],
-                chunk,
-                concurrency=clients,
-                requests=len(chunk),
-                keep_bodies=True,
-                progress=show,
-            )
+        label = (
+            f"overhead: {clients} clients, run {repeat + 1}/{plan.repeats}, block {block + 1}, "
+            f"{path}"
         )
+        with bar(len(chunk), label, "req") as shown:
+            result = run_sync(
+                run_load(
+                    urls[path],
+                    chunk,
+                    concurrency=clients,
+                    requests=len(chunk),
+                    keep_bodies=True,
+                    progress=_stepper(shown),
+                )
+            )
         runs[path].add(result, first)
-        ui.done(f"{label}, {path}: {result.throughput:.2f} req/s, {result.errors} errors")
+        note(f"{label}: {result.throughput:.2f} req/s, {result.errors} errors")
     return runs
 
 
@@ -242,7 +252,7 @@ def can_pin() -> bool:
     return pinned(["true"], CLIENT_CPU) != ["true"]
 
 
-def measure_overhead(plan: Plan, logs: Path, ui: Progress) -> list[OverheadRow]:
+def measure_overhead(plan: Plan, logs: Path) -> list[OverheadRow]:
     """Direct vs through Lethe, on one llama.cpp server, interleaved, per concurrency.
 
     llama.cpp gets one thread on its own core; Lethe shares the other with the load. With
@@ -265,11 +275,11 @@ def measure_overhead(plan: Plan, logs: Path, ui: Progress) -> list[OverheadRow]:
                 run_sync(run_load(url, bodies[:4], concurrency=2, requests=4))
             for clients in plan.concurrencies:
                 runs = [
-                    _interleaved_repeat(urls, bodies, clients, plan, repeat, ui)
+                    _interleaved_repeat(urls, bodies, clients, plan, repeat)
                     for repeat in range(plan.repeats)
                 ]
                 rows.append(_overhead_row(clients, runs))
-                ui.done(_describe(rows[-1]))
+                note(_describe(rows[-1]))
     return rows
 
 
@@ -291,7 +301,7 @@ def _loadgen_command(url: str, bodies: Path, plan: Plan, cpu: int | None) -> lis
     return pinned(command, cpu)
 
 
-def measure_scripted(plan: Plan, logs: Path, ui: Progress) -> ScriptedResult:
+def measure_scripted(plan: Plan, logs: Path) -> ScriptedResult:
     """Lethe alone on the scripted backend, one worker, load from a separate process."""
     pin = can_pin()
     server_cpu, loadgen_cpu = (SERVER_CPU, CLIENT_CPU) if pin else (None, None)
@@ -305,13 +315,18 @@ def measure_scripted(plan: Plan, logs: Path, ui: Progress) -> ScriptedResult:
     with serve as url:
         check_bypassed(f"{url}/v1/chat/completions", bodies.read_bytes().splitlines()[0])
         command = _loadgen_command(f"{url}/v1/chat/completions", bodies, plan, loadgen_cpu)
-        for index in range(plan.scripted_runs):
-            ui.show(f"scripted: run {index + 1}/{plan.scripted_runs} ({plan.scripted_seconds:g} s)")
-            done = subprocess.run(  # noqa: S603 (our own interpreter and module)
-                command, capture_output=True, text=True, check=True, timeout=120
-            )
-            runs.append(Summary.from_json(done.stdout))
-            ui.done(f"scripted run {index + 1}: {runs[-1].throughput:.0f} req/s")
+        label = f"scripted: {plan.scripted_seconds:g} s runs"
+        with bar(plan.scripted_runs, label, "run") as shown:
+            for index in range(plan.scripted_runs):
+                done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+                    command, capture_output=True, text=True, check=True, timeout=120
+                )
+                runs.append(Summary.from_json(done.stdout))
+                shown.update()
+                note(
+                    f"scripted run {index + 1}: {runs[-1].throughput:.0f} req/s, load "
+                    f"generator at {runs[-1].client_cpu:.0%} of its core"
+                )
     return ScriptedResult(
         plan.scripted_clients, plan.scripted_seconds, plan.scripted_warmup, pin, runs
     )
@@ -329,12 +344,11 @@ def _command(output: Path, quick: bool) -> str:
 def run_gateway(output: Path, *, quick: bool = False) -> int:
     """Run both measurements, write the ``gateway`` section of ``output``; 1 on errors."""
     plan = QUICK if quick else FULL
-    ui = Progress()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lethe-bench-") as tmp:
         load_before = os.getloadavg()[0]
-        scripted = measure_scripted(plan, Path(tmp), ui)  # first: short, fails fast
-        overhead = measure_overhead(plan, Path(tmp), ui)
+        scripted = measure_scripted(plan, Path(tmp))  # first: short, fails fast
+        overhead = measure_overhead(plan, Path(tmp))
     setup = (
         "llama.cpp runs one thread (`--n_threads 1 --n_threads_batch 1`)"
         + (" pinned to core 0, `lethe serve` is pinned to core 1" if can_pin() else "")
@@ -355,8 +369,8 @@ def run_gateway(output: Path, *, quick: bool = False) -> int:
     )
     write_section(output, "gateway", render_gateway(report))
     errors = scripted.errors + sum(r.direct.errors + r.lethe.errors for r in overhead)
-    ui.done(f"wrote {output}" + (f" ({errors} failed requests)" if errors else ""))
+    note(f"wrote {output}" + (f" ({errors} failed requests)" if errors else ""))
     return 1 if errors else 0
 
 
-__all__ = ["FULL", "QUICK", "Plan", "chat_bodies", "run_gateway"]
+__all__ = ["FULL", "QUICK", "Plan", "bar", "chat_bodies", "note", "run_gateway"]

@@ -1,9 +1,10 @@
-"""A minimal asyncio HTTP/1.1 keep-alive load generator, fast enough to drive >1000 req/s.
+"""An asyncio keep-alive load generator on httpx, for a fixed load of POSTs.
 
-A general-purpose client (httpx) spends about a millisecond of CPU per request, which would
-make the load generator the bottleneck. This one encodes every request once up front and
-parses only what framing needs: the status line, ``Content-Length`` or chunked encoding, and
-``Connection: close``. Each concurrent client owns one keep-alive connection.
+One pooled ``httpx.AsyncClient`` per run holds a keep-alive connection per concurrent client;
+each request is built once up front, and response bodies are kept as bytes, never parsed.
+httpx still costs a millisecond or more of CPU per request, and more the larger the pool
+(httpcore scans every pooled connection on each request), so at high rates the client can
+be the bottleneck: the summary's ``client_cpu`` (share of one core used) tells when it was.
 
 Run it as its own process, so it does not share a core with the server under test::
 
@@ -25,8 +26,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import TypeVar
+
+import httpx
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -36,139 +38,20 @@ TRANSPORT_ERROR = 0
 """Status recorded when no HTTP response arrived: refused, reset, timed out or malformed."""
 
 DEFAULT_BODY = b'{"messages":[{"role":"user","content":"hello"}],"max_tokens":16}'
-_NO_BODY_STATUSES = frozenset({204, 304})
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-class ProtocolError(Exception):
-    """The server's response is not HTTP/1.x we can frame."""
+def pooled_client(connections: int, timeout: float = 300.0) -> httpx.AsyncClient:
+    """A client keeping up to ``connections`` connections alive, for that many senders.
 
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    host: str
-    port: int
-    path: str
-
-    @classmethod
-    def parse(cls, url: str) -> Endpoint:
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"only plain http:// URLs are supported, not {url!r}")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(parts.hostname, parts.port or 80, path)
-
-    def post(self, body: bytes) -> bytes:
-        """The complete request bytes for a JSON POST of ``body``."""
-        head = (
-            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        return head.encode("ascii") + body
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    status: int
-    content_length: int | None
-    chunked: bool
-    close: bool
-    retry_after: str | None = None
-
-
-def parse_head(raw: bytes) -> Head:
-    """The status line and the headers framing needs (values compared case-insensitively)."""
-    lines = raw.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
-    if not version.startswith(b"HTTP/1.") or not rest[:3].isdigit():
-        raise ProtocolError(f"bad status line {lines[0][:80]!r}")
-    headers: dict[bytes, bytes] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip()
-    length = headers.get(b"content-length")
-    if length is not None and not length.isdigit():
-        raise ProtocolError(f"bad Content-Length {length[:40]!r}")
-    connection = headers.get(b"connection", b"").lower()
-    retry = headers.get(b"retry-after")
-    return Head(
-        status=int(rest[:3]),
-        content_length=int(length) if length is not None else None,
-        chunked=b"chunked" in headers.get(b"transfer-encoding", b"").lower(),
-        close=connection == b"close" or (version == b"HTTP/1.0" and connection != b"keep-alive"),
-        retry_after=retry.decode("latin-1") if retry is not None else None,
-    )
-
-
-async def read_chunk(reader: asyncio.StreamReader) -> bytes | None:
-    """One chunk of a chunked body; None after the last (trailers consumed)."""
-    size_line = await reader.readuntil(b"\r\n")
-    try:
-        size = int(size_line.split(b";", 1)[0], 16)
-    except ValueError as exc:
-        raise ProtocolError(f"bad chunk size {size_line[:40]!r}") from exc
-    if size == 0:
-        while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, then a blank line
-            pass
-        return None
-    return (await reader.readexactly(size + 2))[:-2]
-
-
-async def read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    while (chunk := await read_chunk(reader)) is not None:
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection; reopened transparently after a close."""
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self._reader, self._writer = await asyncio.open_connection(
-            self._endpoint.host, self._endpoint.port
-        )
-
-    async def close(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-    async def request(self, payload: bytes) -> tuple[int, bytes]:
-        """Send pre-encoded request bytes; return (status, body)."""
-        if self._reader is None or self._writer is None:
-            await self.open()
-        assert self._reader is not None
-        assert self._writer is not None
-        self._writer.write(payload)
-        head = await self._read_head(self._reader)
-        body = await self._read_body(self._reader, head)
-        if head.close or (head.content_length is None and not head.chunked):
-            await self.close()
-        return head.status, body
-
-    @staticmethod
-    async def _read_head(reader: asyncio.StreamReader) -> Head:
-        while True:
-            head = parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
-            if not 100 <= head.status < 200:  # skip interim responses (100 Continue)
-                return head
-
-    @staticmethod
-    async def _read_body(reader: asyncio.StreamReader, head: Head) -> bytes:
-        if head.status in _NO_BODY_STATUSES:
-            return b""
-        if head.chunked:
-            return await read_chunked(reader)
-        if head.content_length is not None:
-            return await reader.readexactly(head.content_length)
-        return await reader.read()  # framed by the server closing the connection
+    Its ``timeout`` applies to each connect, read and write; callers bound each whole request
+    with ``asyncio.timeout``. The pool never makes a request wait for a connection, as no more
+    than ``connections`` are in flight at once.
+    """
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # trust_env=False: load goes straight to the server under test, whatever the proxy
+    # variables of the environment say.
+    return httpx.AsyncClient(limits=limits, timeout=timeout, headers=JSON_HEADERS, trust_env=False)
 
 
 @dataclass(slots=True)
@@ -179,6 +62,8 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     elapsed: float = 0.0
     bodies: dict[int, bytes] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    """CPU time this process spent during the run (it runs nothing else meanwhile)."""
 
     @property
     def completed(self) -> int:
@@ -203,6 +88,7 @@ class LoadResult:
             p50_ms=percentile(self.latencies, 50) * 1000,
             p95_ms=percentile(self.latencies, 95) * 1000,
             p99_ms=percentile(self.latencies, 99) * 1000,
+            client_cpu=self.cpu_seconds / self.elapsed if self.elapsed > 0 else math.nan,
         )
 
 
@@ -218,6 +104,9 @@ class Summary:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    client_cpu: float = math.nan
+    """Share of one core the load generator used; near 1, the client set the rate, not the
+    server under test."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -257,7 +146,7 @@ class _Schedule:
 
 @dataclass(slots=True)
 class _Run:
-    payloads: list[bytes]
+    requests: list[httpx.Request]
     schedule: _Schedule
     result: LoadResult
     timeout: float
@@ -276,27 +165,21 @@ class _Run:
             self.progress(self.finished)
 
 
-async def _client(run: _Run, connection: Connection) -> None:
-    try:
-        while (index := run.schedule.next()) is not None:
-            payload = run.payloads[index % len(run.payloads)]
-            started = time.perf_counter()
-            try:
-                async with asyncio.timeout(run.timeout):
-                    status, body = await connection.request(payload)
-            except (OSError, EOFError, asyncio.LimitOverrunError, ProtocolError, TimeoutError):
-                await connection.close()
-                status, body = TRANSPORT_ERROR, b""
-            run.record(index, status, time.perf_counter() - started, body)
-            if status == TRANSPORT_ERROR:
-                await asyncio.sleep(0.01)  # do not spin against a server that is down
-    finally:
-        await connection.close()
-
-
-async def _open_quietly(connection: Connection) -> None:
-    with contextlib.suppress(OSError):  # the first request retries, and records the failure
-        await connection.open()
+async def _sender(run: _Run, client: httpx.AsyncClient) -> None:
+    """Sends the scheduled requests one after another (the pool gives it a connection)."""
+    while (index := run.schedule.next()) is not None:
+        # Sending a built request again is safe: it has a bytes body and no auth flow.
+        request = run.requests[index % len(run.requests)]
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(run.timeout):
+                response = await client.send(request)  # reads the whole body
+            status, body = response.status_code, response.content
+        except (httpx.RequestError, TimeoutError):
+            status, body = TRANSPORT_ERROR, b""
+        run.record(index, status, time.perf_counter() - started, body)
+        if status == TRANSPORT_ERROR:
+            await asyncio.sleep(0.01)  # do not spin against a server that is down
 
 
 async def run_load(
@@ -309,32 +192,38 @@ async def run_load(
     keep_bodies: bool = False,
     request_timeout: float = 300.0,
     progress: Progress | None = None,
+    client: httpx.AsyncClient | None = None,
 ) -> LoadResult:
-    """POST ``bodies`` (cycled) to ``url`` from ``concurrency`` clients.
+    """POST ``bodies`` (cycled) to ``url`` from ``concurrency`` concurrent senders.
 
     Stops after ``requests`` requests or ``duration`` seconds (exactly one must be given).
     Request ``i`` sends ``bodies[i % len(bodies)]``; with ``keep_bodies`` its response body
-    is kept as ``result.bodies[i]``. Connections are opened before the clock starts.
+    is kept as ``result.bodies[i]``. ``client`` (from :func:`pooled_client`) lets runs share
+    warm connections; by default the run has its own, closed at the end.
     """
     if (requests is None) == (duration is None):
         raise ValueError("give exactly one of requests= and duration=")
     if not bodies or concurrency < 1:
         raise ValueError("need at least one body and one client")
-    endpoint = Endpoint.parse(url)
-    connections = [Connection(endpoint) for _ in range(concurrency)]
-    await asyncio.gather(*(_open_quietly(c) for c in connections))
-    started = time.perf_counter()
-    deadline = started + duration if duration is not None else None
-    run = _Run(
-        payloads=[endpoint.post(body) for body in bodies],
-        schedule=_Schedule(requests, deadline),
-        result=LoadResult(),
-        timeout=request_timeout,
-        keep_bodies=keep_bodies,
-        progress=progress,
+    pool: contextlib.AbstractAsyncContextManager[httpx.AsyncClient] = (
+        pooled_client(concurrency, request_timeout)
+        if client is None
+        else contextlib.nullcontext(client)
     )
-    await asyncio.gather(*(_client(run, c) for c in connections))
-    run.result.elapsed = time.perf_counter() - started
+    async with pool as active:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        deadline = started + duration if duration is not None else None
+        run = _Run(
+            requests=[active.build_request("POST", url, content=body) for body in bodies],
+            schedule=_Schedule(requests, deadline),
+            result=LoadResult(),
+            timeout=request_timeout,
+            keep_bodies=keep_bodies,
+            progress=progress,
+        )
+        await asyncio.gather(*(_sender(run, active) for _ in range(concurrency)))
+        run.result.elapsed = time.perf_counter() - started
+        run.result.cpu_seconds = time.process_time() - cpu_started
     return run.result
 
 
@@ -377,12 +266,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     bodies = read_bodies(args.bodies) if args.bodies else [DEFAULT_BODY]
-    shared: dict[str, Any] = {"concurrency": args.concurrency, "request_timeout": args.timeout}
-    if args.warmup > 0:
-        run_sync(run_load(args.url, bodies, duration=args.warmup, **shared))
-    result = run_sync(
-        run_load(args.url, bodies, requests=args.requests, duration=args.duration, **shared)
-    )
+
+    async def warm_then_measure() -> LoadResult:
+        # One client for both, so the measured run starts on the connections the warm-up
+        # opened: connection setup is not what is measured.
+        async with pooled_client(args.concurrency, args.timeout) as client:
+            if args.warmup > 0:
+                await run_load(args.url, bodies, concurrency=args.concurrency,
+                               duration=args.warmup, request_timeout=args.timeout,
+                               client=client)  # fmt: skip
+            return await run_load(args.url, bodies, concurrency=args.concurrency,
+                                  requests=args.requests, duration=args.duration,
+                                  request_timeout=args.timeout, client=client)  # fmt: skip
+
+    result = run_sync(warm_then_measure())
     text = result.summary().to_json()
     if args.json_out == "-":
         print(text)

@@ -1,5 +1,5 @@
 """Mixed chat load for ``python -m bench reliability``: plain and streaming requests, and clients
-that hang up mid-stream, from many concurrent keep-alive HTTP/1.1 connections.
+that hang up mid-stream, from many concurrent keep-alive connections of one httpx client.
 
 Every request ends in exactly one :data:`Outcome`, so nothing can go missing from the count:
 
@@ -22,15 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bench.load.fixed import (
-    Endpoint,
-    Head,
-    ProtocolError,
-    parse_head,
-    percentile,
-    read_chunk,
-    read_chunked,
-)
+import httpx
+
+from bench.load.fixed import percentile, pooled_client
 
 Kind = Literal["plain", "stream", "abort"]
 Outcome = Literal["ok", "aborted", "rejected", "http_error", "server_error", "incomplete", "lost"]
@@ -42,14 +36,8 @@ DEFAULT_PATTERN: tuple[Kind, ...] = ("plain",) * 5 + ("stream",) * 4 + ("abort",
 """Request ``i`` is of kind ``pattern[i % len(pattern)]``: half streaming, 1 in 10 hung up."""
 DONE = b"data: [DONE]\n\n"
 _MAX_RETRY_WAIT = 5.0
-
-
-async def read_body(reader: asyncio.StreamReader, head: Head) -> bytes:
-    if head.chunked:
-        return await read_chunked(reader)
-    if head.content_length is not None:
-        return await reader.readexactly(head.content_length)
-    return await reader.read()
+_FAILED = (httpx.RequestError, TimeoutError)
+"""Transport failures (refused, reset, cut-off body, bad framing) and the request budget."""
 
 
 def complete(kind: Kind, body: bytes) -> bool:
@@ -104,51 +92,36 @@ class MixedResult:
         return sum(r.outcome == "rejected" and not r.retry_after for r in self.records)
 
 
-class _Client:
-    """One keep-alive connection sending the scheduled requests one after another."""
-
-    def __init__(self, endpoint: Endpoint, timeout: float, abort_after: float) -> None:
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.abort_after = abort_after
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def close(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-    async def send(self, kind: Kind, payload: bytes) -> Record:
-        started = time.perf_counter()
-        head: Head | None = None
-        try:
-            async with asyncio.timeout(self.timeout):
-                if self.reader is None or self.writer is None:
-                    self.reader, self.writer = await asyncio.open_connection(
-                        self.endpoint.host, self.endpoint.port
-                    )
-                self.writer.write(payload)
-                head = parse_head((await self.reader.readuntil(b"\r\n\r\n"))[:-4])
-                if kind == "abort" and head.status == 200:
-                    with contextlib.suppress(TimeoutError):  # the inner timeout, not the outer
-                        async with asyncio.timeout(self.abort_after):
-                            await read_chunk(self.reader)
-                    await self.close()
+async def _send(
+    client: httpx.AsyncClient, kind: Kind, request: httpx.Request, budget: float,
+    abort_after: float,
+) -> Record:  # fmt: skip
+    """Send one request within ``budget`` seconds; its latency runs to the end of the body
+    (or the hang-up)."""
+    started = time.perf_counter()
+    status: int | None = None  # set once the response head has arrived
+    try:
+        async with asyncio.timeout(budget):
+            response = await client.send(request, stream=True)
+            status = response.status_code
+            try:
+                if kind == "abort" and status == 200:
+                    # The inner timeout only ends the wait for the first chunk, not the request.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(abort_after):
+                            async for _ in response.aiter_raw():
+                                break
+                    # Closing a response whose body is unread closes its connection: the
+                    # server sees the client hang up.
                     return Record(kind, "aborted", 200, time.perf_counter() - started)
-                body = await read_body(self.reader, head)
-        except (OSError, EOFError, asyncio.LimitOverrunError, ProtocolError, TimeoutError):
-            await self.close()
-            outcome: Outcome = "lost" if head is None else "incomplete"
-            status = 0 if head is None else head.status
-            return Record(kind, outcome, status, time.perf_counter() - started)
-        latency = time.perf_counter() - started
-        if head.close or (head.content_length is None and not head.chunked):
-            await self.close()
-        return Record(kind, _outcome(kind, head.status, body), head.status, latency,
-                      head.retry_after)  # fmt: skip
+                body = await response.aread()
+            finally:
+                await response.aclose()
+    except _FAILED:
+        outcome: Outcome = "lost" if status is None else "incomplete"
+        return Record(kind, outcome, status or 0, time.perf_counter() - started)
+    return Record(kind, _outcome(kind, status, body), status, time.perf_counter() - started,
+                  response.headers.get("retry-after"))  # fmt: skip
 
 
 def _outcome(kind: Kind, status: int, body: bytes) -> Outcome:
@@ -181,30 +154,25 @@ async def run_mixed(
     progress: Callable[[MixedResult, float], None] | None = None,
     progress_every: float = 5.0,
 ) -> MixedResult:
-    """``clients`` connections POST ``bodies`` (cycled) to ``url`` for ``duration`` seconds.
+    """``clients`` concurrent senders POST ``bodies`` (cycled) to ``url`` for ``duration`` s.
 
-    No request starts after the deadline; those in progress finish (or time out). ``abort``
-    requests close the connection after the response head and the first body chunk, or
-    ``abort_after`` seconds, whichever comes first.
+    Each sends one request after another, on one pooled client keeping ``clients``
+    connections alive. No request starts after the deadline; those in progress finish (or
+    time out). ``abort`` requests close their connection after the response head and the
+    first body bytes, or ``abort_after`` seconds, whichever comes first.
     """
-    endpoint = Endpoint.parse(url)
-    payloads = [(kind, endpoint.post(body)) for kind, body in bodies]
     result = MixedResult()
     started = time.perf_counter()
     deadline = started + duration
 
-    async def client() -> None:
-        connection = _Client(endpoint, request_timeout, abort_after)
-        try:
-            while time.perf_counter() < deadline:
-                kind, payload = payloads[result.issued % len(payloads)]
-                result.issued += 1
-                record = await connection.send(kind, payload)
-                result.records.append(record)
-                if wait := _retry_wait(record):
-                    await asyncio.sleep(min(wait, max(0.0, deadline - time.perf_counter())))
-        finally:
-            await connection.close()
+    async def sender(client: httpx.AsyncClient, requests: list[tuple[Kind, httpx.Request]]) -> None:
+        while time.perf_counter() < deadline:
+            kind, request = requests[result.issued % len(requests)]
+            result.issued += 1
+            record = await _send(client, kind, request, request_timeout, abort_after)
+            result.records.append(record)
+            if wait := _retry_wait(record):
+                await asyncio.sleep(min(wait, max(0.0, deadline - time.perf_counter())))
 
     async def report() -> None:
         while True:
@@ -214,7 +182,10 @@ async def run_mixed(
 
     reporter = asyncio.create_task(report())
     try:
-        await asyncio.gather(*(client() for _ in range(clients)))
+        async with pooled_client(clients, request_timeout) as client:
+            # Built once: a request with a bytes body can be sent again and again.
+            requests = [(k, client.build_request("POST", url, content=b)) for k, b in bodies]
+            await asyncio.gather(*(sender(client, requests) for _ in range(clients)))
     finally:
         reporter.cancel()
     result.elapsed = time.perf_counter() - started
@@ -230,6 +201,5 @@ __all__ = [
     "Record",
     "chat_body",
     "complete",
-    "parse_head",
     "run_mixed",
 ]

@@ -18,10 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Never
+
+from tqdm import tqdm
 
 from bench.doc import write_section
 from bench.gateway.report import Machine
-from bench.gateway.run import Progress, prompts
+from bench.gateway.run import bar, note, prompts
 from bench.load.fixed import run_sync
 from bench.load.mixed import DEFAULT_PATTERN, Kind, MixedResult, chat_body, run_mixed
 from bench.paths import DEMO_CONFIG, DEMO_FORGET_SET
@@ -137,7 +140,12 @@ def model_spec(logs: Path, plan: Plan, backend_url: str | None) -> ScenarioSpec:
     return ScenarioSpec("upstream", setup, config, env, *load)
 
 
-def _progress(ui: Progress, label: str, seconds: float) -> Callable[[MixedResult, float], None]:
+def _progress(
+    shown: tqdm[Never], label: str, seconds: float
+) -> Callable[[MixedResult, float], None]:
+    """Moves ``shown`` (seconds of the round) with the counts so far; with no terminal to
+    show it on, writes them as a line instead, so a log shows a round that hangs."""
+
     def show(result: MixedResult, elapsed: float) -> None:
         errors = sum(result.count(o) for o in ("server_error", "incomplete", "lost"))
         when = (
@@ -145,39 +153,46 @@ def _progress(ui: Progress, label: str, seconds: float) -> Callable[[MixedResult
             if elapsed < seconds
             else f"draining {result.issued - len(result.records)} in progress"
         )
-        ui.done(
-            f"{label}: {when}, {len(result.records)} responses: {result.count('ok')} "
-            f"complete, {result.count('rejected')} × 429, {result.count('aborted')} hung up, "
-            f"{errors} errors"
+        counts = (
+            f"{len(result.records)} responses: {result.count('ok')} complete, "
+            f"{result.count('rejected')} × 429, {result.count('aborted')} hung up, {errors} errors"
         )
+        if shown.disable:
+            note(f"{label}: {when}, {counts}")
+        else:
+            shown.update(min(elapsed, seconds) - shown.n)
+            shown.set_postfix_str(counts if elapsed < seconds else f"{when}, {counts}")
 
     return show
 
 
-def run_scenario(spec: ScenarioSpec, plan: Plan, logs: Path, ui: Progress) -> Scenario:
+def run_scenario(spec: ScenarioSpec, plan: Plan, logs: Path) -> Scenario:
     """Two (``plan.rounds``) identical rounds against one server; RSS around them."""
     load = bodies(plan.max_tokens)
     log = logs / f"lethe_{spec.name.replace(' ', '_')}.log"
-    ui.done(f"{spec.name}: starting lethe serve ({spec.config.name})")
+    note(f"{spec.name}: starting lethe serve ({spec.config.name})")
     serve = lethe_serve_process(config=spec.config, env=spec.env, log=log, ready_timeout=180)
     with serve as (url, process):
         before = rss_mib(process.pid)
         rounds = []
         for number in range(1, plan.rounds + 1):
             label = f"{spec.name} round {number}/{plan.rounds}"
-            result = run_sync(
-                run_mixed(
-                    f"{url}/v1/chat/completions",
-                    load,
-                    clients=spec.clients,
-                    duration=spec.seconds,
-                    progress=_progress(ui, label, spec.seconds),
-                    progress_every=10.0 if spec.seconds > 20 else 2.0,
+            with bar(spec.seconds, label, "s") as shown:
+                # A bar is cheap to move each second; log lines come every few seconds.
+                every = 1.0 if not shown.disable else 10.0 if spec.seconds > 20 else 2.0
+                result = run_sync(
+                    run_mixed(
+                        f"{url}/v1/chat/completions",
+                        load,
+                        clients=spec.clients,
+                        duration=spec.seconds,
+                        progress=_progress(shown, label, spec.seconds),
+                        progress_every=every,
+                    )
                 )
-            )
             rounds.append(Round.of(result, spec.clients, spec.seconds, rss_mib(process.pid)))
             r = rounds[-1]
-            ui.done(
+            note(
                 f"{label}: {r.throughput:.1f} req/s, p50 {r.p50_ms:.0f} ms, p99 "
                 f"{r.p99_ms:.0f} ms, {r.rejected} × 429, {r.server_error} 5xx, {r.lost} lost, "
                 f"RSS {r.rss_after_mib:.1f} MiB"
@@ -221,22 +236,21 @@ def failures(report: ReliabilityReport) -> int:
 def run_reliability(args: argparse.Namespace) -> int:
     """Run every measurement, write the ``reliability`` section of ``args.output``."""
     plan = QUICK if args.quick else FULL
-    ui = Progress()
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lethe-reliability-") as tmp:
         logs = Path(tmp)
-        ui.done(f"backpressure: {plan.burst} requests at once, max_in_flight {plan.limit}")
+        note(f"backpressure: {plan.burst} requests at once, max_in_flight {plan.limit}")
         backpressure = check_backpressure(logs, plan.limit, plan.burst, retry_after=2)
-        ui.done(f"backpressure: {backpressure.ok} × 200, {backpressure.rejected} × 429")
-        ui.done(f"graceful shutdown: SIGTERM with {plan.drain} requests in flight")
+        note(f"backpressure: {backpressure.ok} × 200, {backpressure.rejected} × 429")
+        note(f"graceful shutdown: SIGTERM with {plan.drain} requests in flight")
         drain = check_drain(logs, plan.drain)
-        ui.done(f"graceful shutdown: {drain.completed}/{drain.in_flight} complete, exit status "
+        note(f"graceful shutdown: {drain.completed}/{drain.in_flight} complete, exit status "
                 f"{drain.exit_code} after {drain.exit_seconds:.1f} s")  # fmt: skip
         specs = [scripted_spec(logs, plan)]
         if plan.model_clients:
             specs.append(model_spec(logs, plan, getattr(args, "backend_url", None)))
-        scenarios = [run_scenario(spec, plan, logs, ui) for spec in specs]
+        scenarios = [run_scenario(spec, plan, logs) for spec in specs]
     report = ReliabilityReport(
         command=_command(args),
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -250,7 +264,7 @@ def run_reliability(args: argparse.Namespace) -> int:
     )
     write_section(args.output, "reliability", render_reliability(report))
     missed = failures(report)
-    ui.done(f"wrote {args.output}" + (f" ({missed} targets missed)" if missed else ""))
+    note(f"wrote {args.output}" + (f" ({missed} targets missed)" if missed else ""))
     return 1 if missed else 0
 
 

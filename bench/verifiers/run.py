@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tqdm import tqdm
+
 from bench.doc import write_section
 from bench.paths import DEMO_FORGET_SET
 from bench.stats import median, percentile
@@ -72,15 +74,15 @@ QUICK = Plan(60, False, 1, 500, 40)
 
 
 @dataclass
-class Progress:
-    """One line per step on stderr, with the time since the start."""
+class RunLog:
+    """When the run started and how many checks failed closed; one stderr line per step."""
 
     started: float = field(default_factory=time.monotonic)
     failures: int = 0
 
     def show(self, message: str) -> None:
         elapsed = time.monotonic() - self.started
-        print(f"[verifiers {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+        tqdm.write(f"[verifiers {elapsed:6.1f}s] {message}", file=sys.stderr)
 
 
 # The serving timeout (5 s) turns a slow check into a leak, which is right online; here it
@@ -92,7 +94,7 @@ def build_suite(forget_set: ForgetSet, tier: str) -> VerifierSuite:
     return VerifierSuite(forget_set, SuiteConfig(verifiers=TIERS[tier], timeout_s=BENCH_TIMEOUT_S))
 
 
-def score_items(suite: VerifierSuite, items: Sequence[Item], ui: Progress) -> Scored:
+def score_items(suite: VerifierSuite, items: Sequence[Item], ui: RunLog) -> Scored:
     """Every item's leakage score and flag; checks that failed closed are counted."""
     scores: list[float] = []
     flags: list[bool] = []
@@ -105,7 +107,7 @@ def score_items(suite: VerifierSuite, items: Sequence[Item], ui: Progress) -> Sc
 
 
 def score_all(
-    suites: dict[str, VerifierSuite], datasets: dict[str, Sequence[Item]], ui: Progress
+    suites: dict[str, VerifierSuite], datasets: dict[str, Sequence[Item]], ui: RunLog
 ) -> dict[str, dict[str, Scored]]:
     """``{dataset: {tier: Scored}}`` for every dataset and tier."""
     results: dict[str, dict[str, Scored]] = {}
@@ -133,7 +135,7 @@ def measure_latency(
     items: Sequence[Item],
     warmup: Sequence[Item],
     repeats: int,
-    ui: Progress,
+    ui: RunLog,
 ) -> dict[str, Latency]:
     """Per tier, ``repeats`` timed passes, each on a freshly built suite (cold caches)."""
     results: dict[str, Latency] = {}
@@ -190,7 +192,7 @@ def every_nth_items(items: Sequence[Item], keep: int) -> list[Item]:
 
 
 def measure_scaling(
-    n_targets: int, demo: ForgetSet, tofu: Sequence[Item], warmup: Sequence[Item], ui: Progress
+    n_targets: int, demo: ForgetSet, tofu: Sequence[Item], warmup: Sequence[Item], ui: RunLog
 ) -> Scaling:
     """Lexical tier on ``n_targets`` synthetic targets vs the demo set, same candidates."""
     ui.show(f"scaling: building a synthetic forget set of {n_targets} targets")
@@ -261,7 +263,7 @@ def run_verifier_bench(output: Path, data_dir: Path | None = None, quick: bool =
     """
     data_dir = data_dir or default_data_dir()
     plan = QUICK if quick else FULL
-    ui = Progress()
+    ui = RunLog()
     machine = Machine.current()
     demo = load_forget_set(DEMO_FORGET_SET)
     gold = read_jsonl(data_dir / "forget10.jsonl")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bench.load.mixed import Kind, chat_body, parse_head, run_mixed
+from bench.load.mixed import Kind, chat_body, run_mixed
 from bench.paths import REPO
 from bench.processes import BIN
 
@@ -40,11 +40,6 @@ async def serving(handler: Handler) -> AsyncIterator[str]:
     port = server.sockets[0].getsockname()[1]
     async with server:
         yield f"http://127.0.0.1:{port}/v1/chat/completions"
-
-
-def test_parse_head_keeps_retry_after() -> None:
-    head = parse_head(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 5")
-    assert (head.status, head.retry_after, head.content_length) == (429, "2", 5)
 
 
 async def test_every_request_gets_exactly_one_outcome() -> None:
