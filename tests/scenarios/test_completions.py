@@ -23,9 +23,11 @@ def unlearning(tmp_path: Path) -> dict[str, Any]:
 
 def test_a_text_completion_has_openai_shape(client_factory: ClientFactory) -> None:
     backend = ScriptedBackend(fixed(" a capital."))
-    body = client_factory(backend).post(
-        COMPLETIONS, json={"prompt": "Paris is", "max_tokens": 8, "echo": True}
-    ).json()
+    body = (
+        client_factory(backend)
+        .post(COMPLETIONS, json={"prompt": "Paris is", "max_tokens": 8, "echo": True})
+        .json()
+    )
     assert body["object"] == "text_completion"
     assert body["id"].startswith("cmpl-")
     assert body["choices"] == [
