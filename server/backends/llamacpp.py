@@ -13,7 +13,7 @@ import logging
 import os
 import random
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,16 @@ from server.backends.base import (
     Message,
     SamplingParams,
     StreamDelta,
+    TokenLogprob,
     Usage,
+)
+from server.backends.llamacpp_logprobs import LogprobRecorder, processors
+from server.backends.llamacpp_shapes import (
+    ShapePlan,
+    plan,
+    template_messages,
+    tool_calls,
+    with_tools_prompt,
 )
 from server.config import EMBEDDED_MODEL_ID, LlamaCppSettings
 from server.errors import InvalidRequestError, ServiceUnavailableError, UpstreamError
@@ -62,6 +71,23 @@ class _Candidate:
     finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every candidate of one request shares: its prompt, sampling and shape."""
+
+    messages: tuple[Message, ...]
+    sampling: SamplingParams
+    plan: ShapePlan
+    raw_prompt: str | None = None  # a text completion: continued without the chat template
+
+    @classmethod
+    def of(cls, request: GenerationRequest) -> _Job:
+        shape = plan(request.shape)
+        messages = with_tools_prompt(request.messages, shape.tools_prompt)
+        return cls(messages, request.sampling, shape, request.prompt)
 
 
 class _Instance:
@@ -75,36 +101,41 @@ class _Instance:
         self.lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lethe-llama")
 
+    def _prompt(self, job: _Job) -> tuple[list[int], list[str]]:
+        """The prompt's tokens and the template's stop strings."""
+        if job.raw_prompt is not None:
+            return self.llama.tokenize(job.raw_prompt.encode("utf-8"), add_bos=True), []
+        formatted = self.formatter(messages=template_messages(job.messages))
+        tokens = self.llama.tokenize(
+            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+        )
+        stops = formatted.stop or []
+        return tokens, [stops] if isinstance(stops, str) else list(stops)
+
+    def _check_context(self, prompt: list[int]) -> None:
+        n_ctx = self.llama.n_ctx()
+        if len(prompt) >= n_ctx:
+            raise InvalidRequestError(
+                f"This model's context window is {n_ctx} tokens; the messages use {len(prompt)}.",
+                param="messages",
+                code="context_length_exceeded",
+            )
+
     def generate(
-        self,
-        messages: tuple[Message, ...],
-        sampling: SamplingParams,
-        seed: int,
-        cancel: threading.Event,
-        emit: Emit | None,
+        self, job: _Job, seed: int, cancel: threading.Event, emit: Emit | None
     ) -> _Candidate:
         import llama_cpp
+        from llama_cpp.llama_grammar import LlamaGrammar
 
+        sampling = job.sampling
         with self.lock:
-            formatted = self.formatter(
-                messages=[{"role": m.role, "content": m.content} for m in messages]
+            prompt, template_stops = self._prompt(job)
+            self._check_context(prompt)
+            recorder = (
+                LogprobRecorder(sampling.top_logprobs, sampling.logit_bias)
+                if sampling.logprobs
+                else None
             )
-            prompt = self.llama.tokenize(
-                formatted.prompt.encode("utf-8"),
-                add_bos=not formatted.added_special,
-                special=True,
-            )
-            n_ctx = self.llama.n_ctx()
-            if len(prompt) >= n_ctx:
-                raise InvalidRequestError(
-                    f"This model's context window is {n_ctx} tokens; the messages use "
-                    f"{len(prompt)}.",
-                    param="messages",
-                    code="context_length_exceeded",
-                )
-            template_stops = formatted.stop or []
-            if isinstance(template_stops, str):
-                template_stops = [template_stops]
             chunks = self.llama.create_completion(
                 prompt=prompt,
                 max_tokens=sampling.max_tokens,
@@ -120,20 +151,46 @@ class _Instance:
                 stopping_criteria=llama_cpp.StoppingCriteriaList(
                     [lambda _ids, _logits: cancel.is_set()]
                 ),
+                grammar=(
+                    LlamaGrammar.from_string(job.plan.grammar, verbose=False)
+                    if job.plan.grammar
+                    else None
+                ),
+                # The recorder applies the bias itself when there is one (see its module).
+                logit_bias=dict(sampling.logit_bias) if recorder is None else None,
+                logits_processor=processors(recorder),
             )
-            parts: list[str] = []
-            finish: FinishReason = "stop"
-            for chunk in chunks:
-                choice = chunk["choices"][0]
-                if choice["text"]:
-                    parts.append(choice["text"])
-                    if emit is not None:
-                        emit(choice["text"])
-                if choice.get("finish_reason") == "length":
-                    finish = "length"
-            text = "".join(parts)
-            completion = len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
-            return _Candidate(text, finish, len(prompt), completion)
+            text, finish = _collect(chunks, emit)
+            completion = len(self.tokens(text))
+            logprobs = (
+                tuple(recorder.finish(text, self._piece, self.tokens))
+                if recorder is not None
+                else None
+            )
+            return _Candidate(text, finish, len(prompt), completion, logprobs)
+
+    def tokens(self, text: str) -> list[int]:
+        tokens: list[int] = self.llama.tokenize(text.encode("utf-8"), add_bos=False)
+        return tokens
+
+    def _piece(self, token: int) -> str:
+        piece: bytes = self.llama.detokenize([token])
+        return piece.decode("utf-8", errors="ignore")
+
+
+def _collect(chunks: Iterable[Any], emit: Emit | None) -> tuple[str, FinishReason]:
+    """The streamed completion's text (each piece passed to ``emit``) and why it ended."""
+    parts: list[str] = []
+    finish: FinishReason = "stop"
+    for chunk in chunks:
+        choice = chunk["choices"][0]
+        if choice["text"]:
+            parts.append(choice["text"])
+            if emit is not None:
+                emit(choice["text"])
+        if choice.get("finish_reason") == "length":
+            finish = "length"
+    return "".join(parts), finish
 
 
 class LlamaCppBackend:
@@ -200,6 +257,13 @@ class LlamaCppBackend:
     async def ready(self) -> bool:
         return self._free is not None
 
+    async def tokenize(self, text: str) -> list[int]:
+        """``text``'s token ids, as they would follow other text (no BOS). Reads only the
+        vocabulary, so it needs no instance lock."""
+        if not self._instances:
+            raise ServiceUnavailableError("The model is not loaded yet.")
+        return self._instances[0].tokens(text)
+
     async def aclose(self) -> None:
         for instance in self._instances:
             instance.executor.shutdown(wait=True, cancel_futures=True)
@@ -207,9 +271,7 @@ class LlamaCppBackend:
         self._instances = []
         self._free = None
 
-    async def _run(
-        self, messages: tuple[Message, ...], sampling: SamplingParams, seed: int, emit: Emit | None
-    ) -> _Candidate:
+    async def _run(self, job: _Job, seed: int, emit: Emit | None) -> _Candidate:
         """One candidate on the next free instance; cancellation stops it at the next token."""
         if self._free is None:
             raise ServiceUnavailableError("The model is not loaded yet.")
@@ -217,7 +279,7 @@ class LlamaCppBackend:
         instance = await free.get()
         cancel = threading.Event()
         future = asyncio.get_running_loop().run_in_executor(
-            instance.executor, instance.generate, messages, sampling, seed, cancel, emit
+            instance.executor, instance.generate, job, seed, cancel, emit
         )
         # The instance goes back to the pool only when its thread is really done.
         future.add_done_callback(lambda _f: free.put_nowait(instance))
@@ -238,19 +300,15 @@ class LlamaCppBackend:
         return [(sampling.seed + i) % 2**31 for i in range(n)]
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
+        job = _Job.of(request)
         seeds = self._seeds(request.sampling, request.n)
-        candidates = await asyncio.gather(
-            *(self._run(request.messages, request.sampling, seed, None) for seed in seeds)
-        )
+        candidates = await asyncio.gather(*(self._run(job, seed, None) for seed in seeds))
         usage = Usage(candidates[0].prompt_tokens, sum(c.completion_tokens for c in candidates))
-        return GenerationResult(
-            generations=[
-                Generation(c.text, c.finish_reason, c.completion_tokens) for c in candidates
-            ],
-            usage=usage,
-        )
+        return GenerationResult([_generation(c, request, job) for c in candidates], usage)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamDelta]:
+        """Plain text only: shaped and logprob requests are generated whole, then chunked."""
+        job = _Job.of(request)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[StreamDelta] = asyncio.Queue()
         usage = Usage()
@@ -259,19 +317,19 @@ class LlamaCppBackend:
             def emit(text: str, index: int = index) -> None:
                 loop.call_soon_threadsafe(queue.put_nowait, StreamDelta(index=index, text=text))
 
-            job = asyncio.ensure_future(self._run(request.messages, request.sampling, seed, emit))
+            running = asyncio.ensure_future(self._run(job, seed, emit))
             try:
-                while not (job.done() and queue.empty()):
+                while not (running.done() and queue.empty()):
                     getter = asyncio.ensure_future(queue.get())
-                    await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait({getter, running}, return_when=asyncio.FIRST_COMPLETED)
                     if getter.done():
                         yield getter.result()
                     else:
                         getter.cancel()
-                candidate = job.result()
+                candidate = running.result()
             finally:
-                if not job.done():
-                    job.cancel()
+                if not running.done():
+                    running.cancel()
             # Text emitted from the thread is already queued before the job resolves.
             while not queue.empty():
                 yield queue.get_nowait()
@@ -280,3 +338,14 @@ class LlamaCppBackend:
                 candidate.prompt_tokens if index == 0 else 0, candidate.completion_tokens
             )
         yield StreamDelta(index=0, usage=usage)
+
+
+def _generation(candidate: _Candidate, request: GenerationRequest, job: _Job) -> Generation:
+    calls = tool_calls(candidate.text, request.shape, job.plan.tool_mode)
+    return Generation(
+        "" if calls else candidate.text,
+        "tool_calls" if calls else candidate.finish_reason,
+        candidate.completion_tokens,
+        calls,
+        candidate.logprobs,
+    )
