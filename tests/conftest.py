@@ -11,6 +11,7 @@ from server.app import create_app
 from server.backends.base import Backend
 from server.backends.scripted import ScriptedBackend
 from server.config import Settings
+from tests.support.openai_schema import checking_hooks
 
 ClientFactory = Callable[..., TestClient]
 
@@ -29,6 +30,8 @@ def client_factory() -> Iterator[ClientFactory]:
     def make(backend: Backend | None = None, **sections: dict[str, Any]) -> TestClient:
         app = create_app(settings_with(**sections), backend=backend or ScriptedBackend())
         client = TestClient(app, raise_server_exceptions=False)
+        # Every /v1 body and streamed chunk the tests receive must match OpenAI's own schema.
+        client.event_hooks = checking_hooks()
         client.__enter__()
         clients.append(client)
         return client

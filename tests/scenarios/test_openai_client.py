@@ -10,6 +10,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from bench.processes import lethe_serve
+from tests.support.openai_schema import checked_openai
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
@@ -30,7 +31,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def client(base_url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base_url}/v1", api_key=KEY, max_retries=0, timeout=60)
+    client: openai.OpenAI = checked_openai(f"{base_url}/v1", KEY)
+    return client
 
 
 def test_non_streaming(client: openai.OpenAI) -> None:
@@ -114,7 +116,7 @@ def test_unknown_model_is_a_typed_404(client: openai.OpenAI) -> None:
 
 
 def test_wrong_key_is_a_typed_401(base_url: str) -> None:
-    intruder = openai.OpenAI(base_url=f"{base_url}/v1", api_key="wrong", max_retries=0)
+    intruder: openai.OpenAI = checked_openai(f"{base_url}/v1", "wrong")
     with pytest.raises(openai.AuthenticationError) as info:
         intruder.chat.completions.create(model=MODEL, messages=ASK)
     assert info.value.status_code == 401

@@ -218,3 +218,15 @@ def checking_hooks() -> dict[str, list[Callable[[httpx.Response], None]]]:
     kept content to ``iter_bytes``, which the openai client uses), so chunks arrive at once.
     """
     return {"response": [check_response]}
+
+
+def checked_openai(base_url: str, api_key: str, timeout: float = 60.0) -> Any:
+    """The official ``openai.OpenAI`` client whose every response is validated by the hooks.
+
+    Typed ``Any`` here so this module does not import ``openai``; callers annotate it. openai>=3
+    is typed for httpx2 clients only, but takes a legacy ``httpx.Client`` at run time.
+    """
+    import openai
+
+    http = httpx.Client(event_hooks=checking_hooks(), timeout=timeout)
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, http_client=http)
