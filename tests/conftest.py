@@ -14,6 +14,8 @@ from server.config import Settings
 from tests.support.openai_schema import checking_hooks
 
 ClientFactory = Callable[..., TestClient]
+# The throwaway PostgreSQL fixtures (``postgres``, ``postgres_url``).
+pytest_plugins = ["tests.support.postgres"]
 
 
 def settings_with(**sections: dict[str, Any]) -> Settings:

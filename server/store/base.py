@@ -1,0 +1,141 @@
+"""What every target store offers: durable targets per scope, an ordered change log, and a
+way to learn about other writers' changes.
+
+A *scope* is the global forget set (``GLOBAL``) or one tenant's. Every write is one
+transaction that bumps the store's *revision* (a counter in the database, incremented under
+the writers' lock, so revisions become visible in order and a reader that has seen revision
+``r`` has seen every change up to ``r``). Messages of errors raised here name the operation
+and the exception type, never target content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from verifiers.forgetset import Target
+
+GLOBAL = ""
+"""The scope of the targets every answer is checked against, whatever its tenant."""
+
+Source = Literal["file", "api"]
+PutOutcome = Literal["created", "unchanged", "replaced"]
+
+
+class StoreError(Exception):
+    """The store could not be reached or a statement failed; nothing was applied."""
+
+
+class TargetConflictError(Exception):
+    """The id exists with other content and the write was not a replacement."""
+
+
+class TargetMissingError(Exception):
+    """No target with that id in that scope."""
+
+
+def target_hash(target: Target) -> str:
+    """Hash of one target's content (its id included), independent of key order."""
+    blob = json.dumps(
+        target.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def target_json(target: Target) -> str:
+    return target.model_dump_json()
+
+
+def parse_target(body: str) -> Target:
+    return Target.model_validate_json(body)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTarget:
+    scope: str
+    target: Target
+    content_hash: str
+    source: Source
+    added_at: float  # unix seconds of the first write of this id
+    updated_at: float  # unix seconds of the last write that changed its content
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every target of every scope, as of ``revision``."""
+
+    revision: int
+    targets: tuple[StoredTarget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """What changed after a revision: the current rows of the ids written since, and the
+    ids deleted since (``(scope, id)``); applying it brings a mirror to ``revision``."""
+
+    revision: int
+    upserts: tuple[StoredTarget, ...]
+    deletes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    outcome: PutOutcome | Literal["deleted"]
+    revision: int
+
+
+def now() -> float:
+    return time.time()
+
+
+class TargetStore(Protocol):
+    """A durable home for the forget sets that every replica reads."""
+
+    @property
+    def description(self) -> str:
+        """Kind and location without credentials, for logs."""
+        ...
+
+    @property
+    def durable(self) -> bool:
+        """Whether an acknowledged write survives a crash (False: in memory)."""
+        ...
+
+    @property
+    def local(self) -> bool:
+        """Whether asking for the revision is cheap enough to do before every request."""
+        ...
+
+    def migrate(self) -> None: ...
+
+    def revision(self) -> int: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    def changes_since(self, revision: int) -> Delta: ...
+
+    def put(self, scope: str, target: Target, *, replace: bool, actor: str) -> WriteResult:
+        """Create ``target`` (same id and content again: ``unchanged``); an id with other
+        content raises :class:`TargetConflictError` unless ``replace``."""
+        ...
+
+    def delete(self, scope: str, target_id: str, *, actor: str) -> WriteResult:
+        """Remove a target; :class:`TargetMissingError` if there is none."""
+        ...
+
+    def seed(self, scope: str, targets: Sequence[Target], file_hash: str, actor: str) -> int:
+        """Make the file's targets the scope's ``file`` targets, unless this very file
+        content was seeded before (then nothing changes: API edits survive restarts).
+        Returns the number of targets written or removed."""
+        ...
+
+    def wait(self, timeout: float) -> None:
+        """Block up to ``timeout`` seconds, returning early when another writer announced a
+        change (PostgreSQL's LISTEN); a store without notifications just sleeps."""
+        ...
+
+    def close(self) -> None: ...

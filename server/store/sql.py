@@ -1,0 +1,275 @@
+"""The store's logic over a DB-API cursor, shared by SQLite and PostgreSQL.
+
+Statements are fixed text with bound parameters (``Dialect`` holds each driver's spelling of
+them); nothing is ever built from strings. Each write runs in one transaction opened by the
+driver module (:meth:`SqlStore._write`), which the revision bump serialises.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from server.store.base import (
+    Delta,
+    Snapshot,
+    StoredTarget,
+    TargetConflictError,
+    TargetMissingError,
+    WriteResult,
+    now,
+    parse_target,
+    target_hash,
+    target_json,
+)
+from server.store.migrations import MIGRATIONS, Migration
+from verifiers.forgetset import Target
+
+_COLUMNS = "scope, target_id, body, content_hash, source, added_at, updated_at"
+
+
+class Cursor(Protocol):
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """One driver's statements. They differ only in the placeholder (``?`` or ``%s``); a
+    test checks that the two tables say the same thing."""
+
+    schema_create: str
+    schema_version: str
+    schema_set: str
+    revision: str
+    bump: str
+    get: str
+    upsert: str
+    remove: str
+    log: str
+    all_targets: str
+    changed_since: str
+    meta_get: str
+    meta_set: str
+    file_ids: str
+
+
+SQLITE = Dialect(
+    schema_create="CREATE TABLE IF NOT EXISTS lethe_schema (version INTEGER NOT NULL)",
+    schema_version="SELECT max(version) FROM lethe_schema",
+    schema_set="INSERT INTO lethe_schema (version) VALUES (?)",
+    revision="SELECT value FROM lethe_revision WHERE id = 1",
+    bump="UPDATE lethe_revision SET value = value + 1 WHERE id = 1 RETURNING value",
+    get="SELECT content_hash, source FROM lethe_targets WHERE scope = ? AND target_id = ?",
+    upsert=(
+        "INSERT INTO lethe_targets (scope, target_id, body, content_hash, source, added_at, "
+        "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (scope, target_id) DO UPDATE SET body = excluded.body, "
+        "content_hash = excluded.content_hash, source = excluded.source, "
+        "updated_at = excluded.updated_at, revision = excluded.revision"
+    ),
+    remove="DELETE FROM lethe_targets WHERE scope = ? AND target_id = ?",
+    log=(
+        "INSERT INTO lethe_changes (revision, scope, target_id, op, content_hash, actor, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    all_targets=(
+        "SELECT scope, target_id, body, content_hash, source, added_at, updated_at "
+        "FROM lethe_targets ORDER BY scope, target_id"
+    ),
+    # The current row (if any) of every id written after a revision.
+    changed_since=(
+        "SELECT c.scope, c.target_id, t.body, t.content_hash, t.source, t.added_at, "
+        "t.updated_at FROM (SELECT DISTINCT scope, target_id FROM lethe_changes "
+        "WHERE revision > ?) c LEFT JOIN lethe_targets t "
+        "ON t.scope = c.scope AND t.target_id = c.target_id"
+    ),
+    meta_get="SELECT value FROM lethe_meta WHERE key = ?",
+    meta_set=(
+        "INSERT INTO lethe_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    ),
+    file_ids="SELECT target_id FROM lethe_targets WHERE scope = ? AND source = 'file'",
+)
+
+POSTGRES = Dialect(
+    schema_create="CREATE TABLE IF NOT EXISTS lethe_schema (version INTEGER NOT NULL)",
+    schema_version="SELECT max(version) FROM lethe_schema",
+    schema_set="INSERT INTO lethe_schema (version) VALUES (%s)",
+    revision="SELECT value FROM lethe_revision WHERE id = 1",
+    bump="UPDATE lethe_revision SET value = value + 1 WHERE id = 1 RETURNING value",
+    get="SELECT content_hash, source FROM lethe_targets WHERE scope = %s AND target_id = %s",
+    upsert=(
+        "INSERT INTO lethe_targets (scope, target_id, body, content_hash, source, added_at, "
+        "updated_at, revision) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (scope, target_id) DO UPDATE SET body = excluded.body, "
+        "content_hash = excluded.content_hash, source = excluded.source, "
+        "updated_at = excluded.updated_at, revision = excluded.revision"
+    ),
+    remove="DELETE FROM lethe_targets WHERE scope = %s AND target_id = %s",
+    log=(
+        "INSERT INTO lethe_changes (revision, scope, target_id, op, content_hash, actor, at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    ),
+    all_targets=(
+        "SELECT scope, target_id, body, content_hash, source, added_at, updated_at "
+        "FROM lethe_targets ORDER BY scope, target_id"
+    ),
+    changed_since=(
+        "SELECT c.scope, c.target_id, t.body, t.content_hash, t.source, t.added_at, "
+        "t.updated_at FROM (SELECT DISTINCT scope, target_id FROM lethe_changes "
+        "WHERE revision > %s) c LEFT JOIN lethe_targets t "
+        "ON t.scope = c.scope AND t.target_id = c.target_id"
+    ),
+    meta_get="SELECT value FROM lethe_meta WHERE key = %s",
+    meta_set=(
+        "INSERT INTO lethe_meta (key, value) VALUES (%s, %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    ),
+    file_ids="SELECT target_id FROM lethe_targets WHERE scope = %s AND source = 'file'",
+)
+
+
+def _row(row: Sequence[Any]) -> StoredTarget:
+    scope, _, body, content_hash, source, added_at, updated_at = row
+    return StoredTarget(
+        str(scope), parse_target(str(body)), str(content_hash), source, added_at, updated_at
+    )
+
+
+class SqlStore(ABC):
+    """Targets, change log and revision over SQL; subclasses own connections and
+    transactions."""
+
+    def __init__(self, sql: Dialect) -> None:
+        self._sql = sql
+
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[Cursor]:
+        """A cursor inside one write transaction (committed on exit, rolled back on error)."""
+
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[Cursor]:
+        """A cursor inside one read transaction (a consistent snapshot)."""
+
+    def migrate(self) -> None:
+        sql = self._sql
+        with self._write() as cur:
+            self._lock_schema(cur)
+            cur.execute(sql.schema_create)
+            cur.execute(sql.schema_version)
+            current = cur.fetchone()[0] or 0
+            for migration in MIGRATIONS:
+                if migration.version <= current:
+                    continue
+                for statement in self._statements(migration):
+                    cur.execute(statement)
+                cur.execute(sql.schema_set, (migration.version,))
+
+    @abstractmethod
+    def _lock_schema(self, cur: Cursor) -> None:
+        """Keep two replicas from migrating at once."""
+
+    @abstractmethod
+    def _statements(self, migration: Migration) -> tuple[str, ...]: ...
+
+    def revision(self) -> int:
+        with self._read() as cur:
+            cur.execute(self._sql.revision)
+            return int(cur.fetchone()[0])
+
+    def snapshot(self) -> Snapshot:
+        with self._read() as cur:
+            cur.execute(self._sql.revision)
+            revision = int(cur.fetchone()[0])
+            cur.execute(self._sql.all_targets)
+            return Snapshot(revision, tuple(_row(r) for r in cur.fetchall()))
+
+    def changes_since(self, revision: int) -> Delta:
+        with self._read() as cur:
+            cur.execute(self._sql.revision)
+            latest = int(cur.fetchone()[0])
+            if latest == revision:
+                return Delta(latest, (), ())
+            cur.execute(self._sql.changed_since, (revision,))
+            rows = cur.fetchall()
+        upserts = tuple(_row(r) for r in rows if r[2] is not None)
+        deletes = tuple((str(r[0]), str(r[1])) for r in rows if r[2] is None)
+        return Delta(latest, upserts, deletes)
+
+    def put(self, scope: str, target: Target, *, replace: bool, actor: str) -> WriteResult:
+        content = target_hash(target)
+        with self._write() as cur:
+            cur.execute(self._sql.get, (scope, target.id))
+            existing = cur.fetchone()
+            if existing is not None and existing[0] == content:
+                cur.execute(self._sql.revision)
+                return WriteResult("unchanged", int(cur.fetchone()[0]))
+            if existing is not None and not replace:
+                raise TargetConflictError(target.id)
+            revision = self._upsert(cur, scope, target, content, "api", actor)
+        return WriteResult("replaced" if existing is not None else "created", revision)
+
+    def delete(self, scope: str, target_id: str, *, actor: str) -> WriteResult:
+        with self._write() as cur:
+            cur.execute(self._sql.get, (scope, target_id))
+            if cur.fetchone() is None:
+                raise TargetMissingError(target_id)
+            revision = self._remove(cur, scope, target_id, actor)
+        return WriteResult("deleted", revision)
+
+    def seed(self, scope: str, targets: Sequence[Target], file_hash: str, actor: str) -> int:
+        key = f"seed:{scope}"
+        written = 0
+        with self._write() as cur:
+            cur.execute(self._sql.meta_get, (key,))
+            row = cur.fetchone()
+            if row is not None and row[0] == file_hash:
+                return 0
+            listed = {t.id for t in targets}
+            cur.execute(self._sql.file_ids, (scope,))
+            for (target_id,) in cur.fetchall():
+                if target_id not in listed:
+                    self._remove(cur, scope, str(target_id), actor)
+                    written += 1
+            for target in targets:
+                content = target_hash(target)
+                cur.execute(self._sql.get, (scope, target.id))
+                existing = cur.fetchone()
+                if existing is None or existing[0] != content:
+                    self._upsert(cur, scope, target, content, "file", actor)
+                    written += 1
+            cur.execute(self._sql.meta_set, (key, file_hash))
+        return written
+
+    def _bump(self, cur: Cursor) -> int:
+        cur.execute(self._sql.bump)
+        return int(cur.fetchone()[0])
+
+    def _upsert(
+        self, cur: Cursor, scope: str, target: Target, content: str, source: str, actor: str
+    ) -> int:
+        revision = self._bump(cur)
+        at = now()
+        body = target_json(target)
+        cur.execute(self._sql.upsert, (scope, target.id, body, content, source, at, at, revision))
+        cur.execute(self._sql.log, (revision, scope, target.id, "put", content, actor, at))
+        self._notify(cur, revision)
+        return revision
+
+    def _remove(self, cur: Cursor, scope: str, target_id: str, actor: str) -> int:
+        revision = self._bump(cur)
+        cur.execute(self._sql.remove, (scope, target_id))
+        cur.execute(self._sql.log, (revision, scope, target_id, "delete", None, actor, now()))
+        self._notify(cur, revision)
+        return revision
+
+    @abstractmethod
+    def _notify(self, cur: Cursor, revision: int) -> None:
+        """Tell other replicas when the transaction commits."""
