@@ -8,7 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import get_args
 
+from calibration.artifact import Strategy
 from server.config import ConfigError, load_settings
 from server.logs import configure_logging
 
@@ -134,9 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--delta", type=float, default=0.05, help="1 - confidence δ.")
     calibrate.add_argument("--max-budget", type=int, default=3, help="Largest K on the grid.")
     calibrate.add_argument("--candidates", type=int, default=2, help="k candidates per round.")
-    calibrate.add_argument(
-        "--strategy", choices=["reprompt", "redact", "resample"], default="reprompt"
-    )
+    calibrate.add_argument("--strategy", choices=list(get_args(Strategy)), default="reprompt")
     calibrate.add_argument("--concurrency", type=int, default=2, help="Queries in flight.")
     calibrate.set_defaults(handler=_calibrate)
 

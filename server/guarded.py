@@ -51,12 +51,21 @@ def choice_request(call: GenerationRequest, index: int) -> GenerationRequest:
 
 
 def round_request(
-    call: GenerationRequest, prompt: tuple[Message, ...], number: int, candidates: int
+    call: GenerationRequest,
+    prompt: tuple[Message, ...],
+    number: int,
+    candidates: int,
+    bans: tuple[tuple[int, float], ...] = (),
 ) -> GenerationRequest:
-    """Round ``number`` of one loop: ``candidates`` samples of ``prompt`` in one call."""
+    """Round ``number`` of one loop: ``candidates`` samples of ``prompt`` in one call, with the
+    refinement's token ``bans`` added to the client's ``logit_bias`` (a ban wins)."""
     sampling = call.sampling
     if sampling.seed is not None:
         sampling = replace(sampling, seed=sampling.seed + number * candidates)
+    if bans:
+        merged = dict(sampling.logit_bias)
+        merged.update(bans)
+        sampling = replace(sampling, logit_bias=tuple(sorted(merged.items())))
     return replace(call, messages=prompt, n=candidates, sampling=sampling)
 
 

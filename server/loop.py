@@ -26,7 +26,8 @@ from server.backends.base import (
 from server.config import DEFAULT_REFINE_TEMPLATE, DEFAULT_REFUSAL
 from server.errors import LetheError
 from server.guarded import round_request
-from server.refinement import RefinementSettings, RoundView, Verify, strategy
+from server.refinement import RefinementSettings, RoundView, Tokenizer, Verify, strategy
+from server.refinement.base import Bias
 from server.shapes import conforms, readable
 from verifiers.types import LeakageReport, Verdict
 
@@ -87,13 +88,18 @@ class LoopOutcome:
 
 
 class UnlearningLoop:
-    def __init__(self, generate: Generate, verify: Verify, policy: LoopPolicy) -> None:
+    def __init__(
+        self,
+        generate: Generate,
+        verify: Verify,
+        policy: LoopPolicy,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
         self._generate = generate
         self._verify = verify
         self.policy = policy
-        self._refinement = strategy(
-            policy.strategy, RefinementSettings(policy.refine_template, policy.redact_threshold)
-        )
+        settings = RefinementSettings(policy.refine_template, policy.redact_threshold, tokenizer)
+        self._refinement = strategy(policy.strategy, settings)
 
     async def run(self, call: GenerationRequest, *, record_all: bool = False) -> LoopOutcome:
         """Run the loop for one conversation.
@@ -105,13 +111,15 @@ class UnlearningLoop:
         policy = self.policy
         original = call.messages
         prompt = original
+        bias: Bias = ()  # token bans the strategy added, on top of the client's logit_bias
         rounds: list[RoundRecord] = []
         reports: list[list[LeakageReport]] = []
         sources: dict[int, Generation] = {}  # id of a candidate record -> what the model said
         usage = Usage()
         prompt_tokens = 0
         for number in range(policy.budget + 1):
-            result = await self._generate(round_request(call, prompt, number, policy.candidates))
+            request = round_request(call, prompt, number, policy.candidates, bias)
+            result = await self._generate(request)
             usage = usage + result.usage
             if number == 0:
                 prompt_tokens = result.usage.prompt_tokens
@@ -122,7 +130,7 @@ class UnlearningLoop:
             if record_all:
                 if rounds[-1].best.score <= policy.threshold:
                     break
-                prompt = self._refinement.next_prompt(view)
+                prompt, bias = await self._next(view, bias)
                 continue
             decision = accepted(rounds, policy.threshold, policy.budget)
             if decision.candidate is not None:
@@ -130,8 +138,16 @@ class UnlearningLoop:
                 return _returned(
                     status, decision.candidate, sources, rounds, reports, usage, prompt_tokens
                 )
-            prompt = self._refinement.next_prompt(view)
+            if number < policy.budget:
+                prompt, bias = await self._next(view, bias)
         return self._finish(rounds, reports, usage, prompt_tokens, sources)
+
+    async def _next(self, view: RoundView, bias: Bias) -> tuple[tuple[Message, ...], Bias]:
+        """The next round's conversation and the token bans so far (they add up)."""
+        following = await self._refinement.next_round(view)
+        merged = dict(bias)
+        merged.update(following.logit_bias)
+        return following.messages, tuple(sorted(merged.items()))
 
     async def _checked(
         self,

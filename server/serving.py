@@ -46,6 +46,7 @@ from server.protocol import (
     completion_id,
     usage_info,
 )
+from server.refinement.base import tokenizer_of
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
 
 T = TypeVar("T")
@@ -151,7 +152,9 @@ class ChatService:
             return Answer(choices, result.usage, info)
         guard = self._guard
         active = await guard.ensure_active()  # 503 while there is no policy (fail closed)
-        loop = UnlearningLoop(self._generate, guard.check_all, active.loop)
+        loop = UnlearningLoop(
+            self._generate, guard.check_all, active.loop, tokenizer_of(self.backend)
+        )
         call = guarded_request(chat.call, guard.sampling)
         try:
             outcomes = await _all([loop.run(choice_request(call, i)) for i in range(call.n)])

@@ -13,7 +13,7 @@ import logging
 import os
 import random
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,6 +263,12 @@ class LlamaCppBackend:
         if not self._instances:
             raise ServiceUnavailableError("The model is not loaded yet.")
         return self._instances[0].tokens(text)
+
+    async def detokenize(self, tokens: Sequence[int]) -> str:
+        if not self._instances:
+            raise ServiceUnavailableError("The model is not loaded yet.")
+        raw: bytes = self._instances[0].llama.detokenize(list(tokens))
+        return raw.decode("utf-8", errors="ignore")
 
     async def aclose(self) -> None:
         for instance in self._instances:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -19,6 +19,7 @@ from server.backends.base import (
     StreamDelta,
     Usage,
 )
+from server.backends.openai_tokens import UpstreamTokenizer, server_root
 from server.backends.openai_wire import (
     finish_reason,
     generation,
@@ -139,6 +140,9 @@ class OpenAIUpstreamBackend:
             transport=transport,
         )
         self._ready_at = 0.0
+        self._tokenizer = UpstreamTokenizer(
+            self._client, server_root(settings.base_url), self._resolve_model
+        )
 
     def model_ids(self) -> list[str]:
         name = self._served_name or self._upstream_model
@@ -179,6 +183,14 @@ class OpenAIUpstreamBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def tokenize(self, text: str) -> list[int]:
+        async with self._errors_mapped():
+            return await self._tokenizer.tokenize(text)
+
+    async def detokenize(self, tokens: Sequence[int]) -> str:
+        async with self._errors_mapped():
+            return await self._tokenizer.detokenize(tokens)
 
     @asynccontextmanager
     async def _errors_mapped(self) -> AsyncIterator[None]:

@@ -11,18 +11,38 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from calibration.artifact import Strategy
-from server.refinement.base import Refinement, RefinementSettings, RoundView, Verify
+from server.refinement.ban import Ban
+from server.refinement.base import (
+    NextRound,
+    Refinement,
+    RefinementSettings,
+    RoundView,
+    Tokenizer,
+    Verify,
+)
 from server.refinement.redact import Redact
 from server.refinement.reprompt import Reprompt
 from server.refinement.resample import Resample
+from server.refinement.scrub import Scrub
 
 STRATEGIES: Mapping[Strategy, Callable[[RefinementSettings], Refinement]] = {
     "reprompt": Reprompt,
     "redact": Redact,
     "resample": Resample,
+    "scrub": Scrub,
+    "ban": Ban,
 }
 
-__all__ = ["STRATEGIES", "Refinement", "RefinementSettings", "RoundView", "Verify", "strategy"]
+__all__ = [
+    "STRATEGIES",
+    "NextRound",
+    "Refinement",
+    "RefinementSettings",
+    "RoundView",
+    "Tokenizer",
+    "Verify",
+    "strategy",
+]
 
 
 def strategy(name: Strategy, settings: RefinementSettings) -> Refinement:

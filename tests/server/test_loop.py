@@ -13,7 +13,7 @@ from server.loop import LoopPolicy, UnlearningLoop, UnlearningRefusedError
 from server.refinement import Verify
 from verifiers.forgetset import Target, build_forget_set
 from verifiers.suite import SuiteConfig, VerifierSuite
-from verifiers.types import LeakageReport
+from verifiers.types import LeakageReport, Passage, Span, Verdict
 
 FORGET = build_forget_set(
     [
@@ -129,3 +129,67 @@ async def test_verifier_failure_refuses() -> None:
     assert outcome.status == "refused"
     assert "harmless" not in outcome.text
     suite.close()
+
+
+# --- strategies that change the next request, not only its prompt ----------------------------
+
+NOTES = "Notes:\n- The father of Hsiao Yun-Hwa is a civil engineer.\n- Ben Okoro wrote 'Tides'."
+RAG = (Message("system", NOTES), Message("user", "What does her father do?"))
+
+
+async def _spotting(messages: Sequence[Message], texts: Sequence[str]) -> list[LeakageReport]:
+    """Flags "civil engineer" and points at where it is, as the verifiers do."""
+    reports = []
+    for text in texts:
+        if "civil engineer" not in text:
+            reports.append(LeakageReport(0.0, (Verdict("fact", 0.0),), flagged=False))
+            continue
+        at, note = text.index("civil"), NOTES.index("civil")
+        verdict = Verdict(
+            "fact",
+            1.0,
+            targets=("t-1",),
+            spans=(Span("t-1", at, at + len("civil engineer")),),
+            passages=(Passage("t-1", 0, note, note + len("civil engineer")),),
+        )
+        reports.append(LeakageReport(1.0, (verdict,), flagged=True, targets=("t-1",)))
+    return reports
+
+
+class _Words:
+    async def tokenize(self, text: str) -> list[int]:
+        return [len(text.strip()) * 10 + text.startswith(" ")]
+
+    async def detokenize(self, tokens: Sequence[int]) -> str:
+        return "x" * (tokens[0] // 10)
+
+
+async def test_scrub_regenerates_without_the_flagged_note() -> None:
+    backend = ScriptedBackend(sequence([LEAK, LEAK, SAFE]))
+    policy = LoopPolicy(threshold=0.5, budget=1, candidates=2, strategy="scrub")
+    outcome = await UnlearningLoop(backend.generate, _spotting, policy).run(
+        GenerationRequest(RAG, SamplingParams(max_tokens=16, seed=1))
+    )
+    assert outcome.status == "refined"
+    first, second = backend.calls
+    assert "civil engineer" in first.messages[0].content
+    assert "civil engineer" not in second.messages[0].content
+    assert "Ben Okoro wrote 'Tides'." in second.messages[0].content
+    assert second.messages[1:] == RAG[1:]
+
+
+async def test_ban_adds_logit_bias_to_the_next_round_only() -> None:
+    backend = ScriptedBackend(sequence([LEAK, LEAK, SAFE]))
+    policy = LoopPolicy(threshold=0.5, budget=1, candidates=2, strategy="ban")
+    client = SamplingParams(max_tokens=16, seed=1, logit_bias=((7, 5.0),))
+    outcome = await UnlearningLoop(backend.generate, _spotting, policy, _Words()).run(
+        GenerationRequest(ASK, client)
+    )
+    assert outcome.status == "refined"
+    first, second = backend.calls
+    assert first.sampling.logit_bias == ((7, 5.0),)
+    banned = dict(second.sampling.logit_bias)
+    assert banned.pop(7) == 5.0  # the client's own bias stays
+    assert banned  # "civil" and "engineer" in their spellings
+    assert set(banned.values()) == {-100.0}
+    assert second.messages == ASK

@@ -16,8 +16,9 @@ import pytest
 from bench.processes import free_port, llama_cpp_upstream
 from server.app import create_app
 from server.backends.base import GenerationRequest, Message, SamplingParams
+from server.backends.llamacpp import LlamaCppBackend
 from server.backends.openai import OpenAIUpstreamBackend
-from server.config import Settings, UpstreamSettings
+from server.config import LlamaCppSettings, Settings, UpstreamSettings
 from server.errors import UpstreamError
 from tests.server.live import serve_in_thread
 
@@ -114,3 +115,19 @@ async def test_backend_raises_typed_error_when_upstream_is_gone() -> None:
     with pytest.raises(UpstreamError):
         await backend.generate(GenerationRequest(ASK, SamplingParams(max_tokens=4)))
     await backend.aclose()
+
+
+async def test_backend_tokenizes_like_the_served_model(upstream: str) -> None:
+    """Token bans need the upstream's own token ids: llama-cpp-python's server speaks its
+    /extras dialect (vLLM's /tokenize is tried first and is absent here)."""
+    backend = OpenAIUpstreamBackend(UpstreamSettings(base_url=upstream))
+    embedded = LlamaCppBackend(LlamaCppSettings(pool_size=1, n_ctx=256))
+    await backend.start()
+    await embedded.start()
+    try:
+        tokens = await backend.tokenize(" Paris is lovely")
+        assert tokens == await embedded.tokenize(" Paris is lovely")
+        assert (await backend.detokenize(tokens)).strip() == "Paris is lovely"
+    finally:
+        await backend.aclose()
+        await embedded.aclose()
