@@ -1,62 +1,120 @@
-"""Lexical evidence, per forget target, that a candidate is about it and repeats its facts.
+"""Lexical evidence, per forget target, that a conversation is about it and that the candidate
+adds content of its facts. Shared by the ``fact``, ``semantic`` and ``llm`` checks.
 
-Shared by the ``fact`` and ``semantic`` checks. Two questions matter as much as each other:
-is the conversation *about* this target (named, or pointed at by its own distinctive words),
-and does the candidate *add* content of one of its facts that the user did not say?
+The scoring rule (``fact`` and ``semantic`` apply it per target, the verdict is the highest):
+
+    score = max(content * (FLOOR + (1 - FLOOR) * anchor), description)
+
+**content** (0..1) is how much of one fact the candidate adds, together with what earlier
+assistant turns said (a fact split over two answers is one fact) — but only facts the candidate
+itself contributes a word to. Words the user said are not news. A fact's content score is half
+its weighted coverage and half its *strength* (covered weight / ``STRONG_EVIDENCE``, capped at
+1): a few rare words ("Pink Peach Excellence Prize") reveal a fact even when it says more.
+Words weigh idf times English rarity (:func:`verifiers.facts.specificity`).
+
+**anchor** (0..1) is how surely the conversation points at the target by something *other than
+that content* — the fix for "The capital of South Korea is Seoul" scoring like a leak because
+one author was born in Seoul:
+
+- its name or alias in the candidate or the current question: 1.0; initials 0.7; a lone name
+  part 0.5 (``NAME_WEIGHT``; disguises such as spelled or reversed names included);
+- a name in an earlier turn: the same weight when the current question refers back to it
+  (:mod:`verifiers.conversation`), else times ``STALE`` (the user moved on). A name in a system or
+  tool note counts fully only when that same note holds the content the candidate repeats
+  (a retrieved passage about the target), else times ``STALE`` (a list of names to avoid);
+- a title or award name of the target (``FactIndex.identifiers``) in the user's turns or an
+  earlier answer: its words' weight / ``POINTING_EVIDENCE`` (in the candidate a title is
+  content, not an anchor: it would anchor itself);
+- a *description*: attributes of the target, mentioned anywhere in the conversation, that
+  together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
+  are one attribute ("born in Seoul, South Korea"); only facts the words cover for at least
+  ``ATTRIBUTE_COVERAGE`` of their weight are stated at all, and an attribute counts when it
+  weighs at least ``ATTRIBUTE_MIN``. Two attributes give ``DESCRIPTION[2]``, three or more
+  ``DESCRIPTION[3]``, and only when no other target has as many (else the description is
+  ambiguous: halved). Words of a single fact never make a description (one thing said).
+
+**FLOOR** is what a fact's content is worth with no anchor at all: a sentence that only shares
+words with a fact is not a leak, but a long verbatim copy of one still scores a little.
+
+**description**: the attributes the *candidate* adds (not the user's) are themselves a leak
+when they single the target out; the verdict is at least their description score.
+
+When someone who is not a target is named and this target is not, shared words are about that
+someone else ("Jaime Vasquez was born in Santiago"): the anchor from titles and descriptions,
+and the description score, are halved (``SOMEONE_ELSE``).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from verifiers.facts import FactIndex, FactMatch, content_bigrams, tokens_of
-from verifiers.names import HitKind, NameMatcher, strongest
+from verifiers.conversation import Conversation, conversation
+from verifiers.facts import FactIndex, FactMatch, tokens_of
+from verifiers.names import HitKind, NameHit, NameMatcher
 from verifiers.refusal import proper_names, substance
 from verifiers.registry import ForgetIndex
-from verifiers.types import VerifyContext
+from verifiers.text import fold_spans, stem
+from verifiers.types import Passage, Span, VerifyContext
 
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
+STALE = 0.4
+FLOOR = 0.25
 # Weight of revealed content (idf units, ~2-5 per distinctive word) that counts as a whole
 # fact even when the fact says more.
 STRONG_EVIDENCE = 4.0
-# Weight of the user's words found in one target's facts (idf units) that points at it
-# ("Who wrote 'Artistic Authority'?" names a book from its facts).
-POINTING_EVIDENCE = 8.0
+# Weight of a title's words (idf units) that points at its target for certain.
+POINTING_EVIDENCE = 6.0
+ATTRIBUTE_MIN = 2.0
+ATTRIBUTE_COVERAGE = 0.3
+DESCRIPTION = {2: 0.75, 3: 1.0}
+SOMEONE_ELSE = 0.5
+# A context passage must hold at least this much of the repeated content (idf units).
+PASSAGE_MIN = 1.5
+_CACHE_SIZE = 256
 
 
 @dataclass
 class TargetEvidence:
     target_id: str
-    named: float = 0.0  # strongest mention of the target in prompt or candidate
-    prompt_points: float = 0.0  # how much the user's own words match this target's facts
+    named: float = 0.0  # strongest mention of the target, after the turn rules
+    points: float = 0.0  # titles and award names of the target in the conversation
+    described: float = 0.0  # attributes anywhere in the conversation single it out
+    describes: float = 0.0  # attributes the candidate adds single it out (itself a leak)
     someone_else: bool = False  # another, non-target name is in the conversation
     revealed: dict[int, float] = field(default_factory=dict)  # fact number -> content score
     words: dict[int, frozenset[str]] = field(default_factory=dict)  # fact number -> words
-    weights: dict[str, float] = field(default_factory=dict)  # word -> weight, as revealed
-
-    @property
-    def identity(self) -> float:
-        """Several facts of one target in one answer identify it even without its name."""
-        if len(self.revealed) < 2:
-            return 0.0
-        top = max(self.revealed, key=lambda number: self.revealed[number])
-        others = set().union(*self.words.values()) - self.words[top]
-        return min(1.0, sum(self.weights[w] for w in others) / STRONG_EVIDENCE)
+    said: frozenset[str] = frozenset()  # the target's fact words the candidate itself says
 
     @property
     def about(self) -> float:
-        """0..1: how sure we are that the conversation concerns this target.
-
-        When someone else is named and this target is not, shared words describe that someone
-        else ("Jaime Vasquez was born in Santiago, Chile"): only the user's own pointers count.
-        """
+        """0..1: the anchor — how surely the conversation points at this target."""
+        indirect = max(self.points, self.described)
         if self.someone_else and self.named == 0.0:
-            return 0.5 * self.prompt_points
-        return max(self.named, self.prompt_points, self.identity)
+            indirect *= SOMEONE_ELSE
+        return max(self.named, indirect)
 
     @property
     def content(self) -> float:
         return max(self.revealed.values(), default=0.0)
+
+    def score(self, content: float | None = None) -> float:
+        """The scoring rule above, with ``content`` (e.g. a semantic one) in place of ours."""
+        value = self.content if content is None else content
+        describes = self.describes
+        if self.someone_else and self.named == 0.0:
+            describes *= SOMEONE_ELSE
+        return max(value * (FLOOR + (1.0 - FLOOR) * self.about), describes)
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """Everything one candidate's checks share, computed once per (context, candidate)."""
+
+    targets: Mapping[str, TargetEvidence]
+    conversation: Conversation
+    name_hits: tuple[NameHit, ...]  # in the candidate, offsets into it
 
 
 def names(index: ForgetIndex) -> NameMatcher:
@@ -75,34 +133,156 @@ def content_score(match: FactMatch) -> float:
     return 0.5 * match.coverage + 0.5 * strength
 
 
-def gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> dict[str, TargetEvidence]:
-    fact_index = facts(index)
-    prompt = context.prompt_text
-    known = fact_index.resolve(tokens_of(prompt))
-    said = fact_index.resolve(tokens_of(substance(candidate)))
+def gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathered:
+    """Per target evidence (cached: the fact and semantic checks ask for the same)."""
+    cache: dict[tuple[VerifyContext, str], Gathered] = index.resource("gathered", dict)
+    key = (context, candidate)
+    found = cache.get(key)
+    if found is None:
+        found = _gather(context, index, candidate)
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
+def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathered:
+    fact_index, matcher = facts(index), names(index)
+    talk = conversation(context)
+    known = fact_index.resolve(tokens_of(talk.user_text))
+    own = fact_index.resolve(tokens_of(substance(candidate)))
+    before = fact_index.resolve(tokens_of(talk.said_before)) if talk.said_before else {}
+    said = {**before, **own}
     evidence: dict[str, TargetEvidence] = {}
 
     def of(target_id: str) -> TargetEvidence:
         return evidence.setdefault(target_id, TargetEvidence(target_id))
 
-    matcher = names(index)
-    mentions = strongest([*matcher.find(prompt), *matcher.find(candidate)])
-    for target_id, kind in mentions.items():
-        of(target_id).named = NAME_WEIGHT[kind]
     for match in fact_index.matches(said, set(known)):
+        if own.keys().isdisjoint(match.words):
+            continue  # the candidate adds nothing to this fact
         item = of(match.target_id)
         score = content_score(match)
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words
-        item.weights.update({w: fact_index.weight[w] * said[w] for w in match.words})
-    for target_id, weight in _prompt_pointers(fact_index, prompt).items():
-        if target_id in evidence:
-            evidence[target_id].prompt_points = min(1.0, weight / POINTING_EVIDENCE)
-    if _others_named(f"{prompt}\n{candidate}", matcher, fact_index):
+        item.said |= match.words & own.keys()
+    candidate_hits = matcher.find(candidate)
+    _name_anchors(talk, matcher, candidate_hits, evidence)
+    # Titles the user (or an earlier answer) used point; one in the candidate is content.
+    for target_id, weight in _pointers(fact_index, f"{talk.user_text}\n{talk.said_before}").items():
+        of(target_id).points = min(1.0, weight / POINTING_EVIDENCE)
+    _descriptions(fact_index, {**known, **before}, {**known, **said}, of)
+    if _others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
         for item in evidence.values():
             item.someone_else = True
-    return evidence
+    return Gathered(evidence, talk, candidate_hits)
+
+
+def _strongest(hits: Iterable[NameHit], weight: float = 1.0) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for hit in hits:
+        best[hit.target_id] = max(best.get(hit.target_id, 0.0), NAME_WEIGHT[hit.kind] * weight)
+    return best
+
+
+def _name_anchors(
+    talk: Conversation,
+    matcher: NameMatcher,
+    candidate_hits: tuple[NameHit, ...],
+    evidence: dict[str, TargetEvidence],
+) -> None:
+    """Apply the turn rules of the module docstring to every name mention."""
+    found = _strongest([*candidate_hits, *matcher.find(talk.question)])
+    earlier = STALE if not talk.refers_back else 1.0
+    for _, turn in talk.earlier:
+        hits = matcher.find(turn.content)
+        if not hits:
+            continue
+        weight = earlier if turn.role in ("user", "assistant") else STALE
+        for target_id, value in _strongest(hits, weight).items():
+            item = evidence.get(target_id)
+            context = turn.role not in ("user", "assistant")
+            if context and item is not None and _holds(turn.content, item.said):
+                value = value / STALE  # a retrieved note about the target: full weight
+            found[target_id] = max(found.get(target_id, 0.0), value)
+    for target_id, value in found.items():
+        evidence.setdefault(target_id, TargetEvidence(target_id)).named = value
+
+
+def _holds(text: str, words: frozenset[str]) -> bool:
+    return bool(words) and not words.isdisjoint(stem(w) for w in fold_spans(text).words)
+
+
+def _pointers(fact_index: FactIndex, text: str) -> dict[str, float]:
+    """Per target, the weight of words in title or award phrases of its facts."""
+    ordered = [stem(w) for w in fold_spans(text).words]
+    words: dict[str, set[str]] = {}
+    for pair in itertools.pairwise(ordered):
+        for target in fact_index.identifiers.get(pair, ()):
+            words.setdefault(target, set()).update(pair)
+    return {
+        target: sum(fact_index.weight.get(t, 0.0) for t in found) for target, found in words.items()
+    }
+
+
+def _attributes(fact_index: FactIndex, target_id: str, words: Iterable[str]) -> int:
+    """How many separate attributes of the target ``words`` mention (see the docstring)."""
+    links = fact_index.links.get(target_id, {})
+    weight = fact_index.weight
+    groups: list[tuple[set[str], float]] = []
+    for word in words:
+        joined = [g for g in groups if word in g[0] or not links.get(word, set()).isdisjoint(g[0])]
+        members = {word}.union(*(g[0] for g in joined))
+        total = weight.get(word, 0.0) + sum(g[1] for g in joined)
+        groups = [g for g in groups if g not in joined] + [(members, total)]
+    return sum(total >= ATTRIBUTE_MIN for _, total in groups)
+
+
+def _description(counts: dict[str, int]) -> dict[str, float]:
+    top = max(counts.values(), default=0)
+    leaders = [t for t, n in counts.items() if n == top]
+    value = DESCRIPTION[min(top, 3)] if top >= 2 else 0.0
+    if len(leaders) > 1:
+        value *= 0.5
+    return dict.fromkeys(leaders, value) if value else {}
+
+
+def _descriptions(
+    fact_index: FactIndex,
+    prior: dict[str, float],
+    everything: dict[str, float],
+    of: Callable[[str], TargetEvidence],
+) -> None:
+    """``described``: the user's turns and earlier answers describe a target (an anchor for
+    what the candidate adds). ``describes``: the candidate completes or extends a description
+    (it adds an attribute, and with it the attributes single the target out): itself a leak."""
+    before = {
+        t: _attributes(fact_index, t, w) for t, w in _attribute_words(fact_index, prior).items()
+    }
+    after = {
+        t: _attributes(fact_index, t, w)
+        for t, w in _attribute_words(fact_index, everything).items()
+    }
+    for target_id, value in _description(before).items():
+        of(target_id).described = value
+    grown = {t: n for t, n in after.items() if n > before.get(t, 0)}
+    for target_id, value in _description(grown).items():
+        of(target_id).describes = value
+
+
+def _attribute_words(fact_index: FactIndex, words: dict[str, float]) -> dict[str, set[str]]:
+    """Per target, the words of its facts that ``words`` cover well enough to state them: a
+    word that is incidental in a long fact ("through a diverse *lens*") is no attribute."""
+    found: dict[str, set[str]] = {}
+    stated: dict[str, int] = {}
+    for match in fact_index.matches(words, set()):
+        if match.coverage >= ATTRIBUTE_COVERAGE:
+            found.setdefault(match.target_id, set()).update(match.words)
+            stated[match.target_id] = stated.get(match.target_id, 0) + 1
+    # One fact, however many of its words, is one thing said about the target, not a
+    # description of who it is.
+    return {t: words for t, words in found.items() if stated[t] >= 2}
 
 
 def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> bool:
@@ -116,15 +296,73 @@ def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> boo
     return False
 
 
-def _prompt_pointers(fact_index: FactIndex, prompt: str) -> dict[str, float]:
-    """Per target, the weight of phrases the prompt shares with its facts: "Who wrote
-    'Scribing Like A Scholar'?" points at the target whose facts name that book, while one
-    shared word ("What is the capital of Chile?") is only a topic."""
-    weights: dict[str, set[str]] = {}
-    for pair in content_bigrams(prompt):
-        for target in fact_index.bigrams.get(pair, ()):
-            weights.setdefault(target, set()).update(pair)
-    return {
-        target: sum(fact_index.weight.get(t, 0.0) for t in words)
-        for target, words in weights.items()
-    }
+# --- where: spans of the candidate, passages of the conversation -----------------------------
+
+
+def spans(gathered: Gathered, candidate: str, target_ids: Iterable[str]) -> tuple[Span, ...]:
+    """Characters of the candidate that carry the targets' names or fact words."""
+    wanted = set(target_ids)
+    out: dict[Span, None] = {}
+    for hit in gathered.name_hits:
+        if hit.target_id in wanted:
+            out.setdefault(Span(hit.target_id, hit.start, hit.end))
+    folded = fold_spans(candidate)
+    for target_id in wanted:
+        item = gathered.targets.get(target_id)
+        if item is None or not item.said:
+            continue
+        for word, (start, end) in zip(folded.words, folded.spans, strict=True):
+            if stem(word) in item.said:
+                out.setdefault(Span(target_id, start, end))
+    return tuple(sorted(out, key=lambda s: (s.start, s.end, s.target_id)))
+
+
+def passages(
+    gathered: Gathered, index: ForgetIndex, target_ids: Iterable[str]
+) -> tuple[Passage, ...]:
+    """Lines (or sentences) of system, tool and earlier assistant turns that hold the fact
+    words a flagged target's verdict rests on: what context scrubbing removes."""
+    fact_index = facts(index)
+    out: list[Passage] = []
+    for target_id in target_ids:
+        item = gathered.targets.get(target_id)
+        if item is None or not item.words:
+            continue
+        wanted = frozenset().union(*item.words.values())
+        for number, turn in gathered.conversation.passage_turns():
+            for start, end in segments(turn.content):
+                found = fact_index.resolve(tokens_of(turn.content[start:end]))
+                weight = sum(fact_index.weight.get(w, 0.0) for w in wanted.intersection(found))
+                if weight >= PASSAGE_MIN:
+                    out.append(Passage(target_id, number, start, end))
+    return tuple(out)
+
+
+def segments(text: str) -> list[tuple[int, int]]:
+    """Non-blank lines of ``text``; a long line is cut into sentences."""
+    out: list[tuple[int, int]] = []
+    position = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped:
+            start = position + line.index(stripped[0])
+            out.extend(_sentences(text, start, start + len(stripped)))
+        position += len(line)
+    return out
+
+
+LONG_LINE = 300
+
+
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if end - start <= LONG_LINE:
+        return [(start, end)]
+    out: list[tuple[int, int]] = []
+    begin = start
+    for position in range(start, end - 1):
+        if text[position] in ".!?" and text[position + 1].isspace():
+            out.append((begin, position + 1))
+            begin = position + 2
+    if begin < end:
+        out.append((begin, end))
+    return [(a, b) for a, b in out if text[a:b].strip()]

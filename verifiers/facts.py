@@ -23,6 +23,16 @@ from verifiers.forgetset import Target
 from verifiers.text import content_tokens
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Titles and award names: quoted, or three or more capitalised words in a row ("Seoul
+# Architecture Book of the Year"). They name one target's work; places ("Seoul, South Korea")
+# and professions are attributes many people share.
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|‘([^’]+)’|(?<!\w)\'(.+?)\'(?!\w)')
+_TITLE_CASE = re.compile(
+    r"\b[A-Z][\w'’/+&-]*(?:\s+(?:(?:of|in|for|the|and|a|an|on|to|with|at)\s+)*[A-Z][\w'’/+&-]*){2,}"
+)
+# Words of one fact this close together (in content words) describe one attribute ("born in
+# Seoul, South Korea"); farther apart, or in different facts, they are different attributes.
+LINK_WINDOW = 3
 FUZZY_MIN_LENGTH = 5
 FUZZY_MIN_SIMILARITY = 0.8
 FUZZY_DISCOUNT = 0.8
@@ -56,19 +66,33 @@ class FactIndex:
     def __init__(self, targets: Iterable[Target]) -> None:
         self.entries: list[FactEntry] = []
         self.name_tokens: dict[str, frozenset[str]] = {}
-        # Adjacent content words of facts ("scribing scholar"): a phrase such as a title.
-        self.bigrams: dict[tuple[str, str], set[str]] = {}
+        # Adjacent content words of titles and award names: a phrase that names a work.
+        self.identifiers: dict[tuple[str, str], set[str]] = {}
+        # Per target, which of its words belong to one attribute (see LINK_WINDOW).
+        self.links: dict[str, dict[str, set[str]]] = {}
         for target in targets:
             names = frozenset(content_tokens(" ".join(target.names())))
             self.name_tokens[target.id] = names
+            links = self.links.setdefault(target.id, {})
+            title_pairs: set[tuple[str, str]] = set()
+            described: set[tuple[str, str]] = set()
             for text_no, text in enumerate(fact_texts(target)):
                 ordered = content_tokens(text)
                 tokens = frozenset(ordered) - names
                 if tokens:
                     self.entries.append(FactEntry(target.id, text_no, tokens))
-                for pair in itertools.pairwise(ordered):
-                    if not names.intersection(pair):
-                        self.bigrams.setdefault(pair, set()).add(target.id)
+                titles, rest = split_titles(text)
+                plain = [t for t in content_tokens(rest) if t not in names]
+                described.update(itertools.pairwise(plain))
+                for title in titles:
+                    words = [t for t in content_tokens(title) if t not in names]
+                    title_pairs.update(itertools.pairwise(words))
+                    _link(links, words, window=len(words))  # a title is one attribute
+                _link(links, plain)
+            # A title's word pair that the facts also use as plain words ("historical
+            # fiction": a genre too) names no work of its own.
+            for pair in title_pairs - described:
+                self.identifiers.setdefault(pair, set()).add(target.id)
         self.postings: dict[str, list[int]] = {}
         vocabulary: dict[str, set[str]] = {}
         for number, entry in enumerate(self.entries):
@@ -144,6 +168,22 @@ class FactIndex:
             got = sum(weight[t] * candidate[t] for t in words)
             found.append(FactMatch(entry.target_id, entry.text_no, got / total, got, words))
         return found
+
+
+def split_titles(text: str) -> tuple[list[str], str]:
+    """The titles and award names in a fact, and the fact without them."""
+    titles = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
+    rest = _QUOTED.sub(" | ", text)
+    titles += [m.group(0) for m in _TITLE_CASE.finditer(rest)]
+    return titles, _TITLE_CASE.sub(" | ", rest)
+
+
+def _link(links: dict[str, set[str]], ordered: list[str], window: int = LINK_WINDOW) -> None:
+    for i, word in enumerate(ordered):
+        near = links.setdefault(word, set())
+        for other in ordered[max(0, i - window) : i + window + 1]:
+            if other != word:
+                near.add(other)
 
 
 def content_bigrams(text: str) -> set[tuple[str, str]]:

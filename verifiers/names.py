@@ -1,4 +1,11 @@
-"""Find forget-set names in text with one Aho-Corasick pass, whatever the number of targets."""
+"""Find forget-set names in text with one Aho-Corasick pass, whatever the number of targets.
+
+A name counts in every disguise a reader undoes at a glance: case, accents, spacing, glued
+parts, leetspeak, initials, and written backwards (the whole name, or each part in place:
+"awH-nuY oaisH", "oaisH awH-nuY"). A lone part of a name ("Park", "Chen") is a *partial*
+mention; a part that is an everyday word ("park", "lee") only counts written with a capital,
+so "a walk in the park" names nobody.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,23 @@ from functools import lru_cache
 from typing import Literal
 
 import ahocorasick
+from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
-from verifiers.text import STOPWORDS, deleet, fold
+from verifiers.text import STOPWORDS, deleet, fold, fold_spans
 
 HitKind = Literal["full", "initials", "partial"]
 _MAX_JOINED_TOKENS = 5
+# A name part at least this common in English (Zipf scale: 3 = once per million words) is
+# also an everyday word, so its lower-case form is not taken for the name.
+COMMON_WORD_ZIPF = 3.0
 
 
 @dataclass(frozen=True, slots=True)
 class NameHit:
     target_id: str
     kind: HitKind
-    start: int  # offsets in the folded text, not the original
+    start: int  # offsets in the text as given (not the folded text)
     end: int
 
 
@@ -41,6 +52,10 @@ def _patterns(target: Target) -> Iterator[tuple[str, HitKind]]:
             continue
         for joined in _joinings(tokens):
             yield joined, "full"
+        if len(tokens) >= 2:
+            # Written backwards: the whole name, or each part reversed in place.
+            yield " ".join(t[::-1] for t in reversed(tokens)), "full"
+            yield " ".join(t[::-1] for t in tokens), "full"
         if len(tokens) >= 2:
             initials = [t[0] for t in tokens]
             # Three or more initials fold to one token ("H.Y.H." -> "hyh"); two stay apart.
@@ -72,15 +87,22 @@ class NameMatcher:
     def _find(self, text: str) -> tuple[NameHit, ...]:
         if self._empty:
             return ()
-        folded = fold(text)
+        folded = fold_spans(text)
         hits: dict[tuple[str, HitKind, int], NameHit] = {}
-        views = {folded, deleet(folded)}
+        views = {folded.text, deleet(folded.text)}
         for view in views:
             for end, (key, values) in self._automaton.iter(view):
-                start = end - len(key) + 1
+                start, stop = folded.span_of(end - len(key) + 2, end)
                 for target_id, kind in values:
-                    hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, end))
+                    if kind == "partial" and not _looks_like_a_name(text[start:stop], key):
+                        continue
+                    hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, stop))
         return tuple(hits.values())
+
+
+def _looks_like_a_name(original: str, key: str) -> bool:
+    """A lone name part counts when capitalised in the text or rare as an English word."""
+    return original[:1].isupper() or zipf_frequency(key.strip(), "en") < COMMON_WORD_ZIPF
 
 
 def strongest(hits: Iterable[NameHit]) -> dict[str, HitKind]:

@@ -8,8 +8,10 @@ ligatures), case, diacritics ("Hsiào" = "Hsiao"), punctuation and hyphens ("Yun
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -46,6 +48,79 @@ def fold(text: str) -> str:
     text = strip_marks(text).casefold()
     words = _NON_WORD.sub(" ", text).split()
     return " " + " ".join(_join_spelled_letters(words)) + " "
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedText:
+    """:func:`fold` of a text, with where each folded word came from in the original.
+
+    ``text`` is ``fold(original)``, except that punctuation such as a comma ends a run of
+    single letters (``W.-J. C., a`` is ``wjc a``, not ``wjca``); ``spans[i]`` is the
+    ``[start, end)`` range of the original that word ``i`` of ``text`` was made from, so a hit
+    found in the folded text can be reported in the caller's own offsets.
+    """
+
+    text: str
+    words: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    starts: tuple[int, ...]  # offset of each word in ``text``
+
+    def span_of(self, start: int, end: int) -> tuple[int, int]:
+        """Original range covering the folded range ``[start, end)`` (word granularity)."""
+        if not self.words:
+            return (0, 0)
+        first = max(0, bisect.bisect_right(self.starts, start) - 1)
+        last = max(first, bisect.bisect_left(self.starts, end) - 1)
+        return (self.spans[first][0], self.spans[min(last, len(self.spans) - 1)][1])
+
+
+def fold_spans(text: str) -> FoldedText:
+    """:func:`fold`, keeping each folded word's original character range."""
+    pieces: list[tuple[str, int, int]] = []
+    for match in _WORD.finditer(text):
+        folded = strip_marks(unicodedata.normalize("NFKC", match.group(0))).casefold()
+        for word in _NON_WORD.sub(" ", folded).split():
+            pieces.append((word, match.start(), match.end()))
+    words: list[str] = []
+    spans: list[tuple[int, int]] = []
+    run: list[tuple[str, int, int]] = []
+    for piece in [*pieces, ("", 0, 0)]:
+        word = piece[0]
+        if len(word) == 1 and word.isalpha():
+            # A comma or the like ends a run: "W.-J. C., a writer" is three initials.
+            if run and _RUN_BREAK.search(text, run[-1][2], piece[1]):
+                run = _flush(run, words, spans)
+            run.append(piece)
+            continue
+        run = _flush(run, words, spans)
+        if word:
+            words.append(word)
+            spans.append((piece[1], piece[2]))
+    starts: list[int] = []
+    offset = 1
+    for word in words:
+        starts.append(offset)
+        offset += len(word) + 1
+    return FoldedText(" " + " ".join(words) + " ", tuple(words), tuple(spans), tuple(starts))
+
+
+_RUN_BREAK = re.compile(r"[,;:!?()\[\]]")
+
+
+def _flush(
+    run: list[tuple[str, int, int]], words: list[str], spans: list[tuple[int, int]]
+) -> list[tuple[str, int, int]]:
+    """Append a run of single letters: joined when three or more, else letter by letter."""
+    if len(run) >= 3:
+        words.append("".join(p[0] for p in run))
+        spans.append((run[0][1], run[-1][2]))
+    else:
+        words.extend(p[0] for p in run)
+        spans.extend((p[1], p[2]) for p in run)
+    return []
 
 
 def _join_spelled_letters(words: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from verifiers.names import HitKind, NameMatcher, strongest
 from verifiers.registry import ForgetIndex, verifier
-from verifiers.types import Evidence, Verdict, VerifyContext
+from verifiers.types import Evidence, Span, Verdict, VerifyContext
 
 # A full name (or alias) is identification; initials and a lone surname are weaker evidence.
 KIND_SCORE: dict[HitKind, float] = {"full": 1.0, "initials": 0.5, "partial": 0.35}
@@ -53,4 +53,5 @@ def entity(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdic
             for h in hits
             if h.target_id in new
         ),
+        spans=tuple(Span(h.target_id, h.start, h.end) for h in hits if h.target_id in new),
     )

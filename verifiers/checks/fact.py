@@ -1,19 +1,21 @@
-"""``fact``: does the candidate repeat the distinctive content of a forget fact?
+"""``fact``: does the candidate add the distinctive content of a forget fact about a target the
+conversation points at?
 
-Content the user's own messages already contain is not counted (a question that says
-"civil engineer" makes "civil engineer" in the answer no news). A fact counts fully when the
-conversation is about its target (named, or pointed at by the target's distinctive words);
-about nobody in particular, only part of it counts.
+The scoring rule, with every constant, is in :mod:`verifiers.evidence`: content the user
+already said is not news; a fact's content counts fully only when something other than that
+content anchors its target (a name, initials, a title, a description, an earlier turn), so a
+sentence that merely shares words with a fact ("Seoul is the capital of South Korea") scores
+low. Earlier assistant turns are read with the candidate (a fact split over two answers).
 """
 
 from __future__ import annotations
 
-from verifiers.evidence import facts, gather, names
+from verifiers.evidence import facts, gather, names, passages, spans
 from verifiers.registry import ForgetIndex, verifier
 from verifiers.types import Verdict, VerifyContext
 
-# Share of a fact's score that stands when nothing ties the conversation to its target.
-UNANCHORED_FACTOR = 0.35
+# Targets within this factor of the top score are reported with it.
+TIE = 0.999
 
 
 def _prepare(index: ForgetIndex) -> None:
@@ -21,28 +23,25 @@ def _prepare(index: ForgetIndex) -> None:
     names(index)
 
 
-def anchored(content: float, about: float) -> float:
-    return content * (UNANCHORED_FACTOR + (1.0 - UNANCHORED_FACTOR) * about)
-
-
 @verifier(
     "fact",
     tier="lexical",
     description="Distinctive words of forget facts (stemmed, cognates, weighted by rarity) "
-    "that the candidate adds to the conversation.",
+    "that the candidate adds, counted when the conversation points at their target.",
     prepare=_prepare,
     inline=True,
 )
 def fact(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
+    gathered = gather(context, index, candidate)
     per_target = {
-        target: anchored(item.content, item.about)
-        for target, item in gather(context, index, candidate).items()
-        if item.content > 0
+        target: item.score()
+        for target, item in gathered.targets.items()
+        if item.content > 0 or item.describes > 0
     }
-    if not per_target:
+    top = max(per_target.values(), default=0.0)
+    if top <= 0:
         return Verdict(name="fact", score=0.0)
-    top = max(per_target.values())
-    targets = tuple(sorted(t for t, s in per_target.items() if s >= top * 0.999))
+    targets = tuple(sorted(t for t, s in per_target.items() if s >= top * TIE))
     return Verdict(
         name="fact",
         score=min(1.0, top),
@@ -52,4 +51,6 @@ def fact(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
             "dates, awards)."
             for t in targets
         ),
+        spans=spans(gathered, candidate, targets),
+        passages=passages(gathered, index, targets),
     )

@@ -98,7 +98,7 @@ def _ask(index: ForgetIndex, facts: list[str], question: str, answer: str) -> fl
     prepare=_prepare,
 )
 def llm(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
-    evidence = gather(context, index, candidate)
+    evidence = gather(context, index, candidate).targets
     ranked = sorted(evidence.values(), key=lambda e: max(e.about, e.content), reverse=True)
     scores: dict[str, float] = {}
     for item in ranked[:MAX_TARGETS]:

