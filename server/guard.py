@@ -37,7 +37,7 @@ from server.protocol import VerifierReport, VerifyResponse
 from verifiers.forgetset import ForgetSet, ForgetSetError, load_forget_set
 from verifiers.registry import VerifierConfigError
 from verifiers.suite import SuiteConfig, VerifierSuite
-from verifiers.types import LeakageReport, VerifyContext
+from verifiers.types import LeakageReport, Turn, VerifyContext
 
 logger = logging.getLogger("lethe.guard")
 
@@ -58,12 +58,20 @@ class ModelSource(Protocol):
 
 
 def verify_context(messages: Sequence[Message]) -> VerifyContext:
-    """What the *user* has said. System prompts and retrieved documents are not counted as
-    known: repeating a forget fact from a RAG context to the user is exactly the leak."""
+    """The conversation before the candidate. ``question``/``history`` are what the *user*
+    said (known to them); ``turns`` is every message in order, every role, so the checks read
+    earlier assistant turns with the candidate and point at system, tool and assistant
+    passages. System prompts and retrieved documents are not counted as known: repeating a
+    forget fact from a RAG context to the user is exactly the leak."""
+    turns = tuple(
+        # A message as text: its content, then the arguments of the tools it called.
+        Turn(m.role, "\n".join([m.content, *(f"{c.name}({c.arguments})" for c in m.tool_calls)]))
+        for m in messages
+    )
     said = [m.content for m in messages if m.role == "user"]
     if not said:
-        return VerifyContext(question="")
-    return VerifyContext(question=said[-1], history=tuple(said[:-1]))
+        return VerifyContext(question="", turns=turns)
+    return VerifyContext(question=said[-1], history=tuple(said[:-1]), turns=turns)
 
 
 def build_suite(settings: UnlearningSettings) -> VerifierSuite:

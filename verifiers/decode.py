@@ -1,7 +1,8 @@
 """Decoded readings of a candidate answer: encodings a reader undoes at a glance.
 
 A model asked to hide its answer may write it in base64, one letter per line, spelled out
-with separators ("c-i-v-i-l e-n-g-i-n-e-e-r") or in leetspeak ("c1v1l 3ng1n33r"). The
+with separators ("c-i-v-i-l e-n-g-i-n-e-e-r"), in leetspeak ("c1v1l 3ng1n33r") or backwards
+("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself). The
 lexical checks read words, so each of these would pass them. :func:`readings` returns the
 other readings of a text; the suite runs every check on the text *and* on each reading and
 keeps the highest score, so a reading can only raise a score, never lower it. Plain prose
@@ -15,6 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
 
 from verifiers.text import fold
 
@@ -38,6 +42,11 @@ _LEET = str.maketrans(
 )
 VERTICAL_MIN_LINES = 4
 VERTICAL_SHARE = 0.6
+# A word written backwards: not an English word (Zipf below RARE, i.e. under about once in 30
+# million words), while its reverse is a common one (Zipf COMMON or more, once per million).
+_REVERSIBLE = re.compile(r"[^\W\d_]{4,}")
+RARE_ZIPF = 1.5
+COMMON_ZIPF = 3.0
 
 
 def _wordlike(text: str) -> bool:
@@ -157,13 +166,28 @@ def unleet(text: str) -> str:
     return _LEET_WORD.sub(undone, text)
 
 
+@lru_cache(maxsize=65536)
+def _backwards(word: str) -> bool:
+    lower = word.casefold()
+    if zipf_frequency(lower, "en") >= RARE_ZIPF:
+        return False
+    return zipf_frequency(lower[::-1], "en") >= COMMON_ZIPF
+
+
+def unreverse(text: str) -> str:
+    """``etelhta`` -> ``athlete``: each word that reads as an English word backwards."""
+    return _REVERSIBLE.sub(
+        lambda m: m.group(0)[::-1] if _backwards(m.group(0)) else m.group(0), text
+    )
+
+
 def readings(text: str) -> tuple[str, ...]:
     """Decoded readings of ``text`` that read differently from it (after :func:`fold`, which
     already undoes case, accents and single spaced or dotted letters); empty for plain text."""
     seen: set[str] = set()
     out: list[str] = []
     current = text
-    for step in (unbase64, unvertical, unspell, unleet):
+    for step in (unbase64, unvertical, unspell, unleet, unreverse):
         rewritten = step(current)
         if rewritten == current:  # the common case: fold nothing
             continue

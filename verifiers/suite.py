@@ -23,7 +23,7 @@ from typing import Any
 from verifiers.decode import readings
 from verifiers.forgetset import ForgetSet
 from verifiers.registry import ForgetIndex, VerifierSpec, get_verifier
-from verifiers.types import Aggregation, LeakageReport, Verdict, VerifyContext
+from verifiers.types import Aggregation, LeakageReport, Span, Verdict, VerifyContext
 
 logger = logging.getLogger("lethe.verifiers")
 
@@ -120,6 +120,11 @@ class VerifierSuite:
         best = max(verdicts, key=lambda verdict: verdict.score)
         if len(verdicts) == 1:
             return best
+        if best is not verdicts[0] and best.spans:
+            # Offsets into a decoded reading mean nothing in the candidate: the whole
+            # candidate carries the leak.
+            whole = {Span(s.target_id, 0, len(views[0])) for s in best.spans}
+            best = replace(best, spans=tuple(sorted(whole, key=lambda s: s.target_id)))
         return replace(best, latency_ms=sum(verdict.latency_ms for verdict in verdicts))
 
     def _run(self, spec: VerifierSpec, context: VerifyContext, candidate: str) -> Verdict:
