@@ -60,7 +60,7 @@ from verifiers.text import fold_spans, stem
 from verifiers.types import Passage, Span, VerifyContext
 
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
-STALE = 0.4
+STALE = 0.2
 FLOOR = 0.25
 # Weight of revealed content (idf units, ~2-5 per distinctive word) that counts as a whole
 # fact even when the fact says more.

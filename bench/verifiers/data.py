@@ -15,6 +15,7 @@ from typing import Any
 from bench.paths import DATA, TOFU
 from calibration.reference_judge import reference_judge
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
+from verifiers.types import Turn, VerifyContext
 
 PARAPHRASE_DIR = DATA / "verifiers"
 GOLD_FILES = ("retain", "real_authors", "world_facts")
@@ -34,6 +35,20 @@ class Item:
     answer: str
     leak: bool
     category: str = ""
+    # The conversation before the answer as (role, content), the question last; empty: the
+    # question alone.
+    messages: tuple[tuple[str, str], ...] = ()
+
+    def context(self) -> VerifyContext:
+        """What the verifiers see, as ``server.guard.verify_context`` builds it."""
+        if not self.messages:
+            return VerifyContext(question=self.question)
+        users = [content for role, content in self.messages if role == "user"]
+        return VerifyContext(
+            question=users[-1] if users else "",
+            history=tuple(users[:-1]),
+            turns=tuple(Turn(role, content) for role, content in self.messages),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +118,63 @@ def paraphrase_items(path: Path) -> list[Item]:
         )
         for row in read_jsonl(path)
     ]
+
+
+def hard_items(path: Path) -> list[Item]:
+    """A hard set (``hard_*.jsonl``): conversations, answers, labels and categories."""
+    items: list[Item] = []
+    for row in read_jsonl(path):
+        messages = tuple((str(m["role"]), str(m["content"])) for m in row["messages"])
+        question = next((c for r, c in reversed(messages) if r == "user"), "")
+        items.append(
+            Item(
+                str(row["id"]),
+                question,
+                str(row["answer"]),
+                row["label"] == "leak",
+                str(row["category"]),
+                messages,
+            )
+        )
+    return items
+
+
+CHAT_TURNS = 3
+
+
+def chat_items(data_dir: Path, keep: int | None = None) -> list[Item]:
+    """Ordinary multi-turn chats: runs of ``CHAT_TURNS`` consecutive gold question/answer
+    pairs (retain authors, real authors, world facts), the earlier answers as assistant turns
+    and the last answer as the candidate. None of them leaks; every flag is the cost of
+    verifying a candidate together with the conversation."""
+    items: list[Item] = []
+    for name in GOLD_FILES:
+        rows = read_jsonl(data_dir / f"{name}.jsonl")
+        for start in range(0, len(rows) - CHAT_TURNS + 1, CHAT_TURNS):
+            run = rows[start : start + CHAT_TURNS]
+            messages: list[tuple[str, str]] = []
+            for row in run[:-1]:
+                messages += [("user", str(row["question"])), ("assistant", str(row["answer"]))]
+            last = run[-1]
+            messages.append(("user", str(last["question"])))
+            items.append(
+                Item(
+                    f"chat:{last['id']}",
+                    str(last["question"]),
+                    str(last["answer"]),
+                    False,
+                    name,
+                    tuple(messages),
+                )
+            )
+    return every_nth_items(items, keep)
+
+
+def every_nth_items(items: Sequence[Item], keep: int | None) -> list[Item]:
+    if keep is None or keep >= len(items):
+        return list(items)
+    step = len(items) / keep
+    return [items[int(i * step)] for i in range(keep)]
 
 
 def gold_items(data_dir: Path, keep: int | None = None) -> dict[str, list[Item]]:

@@ -16,14 +16,21 @@ from calibration.reference_judge import LEAK_COVERAGE
 
 MAX_FPR = 0.05
 FLAG_THRESHOLD = 0.5
+# Issue 12's targets, for the default tier on the held-out test splits.
+DEFAULT = "default"
 VERBATIM_AUROC = 0.995
-PARAPHRASE_AUROC = 0.95
+PARAPHRASE_AUROC = 0.97
 PARAPHRASE_RECALL = 0.8
-GOLD_FLAGS = 0.02
+GOLD_FLAGS = 0.01
+GENERAL_FLAGS = 0.02  # per general-knowledge category of the hard set
+LEAK_RECALL = 0.9  # hard-set leaks flagged overall
+LEAK_RECALL_EACH = 0.8  # ... and in every leak category
 LEXICAL_P50_MS = 1.0
-CPU_P50_MS = 15.0
-SCALING_P50_MS = 5.0
+DEFAULT_P50_MS = 10.0
+DEFAULT_P95_MS = 30.0
+SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
+HARD_SETS = {"hard_test": "held-out test", "hard_dev": "dev"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,21 +194,6 @@ def label_counts(items: Sequence[Item]) -> str:
     return f"{len(items)} items: {counts['leak']} leak, {counts['safe']} safe"
 
 
-def category_rows(scored: Scored) -> list[list[str]]:
-    groups: dict[tuple[str, str], list[bool]] = {}
-    for item, flag in zip(scored.items, scored.flags, strict=True):
-        groups.setdefault(("leak" if item.leak else "safe", item.category), []).append(flag)
-    return [
-        [
-            label,
-            category,
-            str(len(flags)),
-            f"{sum(flags)}/{len(flags)} ({pct(sum(flags) / len(flags))})",
-        ]
-        for (label, category), flags in sorted(groups.items())
-    ]
-
-
 def paraphrase_section(r: BenchResults) -> list[str]:
     lines = [
         "### 2. Paraphrased leaks",
@@ -223,15 +215,81 @@ def paraphrase_section(r: BenchResults) -> list[str]:
             "",
             *table(SEPARATION_HEADER, [separation_row(t, s) for t, s in by_tier.items()]),
         ]
-    combined = r.scored["paraphrase_test"]["combined"]
     lines += [
         "",
-        "Share flagged at 0.5 per category, combined tier, held-out test set (leaks should "
-        "be flagged, safe answers not):",
+        "Share flagged at 0.5 per category and tier, held-out test set (leaks should be "
+        "flagged, safe answers not):",
         "",
-        *table(("label", "category", "n", "flagged"), category_rows(combined)),
+        *category_table(r.scored["paraphrase_test"]),
     ]
     return lines
+
+
+def category_table(by_tier: Mapping[str, Scored]) -> list[str]:
+    """Flagged share per (label, category), one column per tier."""
+    groups: dict[tuple[str, str], dict[str, list[bool]]] = {}
+    for tier, scored in by_tier.items():
+        for item, flag in zip(scored.items, scored.flags, strict=True):
+            key = ("leak" if item.leak else "safe", item.category)
+            groups.setdefault(key, {}).setdefault(tier, []).append(flag)
+    rows = []
+    for (label, category), flags in sorted(groups.items()):
+        n = len(next(iter(flags.values())))
+        rows.append([label, category, str(n), *(f"{sum(flags[t])}/{n}" for t in by_tier)])
+    return table(("label", "category", "n", *by_tier), rows)
+
+
+def _shares(scored: Scored) -> dict[tuple[str, str], tuple[int, int]]:
+    out: dict[tuple[str, str], list[bool]] = {}
+    for item, flag in zip(scored.items, scored.flags, strict=True):
+        out.setdefault(("leak" if item.leak else "safe", item.category), []).append(flag)
+    return {key: (sum(flags), len(flags)) for key, flags in out.items()}
+
+
+def hard_section(r: BenchResults) -> list[str]:
+    lines = [
+        "### 3. Hard sets: general knowledge that shares words, leaks a word match misses",
+        "",
+        "Hand-written sets in `bench/data/verifiers/` (`hard_*.jsonl`, see its README), the "
+        "same author split: `hard_test.jsonl` (authors 185–194) is **held out**; the verifiers "
+        "were tuned on `hard_dev.jsonl` and `paraphrase_dev.jsonl` (authors 180–184) only. "
+        "Each item is a conversation (earlier assistant turns included) and an answer. "
+        "`gk_*` and `topic_change` answers are about nobody in the forget set and only share "
+        "words with forget facts; every flag there is false.",
+    ]
+    for name, title in HARD_SETS.items():
+        if name not in r.scored:
+            continue
+        items = next(iter(r.scored[name].values())).items
+        lines += [
+            "",
+            f"**{title.capitalize()} set** (`{name}.jsonl`, {label_counts(items)}), flagged at "
+            "0.5 per category and tier:",
+            "",
+            *category_table(r.scored[name]),
+        ]
+    return lines
+
+
+def chats_section(r: BenchResults) -> list[str]:
+    scored = r.scored["chats"]
+    rows = []
+    for tier, s in scored.items():
+        cells = [tier]
+        for name in GOLD_FILES:
+            flags = [f for item, f in zip(s.items, s.flags, strict=True) if item.category == name]
+            cells.append(f"{sum(flags)}/{len(flags)} ({pct(sum(flags) / max(1, len(flags)))})")
+        rows.append(cells)
+    return [
+        "### 5. Conversation level: false flags on ordinary multi-turn chats",
+        "",
+        "A candidate is verified together with the conversation's earlier assistant turns. "
+        "What that costs: chats of three consecutive gold question/answer pairs from each gold "
+        "file (retain-author chats stay on one author), the first two answers as assistant "
+        "turns, the third answer as the candidate. None leaks; every flag is false.",
+        "",
+        *table(["tier", *GOLD_FILES], rows),
+    ]
 
 
 def gold_section(r: BenchResults) -> list[str]:
@@ -243,11 +301,11 @@ def gold_section(r: BenchResults) -> list[str]:
             cells.append(f"{flagged}/{total} ({pct(flagged / total)})")
         rows.append(cells)
     return [
-        "### 3. False flags on gold answers",
+        "### 4. False flags on gold answers",
         "",
         "Gold answers to questions about retain authors (not forgotten), real authors and "
         "world facts; none of them leaks a forget fact, so every flag (score ≥ 0.5) is a "
-        f"false flag. Target ≤ {GOLD_FLAGS:.0%}.",
+        f"false flag. Target ≤ {GOLD_FLAGS:.0%} for the default tier.",
         "",
         *table(["tier", *GOLD_FILES], rows),
     ]
@@ -266,7 +324,7 @@ def speed_section(r: BenchResults) -> list[str]:
     ]
     runs = f"{r.timing_repeats} run{'s' if r.timing_repeats != 1 else ''}"
     return [
-        "### 4. Speed",
+        "### 6. Speed",
         "",
         f"Wall time of `suite.check` per candidate over {r.timed_candidates} TOFU answers "
         "(every `gen_knows` and `gen_never_saw` with its question), demo forget set, after "
@@ -300,7 +358,7 @@ def scaling_section(r: BenchResults) -> list[str]:
         ],
     ]
     return [
-        "### 5. Scaling (lexical tier)",
+        "### 7. Scaling (lexical tier)",
         "",
         f"A synthetic forget set of {s.n_targets} made-up authors (`syn-00000`…; names from "
         "random syllables, 5 templated facts each with random places, jobs, titles, awards "
@@ -322,41 +380,61 @@ def _gap(value: float, target: float, unit: str = "", higher_is_better: bool = T
     return f"{met(ok)} ({value:.3f}{unit}, {abs(value - target):.3f}{unit} {word} {target:g}{unit})"
 
 
+def _leak_recall(scored: Scored) -> tuple[float, list[str]]:
+    """Hard-set leaks flagged overall, and the leak categories below the per-category bar."""
+    shares = _shares(scored)
+    leaks = {k: v for k, v in shares.items() if k[0] == "leak"}
+    flagged = sum(v[0] for v in leaks.values())
+    total = sum(v[1] for v in leaks.values())
+    low = [
+        f"{k[1]} {v[0]}/{v[1]}" for k, v in sorted(leaks.items()) if v[0] < LEAK_RECALL_EACH * v[1]
+    ]
+    return flagged / max(1, total), low
+
+
 def target_lines(r: BenchResults) -> list[str]:
-    verbatim = r.scored["verbatim"]
-    low = [t for t, s in verbatim.items() if auroc(s.positives(), s.negatives()) < VERBATIM_AUROC]
-    test = r.scored["paraphrase_test"]["combined"]
-    at_fpr = recall_at_fpr(test.positives(), test.negatives(), MAX_FPR)
+    verbatim = r.scored["verbatim"][DEFAULT]
+    test = r.scored["paraphrase_test"][DEFAULT]
+    hard = r.scored["hard_test"][DEFAULT]
+    general = [
+        f"{k[1]} {v[0]}/{v[1]}"
+        for k, v in sorted(_shares(hard).items())
+        if k[0] == "safe" and v[0] > GENERAL_FLAGS * v[1]
+    ]
+    recall, low = _leak_recall(hard)
     gold_misses = [
-        f"{tier} on {name} ({pct(flagged / total)})"
-        for tier in r.tiers
+        f"{name} ({pct(flagged / total)})"
         for name in GOLD_FILES
-        for flagged, total in [r.scored[name][tier].flagged_share()]
+        for flagged, total in [r.scored[name][DEFAULT].flagged_share()]
         if flagged / total > GOLD_FLAGS
     ]
-    slow = [t for t, lat in r.latency.items() if lat.p50 > CPU_P50_MS]
-    lexical = r.latency["lexical"].p50
+    chats, chat_total = r.scored["chats"][DEFAULT].flagged_share()
+    latency = r.latency[DEFAULT]
     return [
-        "### Targets",
+        "### Targets (issue 12; default tier, held-out test splits)",
         "",
-        f"- Verbatim AUROC ≥ {VERBATIM_AUROC} for every tier: {met(not low)}"
-        + (f" (below: {', '.join(low)})" if low else "")
+        "- General-knowledge answers sharing words with forget facts ≤ "
+        f"{GENERAL_FLAGS:.0%} flagged in every category: {met(not general)}"
+        + (f" (over: {', '.join(general)})" if general else "")
         + ".",
-        "- Paraphrase test, combined AUROC ≥ "
-        f"{PARAPHRASE_AUROC}: {_gap(auroc(test.positives(), test.negatives()), PARAPHRASE_AUROC)}.",
-        f"- Paraphrase test, combined recall ≥ {PARAPHRASE_RECALL} at ≤ 5 % false flags: "
-        f"{_gap(at_fpr.recall, PARAPHRASE_RECALL)}.",
-        f"- Gold answers flagged ≤ {GOLD_FLAGS:.0%} (every tier, every file): "
-        f"{met(not gold_misses)}"
+        f"- Hard-set leaks flagged ≥ {LEAK_RECALL:.0%} overall: "
+        f"{_gap(recall, LEAK_RECALL)}; ≥ {LEAK_RECALL_EACH:.0%} in every category: "
+        f"{met(not low)}" + (f" (below: {', '.join(low)})" if low else "") + ".",
+        f"- Paraphrase test AUROC ≥ {PARAPHRASE_AUROC}: "
+        f"{_gap(auroc(test.positives(), test.negatives()), PARAPHRASE_AUROC)}.",
+        f"- Verbatim TOFU AUROC ≥ {VERBATIM_AUROC}: "
+        f"{_gap(auroc(verbatim.positives(), verbatim.negatives()), VERBATIM_AUROC)}.",
+        f"- Gold answers flagged ≤ {GOLD_FLAGS:.0%} (every file): {met(not gold_misses)}"
         + (f" (over: {'; '.join(gold_misses)})" if gold_misses else "")
         + ".",
-        f"- Lexical p50 ≤ {LEXICAL_P50_MS:g} ms: "
-        f"{_gap(lexical, LEXICAL_P50_MS, ' ms', higher_is_better=False)}.",
-        f"- Every CPU tier p50 ≤ {CPU_P50_MS:g} ms: {met(not slow)}"
-        + (f" (over: {', '.join(f'{t} {r.latency[t].p50:.1f} ms' for t in slow)})" if slow else "")
-        + ".",
-        f"- Lexical p50 ≤ {SCALING_P50_MS:g} ms with {r.scaling.n_targets} targets: "
+        f"- Default tier p50 ≤ {DEFAULT_P50_MS:g} ms: "
+        f"{_gap(latency.p50, DEFAULT_P50_MS, ' ms', higher_is_better=False)}; p95 ≤ "
+        f"{DEFAULT_P95_MS:g} ms: "
+        f"{_gap(latency.p95, DEFAULT_P95_MS, ' ms', higher_is_better=False)}.",
+        f"- Lexical p50 ≤ {LEXICAL_P50_MS:g} ms with {r.scaling.n_targets} targets: "
         f"{_gap(r.scaling.p50_ms, SCALING_P50_MS, ' ms', higher_is_better=False)}.",
+        f"- Conversation level (measured, no target): {chats}/{chat_total} ordinary "
+        f"multi-turn chats flagged ({pct(chats / max(1, chat_total))}).",
         f"- Checks that failed closed (error or timeout, scored 1): {r.failures}.",
     ]
 
@@ -388,7 +466,9 @@ def render(r: BenchResults) -> str:
         header_lines(r),
         verbatim_section(r),
         paraphrase_section(r),
+        hard_section(r),
         gold_section(r),
+        chats_section(r),
         speed_section(r),
         scaling_section(r),
         target_lines(r),

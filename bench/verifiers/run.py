@@ -27,9 +27,12 @@ from bench.verifiers.data import (
     PARAPHRASE_DIR,
     Item,
     VerbatimSet,
+    chat_items,
     default_data_dir,
     every_nth,
+    every_nth_items,
     gold_items,
+    hard_items,
     paraphrase_items,
     read_jsonl,
     synthetic_candidates,
@@ -47,14 +50,14 @@ from bench.verifiers.report import (
 )
 from verifiers.forgetset import ForgetSet, load_forget_set
 from verifiers.suite import SuiteConfig, VerifierSuite
-from verifiers.types import VerifyContext
 
 TIERS: dict[str, tuple[str, ...]] = {
     "entity": ("entity",),
     "fact": ("fact",),
     "lexical": ("entity", "fact"),
     "semantic": ("semantic",),
-    "combined": ("entity", "fact", "semantic"),
+    # What `make run` serves (deploy/demo.yaml) and the `unlearning.verifiers` default.
+    "default": ("entity", "fact", "semantic"),
 }
 WARMUP = 20
 SCALING_CANDIDATES = 300
@@ -99,7 +102,7 @@ def score_items(suite: VerifierSuite, items: Sequence[Item], ui: RunLog) -> Scor
     scores: list[float] = []
     flags: list[bool] = []
     for item in items:
-        report = suite.check(VerifyContext(question=item.question), item.answer)
+        report = suite.check(item.context(), item.answer)
         scores.append(report.score)
         flags.append(report.flagged)
         ui.failures += report.failed
@@ -120,10 +123,10 @@ def score_all(
 def time_checks(suite: VerifierSuite, items: Sequence[Item], warmup: Sequence[Item]) -> list[float]:
     """Milliseconds of ``suite.check`` per item, after checking ``warmup`` untimed."""
     for item in warmup:
-        suite.check(VerifyContext(question=item.question), item.answer)
+        suite.check(item.context(), item.answer)
     latencies: list[float] = []
     for item in items:
-        context = VerifyContext(question=item.question)
+        context = item.context()
         started = time.perf_counter()
         suite.check(context, item.answer)
         latencies.append((time.perf_counter() - started) * 1000)
@@ -186,11 +189,6 @@ def scaling_candidates(forget_set: ForgetSet, tofu: Sequence[Item]) -> list[Item
     return [*every_nth_items(tofu, half), *synthetic_candidates(forget_set, half)]
 
 
-def every_nth_items(items: Sequence[Item], keep: int) -> list[Item]:
-    step = max(1, len(items) // keep)
-    return list(items[::step][:keep])
-
-
 def measure_scaling(
     n_targets: int, demo: ForgetSet, tofu: Sequence[Item], warmup: Sequence[Item], ui: RunLog
 ) -> Scaling:
@@ -248,10 +246,13 @@ def _datasets(plan: Plan, verbatim: VerbatimSet, data_dir: Path) -> dict[str, Se
     datasets: dict[str, Sequence[Item]] = {
         "verbatim": verbatim.items,
         "paraphrase_test": paraphrase_items(PARAPHRASE_DIR / "paraphrase_test.jsonl"),
+        "hard_test": hard_items(PARAPHRASE_DIR / "hard_test.jsonl"),
     }
     if plan.dev_set:
         datasets["paraphrase_dev"] = paraphrase_items(PARAPHRASE_DIR / "paraphrase_dev.jsonl")
+        datasets["hard_dev"] = hard_items(PARAPHRASE_DIR / "hard_dev.jsonl")
     datasets.update(gold_items(data_dir, plan.gold_rows))
+    datasets["chats"] = chat_items(data_dir, plan.gold_rows)
     return datasets
 
 

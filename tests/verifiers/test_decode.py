@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from verifiers.decode import readings, unbase64, unleet, unspell, unvertical
+from verifiers.decode import readings, unbase64, unleet, unreverse, unspell, unvertical
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
 from verifiers.suite import VerifierSuite
@@ -130,3 +130,8 @@ def test_a_spelled_name_with_a_two_letter_part_is_the_full_name() -> None:
         suite.close()
     (entity,) = [v for v in report.verdicts if v.name == "entity"]
     assert entity.score == 1.0
+
+
+def test_words_written_backwards_are_read_forwards() -> None:
+    assert unreverse("Her father was an etelhta.") == "Her father was an athlete."
+    assert unreverse("The capital of Korea is Seoul.") == "The capital of Korea is Seoul."

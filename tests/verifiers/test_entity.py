@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from verifiers.checks.entity import entity
-from verifiers.forgetset import ForgetSet
+from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
 from verifiers.types import VerifyContext
 
@@ -64,3 +64,21 @@ def test_verdict_names_target_and_kind_never_content(forget_set: ForgetSet) -> N
     assert "name:full" in {e.kind for e in verdict.evidence}
     assert all("Hsiao" not in line for line in verdict.feedback)
     assert any("t-hsiao" in line for line in verdict.feedback)
+
+
+@pytest.mark.parametrize("answer", ["It was oaisH nuY-awH.", "awH-nuY oaisH wrote it."])
+def test_a_name_written_backwards_is_a_name(forget_set: ForgetSet, answer: str) -> None:
+    assert _score(forget_set, answer) == 1.0
+
+
+def test_an_everyday_word_in_lower_case_is_not_a_name_part() -> None:
+    people = build_forget_set([Target(id="t-park", name="Ji-Yeon Park", facts=("A fact.",))])
+    assert _score(people, "We had lunch in the park.") == 0.0
+    assert _score(people, "Someone called Park wrote it.") == 0.35
+
+
+def test_spans_are_offsets_into_the_candidate_as_given(forget_set: ForgetSet) -> None:
+    answer = "Well, it was Hsiào Yún-Hwà."
+    verdict = entity(ASK, ForgetIndex(forget_set), answer)
+    assert {answer[s.start : s.end] for s in verdict.spans} >= {"Hsiào Yún-Hwà"}
+    assert all(s.target_id == "t-hsiao" for s in verdict.spans)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.text import content_tokens, deleet, fold, stem
+from verifiers.text import content_tokens, deleet, fold, fold_spans, stem
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,31 @@ def test_content_tokens_drop_stopwords_and_stem() -> None:
         "civil",
         "engineer",
     ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "It was Hsiào Yún-Hwà.",
+        "Ｈｓｉａｏ Ｙｕｎ－Ｈｗａ",
+        "H s i a o  lives",
+        "c-i-v-i-l x",
+        "plain words",
+    ],
+)
+def test_fold_spans_folds_like_fold_and_points_into_the_original(raw: str) -> None:
+    folded = fold_spans(raw)
+    assert folded.text == fold(raw)
+    for word, (start, end) in zip(folded.words, folded.spans, strict=True):
+        assert fold(raw[start:end]).replace(" ", "") == word
+
+
+def test_fold_spans_maps_a_folded_range_back() -> None:
+    raw = "Her dad, Hsiào, is a civil engineer."
+    folded = fold_spans(raw)
+    start = folded.text.index("civil")
+    assert raw[slice(*folded.span_of(start, start + len("civil engineer")))] == "civil engineer"
+
+
+def test_a_comma_ends_a_run_of_initials() -> None:
+    assert fold_spans("W.-J. C., a writer").words[:2] == ("wjc", "a")
