@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,7 @@ from server import __version__
 from server.backends import Backend, create_backend
 from server.config import Settings
 from server.errors import install_error_handlers
-from server.guard import Guard, GuardState
+from server.guard import GuardState, read_seed
 from server.logs import AuditLog
 from server.metrics import Metrics
 from server.middleware import (
@@ -23,6 +24,27 @@ from server.middleware import (
 from server.reload import Reloader
 from server.routes import admin, ops, v1
 from server.serving import ChatService
+from server.store import GLOBAL
+from server.targets import LiveTargets
+from server.tenants import KeyRing, build_guards
+
+logger = logging.getLogger("lethe.app")
+
+
+def open_live_targets(settings: Settings, metrics: Metrics) -> LiveTargets | None:
+    """The forget sets to enforce, read from the store (seeded by the configured files):
+    None when nothing is configured. A bad seed file stops start-up (GuardStartError); a store
+    that cannot be read leaves the guards refusing until it can (fail closed)."""
+    unlearning = settings.unlearning
+    if unlearning.forget_set is None and unlearning.store is None and not settings.tenants:
+        return None
+    seeds = {GLOBAL: read_seed(unlearning.forget_set)} if unlearning.forget_set else {}
+    for name, tenant in settings.tenants.items():
+        if tenant.forget_set is not None:
+            seeds[name] = read_seed(tenant.forget_set)
+    live = LiveTargets(settings, metrics, seeds)
+    live.load()
+    return live
 
 
 def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI:
@@ -33,33 +55,36 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     """
     the_backend = backend if backend is not None else create_backend(settings.backend)
     metrics = Metrics()
-    guard = Guard.from_settings(settings, metrics, the_backend)
-    if guard is not None:
+    live = open_live_targets(settings, metrics)  # None: nothing to forget (answers bypassed)
+    guards = build_guards(settings, metrics, the_backend, live) if live is not None else {}
+    for guard in guards.values():
         guard.start()  # fails here when the model is known; else DEFERRED until it is
-
-    reloader = Reloader(guard, settings, metrics) if guard is not None else None
+    reloader = Reloader(guards, live, settings, metrics) if live is not None else None
     audit_path = settings.server.audit_log
-    audit = AuditLog(audit_path) if audit_path is not None and guard is not None else None
+    audit = AuditLog(audit_path) if audit_path is not None and live is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_backend.start()
-        if guard is not None and guard.state is GuardState.DEFERRED:
-            guard.start()  # an upstream's model id may be known now
+        for guard in guards.values():
+            if guard.state is GuardState.DEFERRED:
+                guard.start()  # an upstream's model id may be known now
         interval = settings.server.reload_interval_seconds
-        watcher = (
-            asyncio.create_task(reloader.watch(interval), name="lethe-reload")
-            if reloader is not None and interval > 0
-            else None
-        )
+        watchers = []
+        if reloader is not None and interval > 0:
+            watchers.append(asyncio.create_task(reloader.watch(interval), name="lethe-reload"))
+        if live is not None:
+            logger.info("%s", live.describe())
+            watchers.append(asyncio.create_task(live.watch(), name="lethe-targets"))
         try:
             yield
         finally:
-            if watcher is not None:
+            for watcher in watchers:
                 watcher.cancel()
             await the_backend.aclose()
-            if guard is not None and reloader is not None:
-                reloader.close()
+            if live is not None:
+                await live.aclose()
+            for guard in guards.values():
                 guard.close()
             if audit is not None:
                 audit.close()
@@ -72,21 +97,27 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.api_keys = [k.get_secret_value().encode() for k in settings.server.api_keys]
-    app.state.guard = guard
+    app.state.keys = KeyRing(settings)
+    app.state.live = live
+    app.state.guards = guards
+    app.state.guard = guards.get(GLOBAL)
     app.state.reloader = reloader
-    app.state.admin_keys = [k.get_secret_value().encode() for k in settings.server.admin_api_keys]
-    app.state.chat_service = ChatService(
-        the_backend,
-        backend_kind=settings.backend.kind,
-        generation=settings.generation,
-        metrics=metrics,
-        keepalive_seconds=settings.server.keepalive_seconds,
-        guard=guard,
-        audit=audit,
-        refusal_style=settings.unlearning.refusal_style,
-        deadline_seconds=settings.server.request_timeout_seconds,
-    )
+    app.state.audit = audit
+    app.state.chat_services = {
+        scope: ChatService(
+            the_backend,
+            backend_kind=settings.backend.kind,
+            generation=settings.generation,
+            metrics=metrics,
+            keepalive_seconds=settings.server.keepalive_seconds,
+            guard=guards.get(scope),
+            audit=audit,
+            refusal_style=settings.unlearning.refusal_style,
+            deadline_seconds=settings.server.request_timeout_seconds,
+        )
+        for scope in (GLOBAL, *settings.tenants)
+    }
+    app.state.chat_service = app.state.chat_services[GLOBAL]
     install_error_handlers(app)
     app.include_router(v1)
     app.include_router(ops)

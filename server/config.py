@@ -8,10 +8,18 @@ Precedence, highest first: environment (``LETHE_SERVER__PORT=9000``), the YAML f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
@@ -269,6 +277,51 @@ class UnlearningSettings(_Section):
     top_p: float = Field(
         0.95, gt=0.0, le=1.0, description="Nucleus sampling of guarded candidates."
     )
+    store: str | None = Field(
+        None,
+        description="Where the forget sets live, shared by every replica and changed live "
+        "through /admin/targets: `sqlite:///relative/file` (relative to the config file), "
+        "`sqlite:////absolute/file`, or `postgresql://user@host/db` for many replicas. "
+        "`forget_set` seeds it. Unset: in memory, seeded by `forget_set`; the targets API "
+        "then answers 503 (a change would not survive a restart).",
+    )
+    store_poll_seconds: float = Field(
+        1.0,
+        gt=0.0,
+        le=60.0,
+        description="How often the store is checked for changes other writers made "
+        "(PostgreSQL also announces them at once with LISTEN/NOTIFY; a SQLite store is also "
+        "checked before every guarded request).",
+    )
+    compact_after_seconds: float = Field(
+        10.0,
+        ge=0.0,
+        description="Targets written live are checked by a small extra index at once; after "
+        "this many quiet seconds they are merged into the main index in the background (a "
+        "removed target stays enforced until then).",
+    )
+    compact_delta_targets: int = Field(
+        200,
+        ge=1,
+        description="Merge at once, quiet or not, when the extra index holds this many targets "
+        "(each live write rebuilds it, so its size bounds the write latency).",
+    )
+    interim_alert_seconds: float = Field(
+        259_200.0,
+        gt=0.0,
+        description="A target the calibration artifact does not vouch for runs under the "
+        "interim rule; after this long (default 3 days) it counts in "
+        "`lethe_interim_targets_overdue` (alert LetheInterimTargetsOverdue): recalibrate.",
+    )
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(
+            ("sqlite:///", "postgresql://", "postgres://")
+        ):
+            raise ValueError("store must be a sqlite:///... or postgresql://... URL")
+        return value
 
     @field_validator("refine_template")
     @classmethod
@@ -276,6 +329,31 @@ class UnlearningSettings(_Section):
         if "{feedback}" not in value:
             raise ValueError("refine_template must contain {feedback}")
         return value
+
+
+TENANT_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+TenantName = Annotated[str, StringConstraints(pattern=TENANT_NAME)]
+
+
+class TenantSettings(_Section):
+    """One tenant: its keys, and its own forget set and artifact. Its answers are checked
+    against its own targets plus the global ones; nothing of it reaches another tenant."""
+
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer keys on /v1/* whose requests are this tenant's.",
+    )
+    admin_api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer keys on /admin/targets that see and change this tenant's targets only.",
+    )
+    forget_set: Path | None = Field(
+        None, description="Forget-set file that seeds this tenant's targets in the store."
+    )
+    artifact: Path | None = Field(
+        None,
+        description="This tenant's calibration artifact. Unset: the global `unlearning.artifact`.",
+    )
 
 
 class Settings(BaseSettings):
@@ -289,6 +367,11 @@ class Settings(BaseSettings):
     backend: BackendSettings = Field(default_factory=BackendSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     unlearning: UnlearningSettings = Field(default_factory=UnlearningSettings)
+    tenants: dict[TenantName, TenantSettings] = Field(
+        default_factory=dict,
+        description="Tenants by name (lowercase letters, digits, - and _), each with its own "
+        "keys, forget set and artifact; see the `tenants.<name>` section.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -343,13 +426,34 @@ def _relative_to(settings: Settings, base: Path) -> Settings:
         update={
             "forget_set": resolve(settings.unlearning.forget_set),
             "artifact": resolve(settings.unlearning.artifact),
+            "store": _resolve_store(settings.unlearning.store, base),
         }
     )
+    tenants = {
+        name: tenant.model_copy(
+            update={"forget_set": resolve(tenant.forget_set), "artifact": resolve(tenant.artifact)}
+        )
+        for name, tenant in settings.tenants.items()
+    }
     llamacpp = settings.backend.llamacpp.model_copy(
         update={"model_path": resolve(settings.backend.llamacpp.model_path)}
     )
     backend = settings.backend.model_copy(update={"llamacpp": llamacpp})
     server = settings.server.model_copy(update={"audit_log": resolve(settings.server.audit_log)})
     return settings.model_copy(
-        update={"unlearning": unlearning, "backend": backend, "server": server}
+        update={"unlearning": unlearning, "backend": backend, "server": server, "tenants": tenants}
     )
+
+
+SQLITE_URL = "sqlite:///"
+
+
+def _resolve_store(url: str | None, base: Path) -> str | None:
+    """``sqlite:///relative`` in a config file means next to that file (four slashes, or
+    ``:memory:``, are left alone; so are other schemes)."""
+    if url is None or not url.startswith(SQLITE_URL):
+        return url
+    path = url[len(SQLITE_URL) :]
+    if path == ":memory:" or path.startswith("/"):
+        return url
+    return SQLITE_URL + str(base / path)

@@ -5,8 +5,10 @@ Regenerate with ``python -m server.config_doc > docs/configuration.md``; a test 
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from typing import get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -56,9 +58,20 @@ def _default(info: FieldInfo) -> str:
 
 
 def _type_name(info: FieldInfo) -> str:
+    entry = _mapped_model(info.annotation)
+    if entry is not None:
+        return f"dict[name, {entry.__name__}]"
     text = str(info.annotation).replace("typing.", "").replace("pathlib.", "")
     text = text.replace("pydantic.types.", "").replace("<class '", "").replace("'>", "")
     return text.replace("|", "\\|")
+
+
+def _mapped_model(annotation: object) -> type[BaseModel] | None:
+    """``M`` for a ``dict[str, M]`` field whose values are settings sections."""
+    if get_origin(annotation) is not dict:
+        return None
+    value = get_args(annotation)[1]
+    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
 
 
 def _section(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
@@ -69,14 +82,17 @@ def _section(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             subsections.append((name, annotation))
             continue
+        entry = _mapped_model(annotation)
+        if entry is not None:  # e.g. tenants: one section per name, documented once
+            subsections.append((f"{name}.<name>", entry))
         key = f"{prefix}.{name}" if prefix else name
         env = "LETHE_" + key.upper().replace(".", "__")
         doc = (info.description or "").replace("\n", " ")
         rows.append(f"| `{name}` | {_type_name(info)} | {_default(info)} | `{env}` | {doc} |")
     if rows:
-        lines += ["", f"## `{prefix}`", ""]
+        lines += ["", f"## `{prefix}`" if prefix else "## Top level", ""]
         if model.__doc__ and model is not Settings:
-            lines += [model.__doc__.strip(), ""]
+            lines += [inspect.cleandoc(model.__doc__), ""]
         lines += ["| field | type | default | environment | meaning |", "|---|---|---|---|---|"]
         lines += rows
     for name, sub in subsections:

@@ -54,6 +54,20 @@ class AuthenticationError(LetheError):
     code = "invalid_api_key"
 
 
+class PermissionDeniedError(LetheError):
+    status_code = 403
+    error_type = "invalid_request_error"
+    code = "permission_denied"
+
+
+class ConflictError(LetheError):
+    """The resource exists with other content (e.g. a target id: replace it with PUT)."""
+
+    status_code = 409
+    error_type = "invalid_request_error"
+    code = "conflict"
+
+
 class NotFoundError(LetheError):
     status_code = 404
     error_type = "invalid_request_error"

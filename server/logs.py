@@ -2,7 +2,9 @@
 
 Nothing here ever receives request text or forget-set content: records carry ids, codes,
 counts, scores and hashes. Target *ids* appear only in the audit log, which the operator
-opts into (ids should be opaque, e.g. ``tofu-180``, never a person's name).
+opts into (ids should be opaque, e.g. ``tofu-180``, never a person's name): one line per
+guarded decision, and one per change to the forget sets (who by key id, when, which target,
+the content hash written).
 """
 
 from __future__ import annotations
@@ -130,6 +132,12 @@ def note_decision(decision: Decision) -> None:
         record.decision = decision
 
 
+def short_hash(value: str) -> str:
+    """``kind:`` and the first 12 hex digits: enough to tell forget sets apart in a log."""
+    kind, _, digits = value.rpartition(":")
+    return f"{kind}:{digits[:12]}" if kind else value[:12]
+
+
 def log_access(record: RequestRecord, method: str, route: str, status: int, seconds: float) -> None:
     fields: dict[str, Any] = {
         "request_id": record.request_id,
@@ -145,15 +153,31 @@ def log_access(record: RequestRecord, method: str, route: str, status: int, seco
             rounds=decision.rounds,
             candidates=decision.candidates,
             leakage_score=decision.leakage_score,
-            forget_set=decision.forget_set[:19],
+            forget_set=short_hash(decision.forget_set),
             artifact=decision.artifact,
             stale=decision.stale,
         )
     access_logger.info("%s %s %d", method, route, status, extra={FIELDS: fields})
 
 
+@dataclass(slots=True)
+class TargetChange:
+    """One write to the forget sets: who (a key id, never the key), which target, what it
+    did, and the content hash of what was written (never the content)."""
+
+    actor: str
+    tenant: str | None  # None: the global forget set
+    target_id: str
+    operation: str  # put | replace | delete | seed
+    outcome: str  # created | replaced | unchanged | deleted | conflict | missing | failed
+    content_hash: str | None
+    revision: int | None
+    forget_set: str | None  # the hash of the forget set in force afterwards
+
+
 class AuditLog:
-    """Appends one JSON line per guarded decision; safe to call from any thread."""
+    """Appends one JSON line per guarded decision and per target change; safe to call from
+    any thread."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,6 +187,18 @@ class AuditLog:
     def write(self, decision: Decision) -> None:
         line = {"ts": _timestamp(time.time()), "request_id": current_request_id()}
         line.update(asdict(decision))
+        self._append(line)
+
+    def write_change(self, change: TargetChange) -> None:
+        line = {
+            "ts": _timestamp(time.time()),
+            "request_id": current_request_id(),
+            "event": "target_change",
+        }
+        line.update(asdict(change))
+        self._append(line)
+
+    def _append(self, line: dict[str, Any]) -> None:
         text = json.dumps(line) + "\n"
         with self._lock:
             self._file.write(text)

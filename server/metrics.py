@@ -118,5 +118,62 @@ class Metrics:
             "lethe_forget_set_targets", "Targets in the forget set being enforced.", registry=r
         )
 
+        # The target store and live forget-set changes. ``scope`` is "global" or a tenant's
+        # configured name: a fixed vocabulary, never a target.
+        self.store_up = Gauge(
+            "lethe_store_up",
+            "1 while the target store answers; 0 after a failed read or write (the last good "
+            "forget sets stay in force; before any was loaded, guarded requests get 503).",
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "lethe_store_errors",
+            "Target store operations that failed, by operation.",
+            ["operation"],
+            registry=r,
+        )
+        self.store_revision = Gauge(
+            "lethe_store_revision",
+            "The store revision this instance enforces; replicas in step show the same.",
+            registry=r,
+        )
+        self.target_changes = Counter(
+            "lethe_target_changes",
+            "Writes through /admin/targets and `lethe targets`, by operation and outcome.",
+            ["operation", "outcome"],
+            registry=r,
+        )
+        self.scope_targets = Gauge(
+            "lethe_scope_targets", "Targets stored per scope.", ["scope"], registry=r
+        )
+        self.index_pending = Gauge(
+            "lethe_index_pending_targets",
+            "Targets written or removed since the scope's main index was built (enforced by "
+            "the small delta index until the next background merge).",
+            ["scope"],
+            registry=r,
+        )
+        self.index_merges = Counter(
+            "lethe_index_merges", "Background merges of delta indexes into main ones.", registry=r
+        )
+        self.interim_targets = Gauge(
+            "lethe_interim_targets",
+            "Targets the calibration artifact does not vouch for (interim rule), per scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.interim_oldest_age = Gauge(
+            "lethe_interim_oldest_age_seconds",
+            "Age of the oldest target under the interim rule (0: none).",
+            ["scope"],
+            registry=r,
+        )
+        self.interim_overdue = Gauge(
+            "lethe_interim_targets_overdue",
+            "Targets under the interim rule for longer than unlearning.interim_alert_seconds.",
+            ["scope"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -185,6 +185,7 @@ class Guarantee(Wire):
     artifact: str
     stale: bool
     statement: str
+    coverage: Literal["certified", "interim"] = "certified"  # which rule judged this answer
 
 
 class VerifierSummary(Wire):

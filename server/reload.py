@@ -1,9 +1,11 @@
-"""Hot reload of the forget set and the calibration artifact.
+"""Hot reload of the seed forget-set files and the calibration artifacts, per scope.
 
 Files are polled (no inotify dependency; Kubernetes swaps ConfigMap and Secret volumes by
-replacing a symlink, which a stat of the resolved path sees). A reload that fails validation
-keeps the previous state; a forget set the artifact was not calibrated for makes the server
-stale, exactly as at start-up with ``allow_stale`` (answers say ``"stale": true``, /ready 503).
+replacing a symlink, which a stat of the resolved path sees). A changed seed file is written
+to the target store (:meth:`LiveTargets.seed`), so every replica takes it in; an artifact is
+re-read and its policy installed. A reload that fails validation keeps the previous state. A
+forget set that changes is judged target by target (coverage), never by making the artifact
+stale; an artifact made for another model, verifier set, sampling or prompt still is stale.
 """
 
 from __future__ import annotations
@@ -11,29 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from calibration.artifact import Artifact
 from server.config import Settings
-from server.guard import Guard, build_suite
+from server.guard import Guard, read_seed
 from server.metrics import Metrics
-from server.policy import (
-    ActivePolicy,
-    GuardStartError,
-    current_fingerprints,
-    policy_for,
-    read_configured_artifact,
-)
-from verifiers.suite import VerifierSuite
+from server.policy import GuardStartError, read_configured_artifact
+from server.store import GLOBAL, StoreError
+from server.targets import LiveTargets
+from server.tenants import scope_settings
 
 logger = logging.getLogger("lethe.reload")
 
 Resource = Literal["forget_set", "artifact"]
 Outcome = Literal["ok", "unchanged", "failed"]
-# A replaced suite may still be checking a candidate; close it once that must be over.
-RETIRE_AFTER_MIN_SECONDS = 30.0
+_RANK: dict[Outcome, int] = {"unchanged": 0, "ok": 1, "failed": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +55,9 @@ class ResourceResult:
     outcome: Outcome
     error: str | None = None  # file, line and field only: never forget-set content
 
+    def worst(self, other: ResourceResult) -> ResourceResult:
+        return other if _RANK[other.outcome] > _RANK[self.outcome] else self
+
 
 @dataclass(frozen=True, slots=True)
 class ReloadReport:
@@ -72,46 +72,48 @@ class ReloadReport:
         return "failed" in (self.forget_set.outcome, self.artifact.outcome)
 
 
-@dataclass(slots=True)
-class _Staged:
-    """What a reload built off the event loop, applied in one step on it."""
-
-    suite: VerifierSuite
-    artifact: Artifact | None
-    results: dict[Resource, ResourceResult] = field(default_factory=dict)
-    policy: ActivePolicy | None = None
+Key = tuple[str, Resource]
 
 
 class Reloader:
-    """Watches the configured files and swaps the guard's state when they change."""
+    """Watches every scope's seed file and artifact and applies their changes."""
 
-    def __init__(self, guard: Guard, settings: Settings, metrics: Metrics) -> None:
-        self._guard = guard
-        self._settings = settings
+    def __init__(
+        self, guards: Mapping[str, Guard], live: LiveTargets, settings: Settings, metrics: Metrics
+    ) -> None:
+        self._guards = guards
+        self._live = live
         self._metrics = metrics
+        self._settings = {scope: scope_settings(settings, scope) for scope in guards}
+        self._paths: dict[Key, Path | None] = {}
+        for scope, scoped in self._settings.items():
+            self._paths[(scope, "forget_set")] = scoped.unlearning.forget_set
+            self._paths[(scope, "artifact")] = scoped.unlearning.artifact
+        self._stamps = {key: FileStamp.of(path) for key, path in self._paths.items()}
         self._lock = asyncio.Lock()
-        self._paths: dict[Resource, Path | None] = {
-            "forget_set": settings.unlearning.forget_set,
-            "artifact": settings.unlearning.artifact,
-        }
-        self._stamps = {name: FileStamp.of(path) for name, path in self._paths.items()}
-        self._retire_after = max(
-            RETIRE_AFTER_MIN_SECONDS, 2 * settings.unlearning.verifier_timeout_seconds
-        )
-        self._retired: list[VerifierSuite] = []
 
     async def reload(self, *, force: bool = False) -> ReloadReport:
         """Reload what changed on disk (everything if ``force``)."""
         async with self._lock:
-            stamps = {name: FileStamp.of(path) for name, path in self._paths.items()}
-            changed = {
-                name
-                for name, path in self._paths.items()
-                if path is not None and (force or stamps[name] != self._stamps[name])
-            }
+            stamps = {key: FileStamp.of(path) for key, path in self._paths.items()}
+            changed = [
+                key
+                for key, path in self._paths.items()
+                if path is not None and (force or stamps[key] != self._stamps[key])
+            ]
             self._stamps = stamps  # a broken file is retried when it changes again, not in a loop
-            staged = await asyncio.to_thread(self._stage, changed)
-            return self._apply(staged)
+            results: dict[Resource, ResourceResult] = {
+                "forget_set": ResourceResult("unchanged"),
+                "artifact": ResourceResult("unchanged"),
+            }
+            for scope, resource in changed:
+                if resource == "forget_set":
+                    result = await self._seed(scope)
+                else:
+                    result = self._artifact(scope)
+                self._count(resource, result)
+                results[resource] = results[resource].worst(result)
+            return self._report(results)
 
     async def watch(self, interval: float) -> None:
         """Poll until cancelled; errors are logged, never raised (the server keeps serving)."""
@@ -122,81 +124,53 @@ class Reloader:
             except Exception:
                 logger.exception("reload check failed; keeping the current state")
 
-    def close(self) -> None:
-        for suite in self._retired:
-            suite.close()
-        self._retired.clear()
+    async def _seed(self, scope: str) -> ResourceResult:
+        path = self._paths[(scope, "forget_set")]
+        assert path is not None
+        try:
+            seed = await asyncio.to_thread(read_seed, path)
+            written = await self._live.seed(scope, seed)
+        except GuardStartError as exc:
+            return ResourceResult("failed", str(exc))
+        except StoreError:
+            return ResourceResult("failed", f"{path}: the target store cannot be written")
+        return ResourceResult("ok" if written else "unchanged")
 
-    def _stage(self, changed: set[Resource]) -> _Staged:
-        guard, unlearning = self._guard, self._settings.unlearning
-        staged = _Staged(guard.suite, guard.artifact)
-        staged.results["forget_set"] = ResourceResult("unchanged")
-        staged.results["artifact"] = ResourceResult("unchanged")
-        if "forget_set" in changed:
-            try:
-                suite = build_suite(unlearning)
-            except GuardStartError as exc:
-                staged.results["forget_set"] = ResourceResult("failed", str(exc))
-            else:
-                if suite.forget_set.content_hash == guard.suite.forget_set.content_hash:
-                    suite.close()  # same content (e.g. touched or re-mounted): keep the warm one
-                else:
-                    staged.suite = suite
-                    staged.results["forget_set"] = ResourceResult("ok")
-        if "artifact" in changed:
-            try:
-                staged.artifact = read_configured_artifact(unlearning)
-            except GuardStartError as exc:
-                staged.results["artifact"] = ResourceResult("failed", str(exc))
-            else:
-                staged.results["artifact"] = ResourceResult("ok")
-        if any(r.outcome == "ok" for r in staged.results.values()):
-            staged.policy = self._policy(staged.suite, staged.artifact)
-        return staged
+    def _artifact(self, scope: str) -> ResourceResult:
+        guard = self._guards[scope]
+        try:
+            artifact = read_configured_artifact(self._settings[scope].unlearning)
+        except GuardStartError as exc:
+            return ResourceResult("failed", str(exc))
+        if guard.policy is None:
+            return ResourceResult("ok")  # read again when the guard activates
+        guard.install(guard.suite, artifact, guard.policy_for(artifact))
+        return ResourceResult("ok")
 
-    def _policy(self, suite: VerifierSuite, artifact: Artifact | None) -> ActivePolicy:
-        model_id = self._guard.model_id or ""
-        current = current_fingerprints(self._settings, suite.forget_set, suite.config, model_id)
-        return policy_for(self._settings.unlearning, artifact, current, running=True)
+    def _count(self, resource: Resource, result: ResourceResult) -> None:
+        if result.outcome == "unchanged":
+            return
+        self._metrics.reloads.labels(resource, result.outcome).inc()
+        if result.outcome == "failed":
+            logger.error(
+                "reload of %s failed, keeping the previous one: %s", resource, result.error
+            )
 
-    def _apply(self, staged: _Staged) -> ReloadReport:
-        guard = self._guard
-        if staged.policy is not None:
-            previous = guard.install(staged.suite, staged.artifact, staged.policy)
-            if previous is not staged.suite:
-                self._retire(previous)
-        for name, result in staged.results.items():
-            if result.outcome == "unchanged":
-                continue
-            self._metrics.reloads.labels(name, result.outcome).inc()
-            if result.outcome == "failed":
-                logger.error(
-                    "reload of %s failed, keeping the previous one: %s", name, result.error
-                )
+    def _report(self, results: dict[Resource, ResourceResult]) -> ReloadReport:
+        guard = self._guards[GLOBAL]
         policy = guard.policy
         report = ReloadReport(
-            forget_set=staged.results["forget_set"],
-            artifact=staged.results["artifact"],
+            forget_set=results["forget_set"],
+            artifact=results["artifact"],
             stale=policy is not None and policy.stale,
-            forget_set_hash=guard.forget_set.content_hash,
+            forget_set_hash=self._live.forget_set_hash((GLOBAL,)),
             artifact_id=guard.artifact.artifact_id() if guard.artifact is not None else None,
         )
-        if staged.policy is not None:
+        if "ok" in (report.forget_set.outcome, report.artifact.outcome):
             logger.info(
-                "reloaded: forget set %s (%d targets), artifact %s, stale %s",
-                report.forget_set_hash[:12],
-                len(guard.forget_set.targets),
+                "reloaded: forget set %s, artifact %s, stale %s",
+                report.forget_set_hash[:24],
                 report.artifact_id,
                 report.stale,
             )
         return report
-
-    def _retire(self, suite: VerifierSuite) -> None:
-        self._retired.append(suite)
-
-        def close() -> None:
-            if suite in self._retired:
-                self._retired.remove(suite)
-                suite.close()
-
-        asyncio.get_running_loop().call_later(self._retire_after, close)

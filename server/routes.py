@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -36,6 +35,8 @@ from server.protocol import (
 from server.reload import Reloader
 from server.serving import ChatService
 from server.streaming import SSE_HEADERS
+from server.targets_api import router as targets_router
+from server.tenants import KeyRing, Principal
 
 T = TypeVar("T")
 logger = logging.getLogger("lethe.routes")
@@ -44,37 +45,40 @@ logger = logging.getLogger("lethe.routes")
 CLIENT_CLOSED_REQUEST = 499
 
 
+def _principal(request: Request) -> Principal:
+    principal: Principal = getattr(request.state, "principal", Principal())
+    return principal
+
+
 def _service(request: Request) -> ChatService:
-    service: ChatService = request.app.state.chat_service
-    return service
+    """The chat service of the caller's scope (a tenant's checks its targets too)."""
+    services: dict[str, ChatService] = request.app.state.chat_services
+    return services[_principal(request).scope]
 
 
 def require_api_key(request: Request) -> None:
-    keys: list[bytes] = request.app.state.api_keys
-    if keys:
-        _check_bearer(request, keys)
+    keys: KeyRing = request.app.state.keys
+    if keys.api_required:
+        request.state.principal = _check_bearer(request, keys.api)
 
 
 def require_admin_key(request: Request) -> None:
-    keys: list[bytes] = request.app.state.admin_keys
-    if not keys:  # admin endpoints are off unless they have their own keys
+    keys: KeyRing = request.app.state.keys
+    if not keys.admin_enabled:  # admin endpoints are off unless they have their own keys
         raise NotFoundError(f"Unknown route {request.url.path}.")
-    _check_bearer(request, keys)
+    request.state.principal = _check_bearer(request, keys.admin)
 
 
-def _check_bearer(request: Request, keys: list[bytes]) -> None:
+def _check_bearer(request: Request, match: Callable[[str], Principal | None]) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError(
             "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
         )
-    presented = token.strip().encode()
-    # Compare against every key so timing reveals neither which key nor how much matched.
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(presented, key)
-    if not matched:
+    principal = match(token.strip())
+    if principal is None:
         raise AuthenticationError("Incorrect API key provided.")
+    return principal
 
 
 def require_json(request: Request) -> None:
@@ -122,6 +126,7 @@ async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
 ops = APIRouter()
 admin = APIRouter(prefix="/admin", dependencies=[Depends(require_admin_key)])
+admin.include_router(targets_router)
 
 
 @v1.post("/chat/completions", response_model=ChatCompletion, dependencies=[Depends(require_json)])
@@ -163,12 +168,14 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
 
 @v1.post("/unlearning/verify", response_model=VerifyResponse, dependencies=[Depends(require_json)])
 async def verify(body: VerifyRequest, request: Request) -> VerifyResponse:
-    guard: Guard | None = request.app.state.guard
+    guards: dict[str, Guard] = request.app.state.guards
+    guard = guards.get(_principal(request).scope)
     if guard is None:
         raise ServiceUnavailableError(
             "No forget set is configured on this server (unlearning.forget_set).",
             code="unlearning_not_configured",
         )
+    await guard.ensure_active()  # takes in targets written elsewhere; 503 before any is loaded
     report = await guard.check(body.backend_messages(), body.response)
     return verify_response(report, guard)
 
@@ -196,13 +203,17 @@ async def health() -> dict[str, str]:
 @ops.get("/ready")
 async def ready(request: Request) -> Response:
     checks = {"backend": await _service(request).backend.ready()}
-    guard: Guard | None = request.app.state.guard
-    if guard is not None and checks["backend"]:
-        with contextlib.suppress(ServiceUnavailableError):  # /ready reports, never raises
-            await guard.ensure_active()
-    if guard is not None:
-        checks["policy"] = guard.policy is not None
-        checks["artifact_current"] = guard.policy is not None and not guard.policy.stale
+    guards: dict[str, Guard] = request.app.state.guards
+    if guards and checks["backend"]:
+        for guard in guards.values():
+            with contextlib.suppress(ServiceUnavailableError):  # /ready reports, never raises
+                await guard.ensure_active()
+    if guards:
+        # Every scope must be servable: a policy in force (so a forget set was loaded) from
+        # a current artifact. A changed forget set never fails this: coverage judges it.
+        policies = [guard.policy for guard in guards.values()]
+        checks["policy"] = all(policy is not None for policy in policies)
+        checks["artifact_current"] = all(p is not None and not p.stale for p in policies)
     status = 200 if all(checks.values()) else 503
     body = {"status": "ready" if status == 200 else "not_ready", "checks": checks}
     return JSONResponse(body, status_code=status)

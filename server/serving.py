@@ -36,7 +36,7 @@ from server.errors import (
 from server.guard import Guard
 from server.guarded import choice_request, guarded_request
 from server.logs import AuditLog, Decision, note_decision
-from server.loop import UnlearningLoop, UnlearningRefusedError
+from server.loop import LoopOutcome, UnlearningLoop, UnlearningRefusedError
 from server.metrics import Metrics
 from server.prepare import PreparedChat, prepare_chat, prepare_text
 from server.protocol import (
@@ -48,6 +48,7 @@ from server.protocol import (
 )
 from server.refinement.base import tokenizer_of
 from server.streaming import DONE, KEEPALIVE, ChunkWriter, sse_error, with_keepalive
+from verifiers.types import LeakageReport
 
 T = TypeVar("T")
 logger = logging.getLogger("lethe.serving")
@@ -161,6 +162,7 @@ class ChatService:
         except UnlearningRefusedError as refusal:  # the `error` fallback: a refusal all the same
             self._metrics.refusals.inc()
             info = unlearning_info([refusal.outcome], active)
+            info.guarantee = guard.with_coverage(info.guarantee, _reports([refusal.outcome]))
             self._record_decision(decision_of([refusal.outcome], info, guard))
             raise
         refused = sum(o.status == "refused" for o in outcomes)
@@ -168,6 +170,7 @@ class ChatService:
             self._metrics.refusals.inc(refused)
         self._metrics.rounds.observe(max(len(o.rounds) for o in outcomes))
         info = unlearning_info(outcomes, active)
+        info.guarantee = guard.with_coverage(info.guarantee, _reports(outcomes))
         latest = guard.policy
         if latest is not active and latest is not None and latest.stale and info.guarantee:
             # Reloaded mid-request: checked against a forget set the artifact does not cover.
@@ -292,6 +295,11 @@ async def _all(works: Sequence[Awaitable[T]]) -> list[T]:
     finally:
         for task in tasks:
             task.cancel()  # no-op for finished tasks
+
+
+def _reports(outcomes: Sequence[LoopOutcome]) -> list[LeakageReport]:
+    """Every report the answer's verification produced (for its coverage)."""
+    return [r for outcome in outcomes for round_reports in outcome.reports for r in round_reports]
 
 
 async def _once(work: Awaitable[T]) -> AsyncIterator[T]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bench.redteam.attacks import Attack, leet, spelled
 from bench.redteam.decoded import reference_judge_decoded
-from verifiers.suite import VerifierSuite
+from server.layered import Checker
 from verifiers.types import VerifyContext
 
 
@@ -66,7 +66,7 @@ def context(attack: Attack) -> VerifyContext:
     return VerifyContext(question=attack.turns[-1], history=attack.turns[:-1])
 
 
-def _split(attack: Attack, reply: str, suite: VerifierSuite, threshold: float) -> Replayed:
+def _split(attack: Attack, reply: str, suite: Checker, threshold: float) -> Replayed:
     """The reply given in two halves, the second after "go on": each half is checked on its
     own, as the guard checks each turn; the two together are what the user reads."""
     words = reply.split()
@@ -79,9 +79,7 @@ def _split(attack: Attack, reply: str, suite: VerifierSuite, threshold: float) -
     return Replayed(SPLIT, attack.id, judged.leaks, score, score <= threshold)
 
 
-def replay(
-    leaks: Sequence[tuple[Attack, str]], suite: VerifierSuite, threshold: float
-) -> list[Replayed]:
+def replay(leaks: Sequence[tuple[Attack, str]], suite: Checker, threshold: float) -> list[Replayed]:
     """Every (attack, leaking reply) pair under every encoding, then split over two turns."""
     out: list[Replayed] = []
     for encoding, encode in ENCODINGS.items():

@@ -86,6 +86,7 @@ class Delta:
 class WriteResult:
     outcome: PutOutcome | Literal["deleted"]
     revision: int
+    row: StoredTarget | None = None  # the row as stored (None after a deletion)
 
 
 def now() -> float:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from server.store.base import (
     Delta,
     Snapshot,
+    Source,
     StoredTarget,
     TargetConflictError,
     TargetMissingError,
@@ -27,8 +28,6 @@ from server.store.base import (
 )
 from server.store.migrations import MIGRATIONS, Migration
 from verifiers.forgetset import Target
-
-_COLUMNS = "scope, target_id, body, content_hash, source, added_at, updated_at"
 
 
 class Cursor(Protocol):
@@ -66,7 +65,10 @@ SQLITE = Dialect(
     schema_set="INSERT INTO lethe_schema (version) VALUES (?)",
     revision="SELECT value FROM lethe_revision WHERE id = 1",
     bump="UPDATE lethe_revision SET value = value + 1 WHERE id = 1 RETURNING value",
-    get="SELECT content_hash, source FROM lethe_targets WHERE scope = ? AND target_id = ?",
+    get=(
+        "SELECT content_hash, source, added_at, body, updated_at FROM lethe_targets "
+        "WHERE scope = ? AND target_id = ?"
+    ),
     upsert=(
         "INSERT INTO lethe_targets (scope, target_id, body, content_hash, source, added_at, "
         "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -104,7 +106,10 @@ POSTGRES = Dialect(
     schema_set="INSERT INTO lethe_schema (version) VALUES (%s)",
     revision="SELECT value FROM lethe_revision WHERE id = 1",
     bump="UPDATE lethe_revision SET value = value + 1 WHERE id = 1 RETURNING value",
-    get="SELECT content_hash, source FROM lethe_targets WHERE scope = %s AND target_id = %s",
+    get=(
+        "SELECT content_hash, source, added_at, body, updated_at FROM lethe_targets "
+        "WHERE scope = %s AND target_id = %s"
+    ),
     upsert=(
         "INSERT INTO lethe_targets (scope, target_id, body, content_hash, source, added_at, "
         "updated_at, revision) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
@@ -209,12 +214,15 @@ class SqlStore(ABC):
             cur.execute(self._sql.get, (scope, target.id))
             existing = cur.fetchone()
             if existing is not None and existing[0] == content:
+                hash_, source, added_at, body, updated_at = existing
+                row = StoredTarget(scope, parse_target(body), hash_, source, added_at, updated_at)
                 cur.execute(self._sql.revision)
-                return WriteResult("unchanged", int(cur.fetchone()[0]))
+                return WriteResult("unchanged", int(cur.fetchone()[0]), row)
             if existing is not None and not replace:
                 raise TargetConflictError(target.id)
-            revision = self._upsert(cur, scope, target, content, "api", actor)
-        return WriteResult("replaced" if existing is not None else "created", revision)
+            added_at = existing[2] if existing is not None else None
+            revision, row = self._upsert(cur, scope, target, content, "api", actor, added_at)
+        return WriteResult("replaced" if existing is not None else "created", revision, row)
 
     def delete(self, scope: str, target_id: str, *, actor: str) -> WriteResult:
         with self._write() as cur:
@@ -243,7 +251,8 @@ class SqlStore(ABC):
                 cur.execute(self._sql.get, (scope, target.id))
                 existing = cur.fetchone()
                 if existing is None or existing[0] != content:
-                    self._upsert(cur, scope, target, content, "file", actor)
+                    added_at = existing[2] if existing is not None else None
+                    self._upsert(cur, scope, target, content, "file", actor, added_at)
                     written += 1
             cur.execute(self._sql.meta_set, (key, file_hash))
         return written
@@ -253,15 +262,25 @@ class SqlStore(ABC):
         return int(cur.fetchone()[0])
 
     def _upsert(
-        self, cur: Cursor, scope: str, target: Target, content: str, source: str, actor: str
-    ) -> int:
+        self,
+        cur: Cursor,
+        scope: str,
+        target: Target,
+        content: str,
+        source: Source,
+        actor: str,
+        added_at: float | None,
+    ) -> tuple[int, StoredTarget]:
         revision = self._bump(cur)
         at = now()
+        first = at if added_at is None else added_at
         body = target_json(target)
-        cur.execute(self._sql.upsert, (scope, target.id, body, content, source, at, at, revision))
+        cur.execute(
+            self._sql.upsert, (scope, target.id, body, content, source, first, at, revision)
+        )
         cur.execute(self._sql.log, (revision, scope, target.id, "put", content, actor, at))
         self._notify(cur, revision)
-        return revision
+        return revision, StoredTarget(scope, target, content, source, first, at)
 
     def _remove(self, cur: Cursor, scope: str, target_id: str, actor: str) -> int:
         revision = self._bump(cur)

@@ -257,11 +257,15 @@ def test_reload_mid_request_that_outdates_the_artifact_marks_the_answer_stale(
     backend = ScriptedBackend(fixed(SAFE))
     client = _guarded(tmp_path, client_factory, backend, artifact=str(tmp_path / "a.json"))
     backend.delay = 0.5
+    # An artifact made for another model: the answer in flight is no longer covered by it.
+    # (A forget set that changes is judged target by target, never stale: see test_reload.)
     response, reload = _reload_during(
         client,
         backend,
         ASK,
-        lambda: (tmp_path / "forget.yaml").write_text(FORGET + SECOND_TARGET),
+        lambda: _write_artifact(
+            _settings(tmp_path), tmp_path / "a.json", backend_model="sha256:other"
+        ),
     )
     assert reload.json()["stale"] is True
     info = response.json()["unlearning"]

@@ -115,7 +115,7 @@ def test_verify_endpoint(client_factory: ClientFactory, unlearning: dict[str, An
     assert {v["name"] for v in leak["verifiers"]} == {"entity", "fact"}
     assert all(isinstance(v["feedback"], list) for v in leak["verifiers"])
     assert "civil" not in str(leak)
-    assert leak["forget_set"].startswith("sha256:")
+    assert leak["forget_set"].startswith("set-sha256:")  # the hash of the live forget set
     safe = client.post(VERIFY, json={"response": SAFE}).json()
     assert (safe["flagged"], safe["leakage_score"], safe["targets"]) == (False, 0.0, [])
 

@@ -271,7 +271,7 @@ def compare_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("server.routes.hmac.compare_digest", counting)
+    monkeypatch.setattr("server.tenants.hmac.compare_digest", counting)
     return calls
 
 

@@ -86,19 +86,22 @@ def test_same_content_is_unchanged(tmp_path: Path, client_factory: ClientFactory
     assert body["forget_set"]["outcome"] == "unchanged"
 
 
-def test_forget_set_the_artifact_does_not_cover_makes_the_server_stale(
+def test_a_target_the_artifact_was_not_calibrated_on_is_interim_not_stale(
     tmp_path: Path, client_factory: ClientFactory
 ) -> None:
+    """A new target never makes the artifact stale (/ready stays 200): the certificate
+    covers the targets it was calibrated on, and the new one runs under the interim rule."""
     _write_artifact(_settings(tmp_path), tmp_path / "a.json")
     client = _client(tmp_path, client_factory, SAFE, artifact=str(tmp_path / "a.json"))
     assert client.get("/ready").status_code == 200
-    assert _metric(client, "lethe_policy_stale ") == 0
+    assert _ask(client)["unlearning"]["guarantee"]["coverage"] == "certified"
     (tmp_path / "forget.yaml").write_text(FORGET + SECOND_TARGET)
     body = client.post("/admin/reload", headers=ADMIN).json()
-    assert (body["forget_set"]["outcome"], body["stale"]) == ("ok", True)
-    assert client.get("/ready").status_code == 503
-    assert _ask(client)["unlearning"]["guarantee"]["stale"] is True
-    assert _metric(client, "lethe_policy_stale ") == 1
+    assert (body["forget_set"]["outcome"], body["stale"]) == ("ok", False)
+    assert client.get("/ready").status_code == 200
+    assert _metric(client, "lethe_policy_stale ") == 0
+    assert _metric(client, 'lethe_interim_targets{scope="global"}') == 1
+    assert _ask(client)["unlearning"]["guarantee"]["coverage"] == "certified"  # t-2 untouched
 
 
 def test_corrupt_artifact_keeps_the_previous_policy(
