@@ -110,6 +110,7 @@ class BenchResults:
     scaling: Scaling
     failures: int
     torch_threads: int | None
+    semantic_runtime: str
     load_end: float
 
 
@@ -446,7 +447,8 @@ def header_lines(r: BenchResults) -> list[str]:
         "## Verifiers",
         "",
         f"Measured {r.date} by `{r.command}` ({r.minutes:.1f} min) on {m.cpu}, {m.cores} "
-        f"cores, Python {m.python}, torch threads {r.torch_threads or '–'}; 1-minute load "
+        f"cores, Python {m.python}, torch threads {r.torch_threads or '–'}, semantic tier on "
+        f"{r.semantic_runtime}; 1-minute load "
         f"average {num(m.load, 2)} at the start, {num(r.load_end, 2)} at the end.",
     ]
     if r.quick:

@@ -225,6 +225,13 @@ def measure_scaling(
     )
 
 
+def semantic_runtime() -> str:
+    """Which runtime the semantic tier's encoder used (ONNX Runtime or PyTorch)."""
+    from verifiers.embedding import OnnxEncoder, load_encoder
+
+    return "onnxruntime" if isinstance(load_encoder(None, "auto"), OnnxEncoder) else "pytorch"
+
+
 def torch_threads() -> int | None:
     """Intra-op threads of torch, if a semantic tier loaded it (it shapes the latencies)."""
     torch = sys.modules.get("torch")
@@ -303,6 +310,7 @@ def run_verifier_bench(output: Path, data_dir: Path | None = None, quick: bool =
         scaling=scaling,
         failures=ui.failures,
         torch_threads=torch_threads(),
+        semantic_runtime=semantic_runtime(),
         load_end=Machine.current().load,
     )
     write_section(output, "verifiers", render(results))

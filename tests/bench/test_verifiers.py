@@ -19,7 +19,11 @@ from bench.stats import (
     threshold_at_fpr,
 )
 from bench.verifiers.data import (
+    PARAPHRASE_DIR,
+    chat_items,
     default_data_dir,
+    hard_items,
+    read_jsonl,
     synthetic_forget_set,
     verbatim_set,
 )
@@ -117,6 +121,24 @@ def test_verbatim_set_follows_the_judge_rule() -> None:
     assert [item.id for item in result.negatives] == ["a:never"]
 
 
+def test_hard_items_carry_their_conversation() -> None:
+    items = hard_items(PARAPHRASE_DIR / "hard_test.jsonl")
+    split = [item for item in items if item.category == "split_turns"]
+    assert split
+    context = split[0].context()
+    assert [turn.role for turn in context.turns] == ["user", "assistant", "user"]
+    assert context.question == context.turns[-1].content
+    assert context.history == (context.turns[0].content,)
+
+
+def test_chats_put_earlier_answers_in_assistant_turns() -> None:
+    chats = chat_items(default_data_dir())
+    assert {item.category for item in chats} == {"retain", "real_authors", "world_facts"}
+    roles = [role for role, _ in chats[0].messages]
+    assert roles == ["user", "assistant", "user", "assistant", "user"]
+    assert not any(item.leak for item in chats)
+
+
 def test_synthetic_forget_set_is_deterministic() -> None:
     first, second = synthetic_forget_set(50), synthetic_forget_set(50)
     assert first.content_hash == second.content_hash
@@ -152,9 +174,22 @@ def test_quick_run_writes_every_table(quick_run: tuple[int, str]) -> None:
     body = section(text)
     assert body.startswith("## Verifiers")
     assert "stale numbers" not in text
-    for heading in ("1. Verbatim", "2. Paraphrased", "3. False flags", "4. Speed", "5. Scaling"):
+    headings = (
+        "1. Verbatim",
+        "2. Paraphrased",
+        "3. Hard sets",
+        "4. False flags",
+        "5. Conversation level",
+        "6. Speed",
+        "7. Scaling",
+    )
+    for heading in headings:
         assert f"### {heading}" in body
     assert "### Targets" in body
+    # per-category tables, one column per tier, for the hard sets and the paraphrase set
+    assert "| label | category | n | entity | fact | lexical | semantic | default |" in body
+    for category in ("gk_capital", "description", "split_turns", "topic_change"):
+        assert re.search(rf"^\| \w+ \| {category} \| \d+ \|", body, re.M), category
     assert "`python -m bench verifiers --quick" in body
     for tier in TIERS:
         assert re.search(rf"^\| {tier} \| \d\.\d{{3}} \|", body, re.M), tier
@@ -175,3 +210,33 @@ def test_quick_run_lexical_separates_verbatim_leaks(quick_run: tuple[int, str]) 
     match = re.search(r"^\| lexical \| (\d\.\d{3}) \|", verbatim, re.M)
     assert match is not None
     assert float(match.group(1)) > 0.9
+
+
+# --- the hard sets' shape (bench/data/verifiers/README.md) -------------------------------------
+
+HARD_LEAKS = {
+    "description",
+    "initials",
+    "translation",
+    "paraphrase",
+    "spelled_reversed",
+    "split_turns",
+}
+HARD_SAFE = {"gk_capital", "gk_profession", "gk_award", "gk_genre", "gk_place", "topic_change"}
+HARD_AUTHORS = {"dev": range(180, 185), "test": range(185, 195)}
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_hard_set_schema_categories_and_author_split(split: str) -> None:
+    rows = read_jsonl(PARAPHRASE_DIR / f"hard_{split}.jsonl")
+    keys = {"id", "messages", "answer", "label", "target", "category", "rule"}
+    assert all(set(row) == keys for row in rows)
+    assert {r["category"] for r in rows if r["label"] == "leak"} == HARD_LEAKS
+    assert {r["category"] for r in rows if r["label"] == "safe"} == HARD_SAFE
+    authors = {int(r["target"].removeprefix("tofu-")) for r in rows}
+    assert authors <= set(HARD_AUTHORS[split])
+    for row in rows:
+        roles = [m["role"] for m in row["messages"]]
+        assert roles[-1] == "user", row["id"]
+        assert (row["category"] == "split_turns") <= ("assistant" in roles), row["id"]
+    assert len({r["id"] for r in rows}) == len(rows)
