@@ -47,12 +47,19 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench guarantee
 	$(BIN)/python -m bench unlearning
 
-# Re-make the demo's calibration artifact (tens of minutes on 2 cores; resumes if interrupted).
+# Re-make the demo's calibration artifact over 120 TOFU proxy targets (about 1.5 h on 2 quiet
+# cores; resumes if interrupted). The datasets are seeded and template-built: re-building
+# them gives the same files. EPSILON / FORGET_EPSILON: the marginal and forget-side levels.
+TOFU ?= ../shared/data/tofu
+EPSILON ?= 0.1
+FORGET_EPSILON ?= 0.1
 calibrate: $(VENV)/.test-deps
+	$(BIN)/lethe build-dataset --tofu $(TOFU) --out deploy/calibration
 	$(BIN)/lethe calibrate --config deploy/demo.yaml \
-		--queries deploy/calibration/tofu-calibration.jsonl \
+		--dataset deploy/calibration/tofu-proxy-calibration \
 		--artifact deploy/artifacts/tofu-forget10.json \
-		--report docs/calibration/tofu-forget10.md --max-budget 2
+		--report docs/calibration/tofu-forget10.md --max-budget 2 \
+		--epsilon $(EPSILON) --forget-epsilon $(FORGET_EPSILON)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

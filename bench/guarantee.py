@@ -1,11 +1,17 @@
-"""``python -m bench guarantee``: the certified policy on the held-out TOFU test split.
+"""``python -m bench guarantee``: the certified policy on held-out test targets.
 
-Runs the live loop (the artifact's τ, K, k, strategy; stopping at the first accepted round)
-on queries about authors never used in calibration, labels every returned answer with the
-reference judge, and reports the empirical leak rate with its Clopper-Pearson interval
-against ε, refusals of unrelated queries, and rounds and generator calls per query —
-separately for forget-related and unrelated traffic. Results are cached per query, so an
-interrupted run resumes.
+Runs the live loop with the artifact's policy (τ, K, k, strategy; stopping at the first
+accepted round) on ``deploy/calibration/tofu-proxy-test``: forget sets of TOFU authors
+150-179, which no calibration query ever mentions. Each forget set's queries run against a
+guard of that forget set, as in calibration. Every returned answer is labelled by the
+reference judge: it leaks when it reveals a fact of the query's target, and it is right when
+it holds the gold answer (unrelated and mixed questions).
+
+The certificate is over targets, so the numbers are too: the forget-side leak rate is the
+mean over test targets of each target's leak rate among its forget-related queries, with two
+one-sided 95 % upper bounds computed over targets: Hoeffding-Bentkus on those per-target
+rates, and Clopper-Pearson on the share of targets with any forget-side leak (which bounds
+the mean from above). Results are cached per query, so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,33 +30,81 @@ from bench.gateway.report import Machine
 from bench.paths import CACHE as CACHE_ROOT
 from bench.paths import DEMO_CONFIG, REPO
 from bench.stats import percentile
-from calibration.artifact import fingerprint, read_artifact
-from calibration.dataset import Query, read_queries
-from calibration.ltt import clopper_pearson_upper
-from calibration.reference_judge import reference_judge
-from server.backends import create_backend
-from server.config import ConfigError, load_settings
+from calibration.artifact import Artifact, fingerprint, read_artifact
+from calibration.dataset import Query, read_dataset
+from calibration.ltt import clopper_pearson_upper, hb_upper_bound
+from calibration.reference_judge import holds_gold, leaks_target
+from server.backends import Backend, create_backend
+from server.config import ConfigError, Settings, load_settings
 from server.guard import Guard
 from server.guarded import query_request
 from server.loop import UnlearningLoop
 
 CONFIG = DEMO_CONFIG
-TEST_QUERIES = REPO / "deploy" / "calibration" / "tofu-test.jsonl"
+TEST_DATASET = REPO / "deploy" / "calibration" / "tofu-proxy-test"
 CACHE = CACHE_ROOT / "guarantee"
+ALPHA = 0.05  # one-sided 95 % upper bounds
 
 
 @dataclass(frozen=True)
 class Served:
     id: str
     kind: str
+    group: str  # the query's target (the unit)
     status: str
     rounds: int
     leaks: bool
+    right: bool | None  # holds the gold answer (None: the query has none)
     seconds: float
+
+    @property
+    def forget_related(self) -> bool:
+        return self.kind in ("forget", "mixed")
 
     @classmethod
     def from_json(cls, record: dict[str, object]) -> Served:
         return cls(**record)  # type: ignore[arg-type]
+
+
+def label(query: Query, status: str, text: str, facts: Sequence[str]) -> tuple[bool, bool | None]:
+    """(leaks a fact of the query's target, holds its gold answer); a refusal never leaks."""
+    if status == "refused":
+        return False, False if query.gold else None
+    leaks = leaks_target(query.user_text, text, facts)
+    right = holds_gold(query.user_text, text, query.gold) if query.gold else None
+    return leaks, right
+
+
+@dataclass(frozen=True)
+class OverTargets:
+    """Leak rates of one kind of traffic, with upper bounds computed over targets."""
+
+    targets: int
+    queries: int
+    leaks: int
+    rate: float  # mean over targets of the per-target leak rate
+    hb_upper: float  # one-sided 95 % HB bound on that mean
+    leaky_targets: int  # targets with at least one leaking answer
+    cp_upper: float  # one-sided 95 % Clopper-Pearson bound on the share of leaky targets
+
+
+def over_targets(served: Sequence[Served]) -> OverTargets:
+    by_target: dict[str, list[bool]] = {}
+    for item in served:
+        by_target.setdefault(item.group, []).append(item.leaks)
+    rates = [sum(v) / len(v) for v in by_target.values()]
+    n = len(rates)
+    rate = sum(rates) / n if n else 0.0
+    leaky = sum(1 for v in by_target.values() if any(v))
+    return OverTargets(
+        targets=n,
+        queries=len(served),
+        leaks=sum(s.leaks for s in served),
+        rate=rate,
+        hb_upper=hb_upper_bound(rate, n, ALPHA),
+        leaky_targets=leaky,
+        cp_upper=clopper_pearson_upper(leaky, n, ALPHA) if n else 1.0,
+    )
 
 
 def _cached(cache: Path) -> dict[str, Served]:
@@ -59,76 +114,150 @@ def _cached(cache: Path) -> dict[str, Served]:
     return {record.id: record for record in records}
 
 
-async def _serve_all(
-    queries: list[Query], cache: Path, done: dict[str, Served], concurrency: int
-) -> list[Served]:
-    settings = load_settings(CONFIG)
-    guard = Guard.required(settings, "python -m bench guarantee")
-    backend = create_backend(settings.backend)
-    await backend.start()
-    try:
-        active = guard.activate(backend.model_ids()[0])
-        loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
-        progress = tqdm(
-            total=len(queries), initial=len(done), desc="serving the test split", unit="query"
-        )
-        limit = asyncio.Semaphore(concurrency)
-        with cache.open("a", encoding="utf-8") as sink:
+def _guard(settings: Settings, forget_set: Path, artifact: Path) -> Guard:
+    """A guard of one test forget set under the demo's artifact (served even if stale: the
+    section then says so)."""
+    unlearning = settings.unlearning.model_copy(
+        update={"forget_set": forget_set, "artifact": artifact, "allow_stale": True}
+    )
+    return Guard.required(
+        settings.model_copy(update={"unlearning": unlearning}), "python -m bench guarantee"
+    )
 
-            async def one(query: Query) -> None:
+
+async def _serve_set(
+    settings: Settings,
+    backend: Backend,
+    guard: Guard,
+    queries: list[Query],
+    sink: Path,
+    done: dict[str, Served],
+) -> bool:
+    """Serve one forget set's queries; returns whether the artifact was stale for it."""
+    active = guard.activate(backend.model_ids()[0])
+    loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
+    facts = {t.id: t.facts for t in guard.forget_set.targets}
+    limit = asyncio.Semaphore(2)
+    progress = tqdm(total=len(queries), desc=f"serving {guard.forget_set.name}", unit="query")
+    with sink.open("a", encoding="utf-8") as out, progress:
+
+        async def one(query: Query) -> None:
+            if query.id not in done:
                 async with limit:
                     started = time.perf_counter()
                     outcome = await loop.run(query_request(settings, query.id, query.messages))
                     elapsed = time.perf_counter() - started
-                leaks = outcome.status != "refused" and bool(
-                    query.reference
-                    and reference_judge(query.question, outcome.text, query.reference).leaks
-                )
+                refs = [f for t in query.targets for f in facts[t]]
+                leaks, right = label(query, outcome.status, outcome.text, refs)
                 served = Served(
-                    query.id, query.kind, outcome.status, len(outcome.rounds), leaks, elapsed
-                )
-                sink.write(json.dumps(served.__dict__) + "\n")
-                sink.flush()
+                    query.id, query.kind, query.group, outcome.status, len(outcome.rounds),
+                    leaks, right, elapsed,
+                )  # fmt: skip
+                out.write(json.dumps(asdict(served)) + "\n")
+                out.flush()
                 done[query.id] = served
-                progress.update()
+            progress.update()
 
-            await asyncio.gather(*(one(q) for q in queries if q.id not in done))
-        progress.close()
+        await asyncio.gather(*(one(q) for q in queries))
+    return active.stale
+
+
+async def _serve_all(
+    settings: Settings, artifact: Path, dataset: Path, cache: Path, quick: bool
+) -> tuple[list[Served], bool]:
+    data = read_dataset(dataset)
+    done = _cached(cache)
+    backend = create_backend(settings.backend)
+    await backend.start()
+    stale = False
+    order: list[str] = []
+    try:
+        for name, queries in data.by_forget_set().items():
+            chosen = queries[::7] if quick else queries
+            order += [q.id for q in chosen]
+            guard = _guard(settings, data.forget_sets[name], artifact)
+            try:
+                stale |= await _serve_set(settings, backend, guard, chosen, cache, done)
+            finally:
+                guard.close()
     finally:
         await backend.aclose()
-        guard.close()
-    return [done[q.id] for q in queries]
+    return [done[i] for i in order], stale
 
 
-def _rows(served: list[Served], epsilon: float, delta: float) -> list[str]:
+def _row(name: str, part: Sequence[Served]) -> str:
+    stats = over_targets(part)
+    rounds = [float(s.rounds) for s in part]
+    seconds = [s.seconds for s in part]
+    judged = [s.right for s in part if s.right is not None]
+    right = f"{sum(judged) / len(judged):.3f}" if judged else "-"
+    refused = sum(s.status == "refused" for s in part) / len(part)
+    return (
+        f"| {name} | {stats.targets} | {stats.queries} | {stats.leaks} | {stats.rate:.3f} "
+        f"| {stats.hb_upper:.3f} | {stats.leaky_targets} | {stats.cp_upper:.3f} | {right} "
+        f"| {refused:.3f} | {sum(rounds) / len(rounds):.2f} | {percentile(seconds, 50):.1f} "
+        f"| {percentile(seconds, 95):.1f} |"
+    )
+
+
+def table(served: Sequence[Served]) -> list[str]:
     lines = [
-        "| traffic | n | leaks | leak rate | 95 % Clopper-Pearson upper | refused | mean rounds "
-        "(= generator calls) | p95 rounds | p50 s | p95 s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| traffic | targets | queries | leaks | leak rate (mean over targets) | 95 % HB upper "
+        "| targets with a leak | 95 % Clopper-Pearson upper (over targets) | answered right "
+        "| refused | mean rounds (= generator calls) | p50 s | p95 s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, part in (
-        ("all", served),
-        ("forget-related", [s for s in served if s.kind == "forget"]),
+        ("forget-related", [s for s in served if s.forget_related]),
+        ("mixed", [s for s in served if s.kind == "mixed"]),
         ("unrelated", [s for s in served if s.kind == "unrelated"]),
+        ("all (marginal)", list(served)),
     ):
-        if not part:
-            continue
-        leaks = sum(s.leaks for s in part)
-        rounds = [float(s.rounds) for s in part]
-        seconds = [s.seconds for s in part]
-        lines.append(
-            f"| {name} | {len(part)} | {leaks} | {leaks / len(part):.3f} | "
-            f"{clopper_pearson_upper(leaks, len(part), 0.05):.3f} | "
-            f"{sum(s.status == 'refused' for s in part) / len(part):.3f} | "
-            f"{sum(rounds) / len(rounds):.2f} | {percentile(rounds, 95):.0f} | "
-            f"{percentile(seconds, 50):.1f} | {percentile(seconds, 95):.1f} |"
-        )
+        if part:
+            lines.append(_row(name, part))
     return lines
 
 
-def _machine() -> str:
-    machine = Machine.current()
-    return f"{machine.cpu}, {machine.cores} cores, Python {machine.python}"
+def verdicts(served: Sequence[Served], artifact: Artifact) -> list[str]:
+    forget = over_targets([s for s in served if s.forget_related])
+    marginal = over_targets(served)
+    lines: list[str] = []
+    if artifact.forget_epsilon is not None:
+        met = forget.rate <= artifact.forget_epsilon
+        lines.append(
+            f"- Forget-side leak rate {forget.rate:.3f} over {forget.targets} test targets "
+            f"against ε_f = {artifact.forget_epsilon}: {'met' if met else '**missed**'} (95 % "
+            f"upper bounds over targets: HB {forget.hb_upper:.3f}, Clopper-Pearson "
+            f"{forget.cp_upper:.3f})."
+        )
+    met = marginal.rate <= artifact.epsilon
+    lines.append(
+        f"- Marginal leak rate {marginal.rate:.3f} against ε = {artifact.epsilon}: "
+        f"{'met' if met else '**missed**'} (95 % HB upper bound {marginal.hb_upper:.3f})."
+    )
+    return lines
+
+
+def _policy_line(settings: Settings, artifact: Artifact, stale: bool) -> str:
+    path = settings.unlearning.artifact
+    where = path.relative_to(REPO) if path is not None and path.is_relative_to(REPO) else path
+    unit = (
+        f"over {artifact.n_targets} targets (ε = {artifact.epsilon}, ε_f = "
+        f"{artifact.forget_epsilon}, δ = {artifact.delta})"
+        if artifact.over_targets
+        else f"per query (format {artifact.format}: ε = {artifact.epsilon}, δ = {artifact.delta})"
+    )
+    return (
+        f"Policy from `{where}`: τ = {artifact.policy.threshold}, K = {artifact.policy.budget}, "
+        f"k = {artifact.policy.candidates}, strategy `{artifact.policy.strategy}`, "
+        f"{'certified' if artifact.passed else 'NOT certified'} {unit}"
+        + (
+            "; **stale for the test forget sets** (it pins another forget set or setup), "
+            "so no certificate applies to these numbers."
+            if stale
+            else "."
+        )
+    )
 
 
 def run_guarantee(output: Path, quick: bool) -> int:
@@ -136,41 +265,30 @@ def run_guarantee(output: Path, quick: bool) -> int:
     if settings.unlearning.artifact is None:
         raise ConfigError(f"{CONFIG} names no calibration artifact")
     artifact = read_artifact(settings.unlearning.artifact)
-    queries = read_queries(TEST_QUERIES)
-    if quick:
-        queries = queries[::40]
     key = fingerprint({"artifact": artifact.artifact_id(), "quick": quick})[7:19]
     cache = CACHE / key / "served.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
-    served = asyncio.run(_serve_all(queries, cache, _cached(cache), concurrency=2))
-    total_leaks = sum(s.leaks for s in served)
-    upper = clopper_pearson_upper(total_leaks, len(served), 0.05)
-    unrelated = [s for s in served if s.kind == "unrelated"]
-    calls = sum(s.rounds for s in unrelated) / max(len(unrelated), 1)
+    served, stale = asyncio.run(
+        _serve_all(settings, settings.unlearning.artifact, TEST_DATASET, cache, quick)
+    )
+    machine = Machine.current()
     body = [
         "## Guarantee",
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {_machine()}. "
-        f"Command: `python -m bench guarantee`{' --quick' if quick else ''}.",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine.cpu}, "
+        f"{machine.cores} cores, Python {machine.python}. Command: `python -m bench "
+        f"guarantee`{' --quick' if quick else ''}.",
         "",
-        f"Policy from `{settings.unlearning.artifact.relative_to(REPO)}`: τ = "
-        f"{artifact.policy.threshold}, K = {artifact.policy.budget}, k = "
-        f"{artifact.policy.candidates}, strategy `{artifact.policy.strategy}`, certified at "
-        f"ε = {artifact.epsilon}, δ = {artifact.delta} from n = {artifact.n} calibration queries "
-        f"({'certified' if artifact.passed else 'NOT certified'}). Test split: "
-        f"`deploy/calibration/tofu-test.jsonl`, {len(served)} queries about authors never used "
-        "in calibration (forget authors 188-194 with their facts in a retrieved-notes system "
-        "prompt; retain authors 8-14 likewise; half of real_authors and world_facts). A returned "
-        "answer leaks when the reference judge says it reveals the gold answer; refusals never "
-        "leak.",
+        _policy_line(settings, artifact, stale),
+        f"Test set: `{TEST_DATASET.relative_to(REPO)}`, {len(served)} queries about held-out "
+        "TOFU authors (150-179) that no calibration query mentions, each forget set checked by "
+        "its own guard. A returned answer leaks when the reference judge finds a fact of the "
+        "query's target in it (any fact, not only the asked one); refusals never leak. Rates "
+        "are means over targets of per-target rates; the bounds are computed over targets.",
         "",
-        *_rows(served, artifact.epsilon, artifact.delta),
+        *table(served),
         "",
-        f"- Empirical leak rate {total_leaks}/{len(served)} = {total_leaks / len(served):.3f} "
-        f"(95 % upper bound {upper:.3f}) against ε = {artifact.epsilon}: "
-        f"{'met' if total_leaks / len(served) <= artifact.epsilon else '**missed**'}.",
-        f"- Unrelated queries cost {calls:.2f} generator calls on average (target ≤ 1.1): "
-        f"{'met' if calls <= 1.1 else '**missed**'}.",
+        *verdicts(served, artifact),
     ]
     write_section(output, "guarantee", "\n".join(body))
     return 0

@@ -23,6 +23,7 @@ class CandidateRecord:
     finish_reason: str = "stop"
     leaks: bool | None = None  # the reference judge's label, filled offline
     tokens: int | None = None  # completion tokens it cost (serving's usage), when known
+    correct: bool | None = None  # holds the query's gold answer (judge's rule), filled offline
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""The calibration report: a markdown table per budget and a PNG of risk, refusals and rounds
-against τ, with the Learn-then-Test bound."""
+"""The calibration report: a markdown table per budget and a PNG of the per-target risks,
+answers and rounds against τ, with the largest risks the number of targets can certify."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from calibration.artifact import Artifact
 from calibration.evaluate import Calibration, ConfigResult
-from calibration.ltt import clopper_pearson_upper
+from calibration.ltt import largest_certifiable_mean
 
 
 def _by_budget(result: Calibration) -> dict[int, list[ConfigResult]]:
@@ -18,46 +18,74 @@ def _by_budget(result: Calibration) -> dict[int, list[ConfigResult]]:
     return grouped
 
 
-def _bound(config: ConfigResult, delta: float, sequences: int) -> float:
-    return clopper_pearson_upper(config.failures, config.n, delta / sequences)
+def _margins(result: Calibration) -> tuple[float, float | None]:
+    """The largest (marginal, forget-side) per-target risks a configuration may show and be
+    certified, at the level each sequence is tested at."""
+    any_config = next(iter(result.results.values())).targets
+    level = result.delta / len(result.budgets)
+    marginal = largest_certifiable_mean(any_config.n_units, result.epsilon, level)
+    if result.forget_epsilon is None:
+        return marginal, None
+    return marginal, largest_certifiable_mean(any_config.n_targets, result.forget_epsilon, level)
 
 
-def markdown(result: Calibration, artifact: Artifact, image: str | None) -> str:
-    grouped = _by_budget(result)
-    chosen = artifact.policy
-    lines = [
+def _header(result: Calibration, artifact: Artifact) -> list[str]:
+    marginal, forget = _margins(result)
+    targets = next(iter(result.results.values())).targets
+    forget_rule = (
+        f"forget-side risk at most {forget:.4f} (ε_f = {result.forget_epsilon}) and "
+        if forget is not None
+        else ""
+    )
+    return [
         "# Calibration report",
         "",
         f"Created {artifact.created}; n = {artifact.n} queries ({artifact.n_forget} "
-        f"forget-related, {artifact.n_unrelated} unrelated); epsilon = {artifact.epsilon}, "
-        f"delta = {artifact.delta}; "
-        "Learn-then-Test, exact binomial p-values, fixed sequence over the threshold per budget, "
-        f"Bonferroni over {len(grouped)} budgets.",
+        f"forget-related, {artifact.n_unrelated} unrelated) about {targets.n_targets} forget "
+        f"targets ({targets.n_units} units); ε = {artifact.epsilon}, ε_f = "
+        f"{artifact.forget_epsilon}, δ = {artifact.delta}. Learn-then-Test over targets: "
+        "per-target leak rates, Hoeffding-Bentkus p-values (the larger of the forget-side and "
+        "the marginal one), fixed sequence over τ per budget, Bonferroni over "
+        f"{len(result.budgets)} budgets.",
         "",
+        f"With these numbers of targets a configuration is certified when its {forget_rule}"
+        f"marginal risk at most {marginal:.4f} (ε = {result.epsilon}), both averaged over "
+        "targets, and every stricter τ of its budget is certified too.",
+        "",
+    ]
+
+
+def markdown(result: Calibration, artifact: Artifact, image: str | None) -> str:
+    chosen = artifact.policy
+    lines = [
+        *_header(result, artifact),
         f"**Chosen**: threshold {chosen.threshold}, budget {chosen.budget}, {chosen.candidates} "
         f"candidates per round, strategy `{chosen.strategy}`"
         + ("" if artifact.passed else " (nothing was certified: refuse when flagged)")
-        + ".",
+        + ". Selection: most unrelated and mixed questions answered right, then fewest "
+        "generator calls, then least leaky.",
         "",
         f"> {artifact.statement}",
         "",
     ]
     if image:
-        lines += [f"![risk, refusals and rounds against the threshold]({image})", ""]
-    for budget, configs in grouped.items():
+        lines += [f"![risks, answers and rounds against the threshold]({image})", ""]
+    for budget, configs in _by_budget(result).items():
         lines += [
             f"## Budget K = {budget}",
             "",
-            "| τ | leaks | risk | LTT upper bound | p-value | certified | refused (unrelated) "
-            "| refused (forget) | mean rounds |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| τ | leaks | forget risk | marginal risk | p (forget) | p (marginal) | certified "
+            "| answered right | refused (unrelated) | refused (mixed) | refused (forget) "
+            "| mean rounds |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for config in configs:
-            hypothesis = result.hypothesis(config.threshold, budget)
+            h = result.hypothesis(config.threshold, budget)
             lines.append(
-                f"| {config.threshold:.2f} | {config.failures} | {config.failures / config.n:.3f} "
-                f"| {_bound(config, artifact.delta, len(grouped)):.3f} | {hypothesis.p_value:.3g} "
-                f"| {'yes' if hypothesis.rejected else 'no'} | {config.refusal_unrelated:.3f} "
+                f"| {config.threshold:.2f} | {config.failures} | {h.forget_risk:.4f} "
+                f"| {h.risk:.4f} | {h.forget_p_value:.3g} | {h.p_value:.3g} "
+                f"| {'yes' if h.rejected else 'no'} | {config.utility:.3f} "
+                f"| {config.refusal_unrelated:.3f} | {config.refusal_mixed:.3f} "
                 f"| {config.refusal_forget:.3f} | {config.mean_rounds:.2f} |"
             )
         lines.append("")
@@ -73,27 +101,21 @@ def plot(result: Calibration, artifact: Artifact, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    grouped = _by_budget(result)
-    figure, (risk, refusal, rounds) = plt.subplots(1, 3, figsize=(15, 4.2))
-    for budget, configs in grouped.items():
+    marginal, forget = _margins(result)
+    figure, (risk, answers, rounds) = plt.subplots(1, 3, figsize=(15, 4.2))
+    for budget, configs in _by_budget(result).items():
         taus = [c.threshold for c in configs]
-        line = risk.plot(taus, [c.failures / c.n for c in configs], label=f"K={budget}")[0]
-        risk.plot(
-            taus,
-            [_bound(c, artifact.delta, len(grouped)) for c in configs],
-            linestyle="--",
-            color=line.get_color(),
-        )
-        refusal.plot(taus, [c.refusal_unrelated for c in configs], label=f"unrelated K={budget}")
-        refusal.plot(
-            taus, [c.refusal_forget for c in configs], linestyle=":", color=line.get_color()
-        )
+        line = risk.plot(taus, [c.forget_risk for c in configs], label=f"forget K={budget}")[0]
+        risk.plot(taus, [c.risk for c in configs], linestyle=":", color=line.get_color())
+        answers.plot(taus, [c.utility for c in configs], label=f"K={budget}")
         rounds.plot(taus, [c.mean_rounds for c in configs], label=f"K={budget}")
-    risk.axhline(artifact.epsilon, color="black", linewidth=0.8)
-    risk.set(title="leak risk (solid) and LTT bound (dashed)", xlabel="threshold τ")
-    refusal.set(title="refusal rate: unrelated (solid), forget (dotted)", xlabel="threshold τ")
-    rounds.set(title="mean rounds per query", xlabel="threshold τ")
-    for axis in (risk, refusal, rounds):
+    if forget is not None:
+        risk.axhline(forget, color="black", linewidth=0.8, label="certifiable (forget)")
+    risk.axhline(marginal, color="grey", linewidth=0.8, linestyle=":", label="certifiable")
+    risk.set(title="per-target leak risk: forget (solid), marginal (dotted)", xlabel="τ")
+    answers.set(title="unrelated and mixed questions answered right", xlabel="τ")
+    rounds.set(title="mean rounds (generator calls) per query", xlabel="τ")
+    for axis in (risk, answers, rounds):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()

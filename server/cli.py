@@ -11,6 +11,8 @@ from types import FrameType
 from typing import get_args
 
 from calibration.artifact import Strategy
+from calibration.builder import Plan
+from calibration.certify import DEFAULT_FORGET_EPSILON
 from server.config import ConfigError, load_settings
 from server.logs import configure_logging
 
@@ -81,34 +83,104 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from calibration.dataset import DatasetError
+    from calibration.ltt import SampleSizeError
     from server.calibrate_cli import CalibrateOptions, run_calibrate
 
     settings = load_settings(args.config or _demo_config())
     options = CalibrateOptions(
         queries=args.queries,
+        dataset=args.dataset,
         artifact=args.artifact,
         report=args.report,
         epsilon=args.epsilon,
+        forget_epsilon=args.forget_epsilon,
         delta=args.delta,
         max_budget=args.max_budget,
         candidates=args.candidates,
         strategy=args.strategy,
         concurrency=args.concurrency,
     )
-    return run_calibrate(settings, options)
+    try:
+        return run_calibrate(settings, options)
+    except (SampleSizeError, DatasetError) as exc:  # too few targets, a broken dataset
+        print(f"lethe: {exc}", file=sys.stderr)
+        return 2
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    return Plan(forget=args.forget, mixed=args.mixed, overlap=args.overlap, plain=args.plain)
 
 
 def _build_dataset(args: argparse.Namespace) -> int:
-    from calibration.dataset import build_tofu_split, write_queries
+    if args.tofu is not None:
+        return _build_tofu(args)
+    from calibration.builder import BuildError, build_dataset, read_general, subjects_of
+    from verifiers.forgetset import ForgetSetError, load_forget_set
 
-    split = build_tofu_split(args.tofu, seed=args.seed)
-    write_queries(split.calibration, args.out / "tofu-calibration.jsonl")
-    write_queries(split.test, args.out / "tofu-test.jsonl")
-    print(
-        f"wrote {len(split.calibration)} calibration and {len(split.test)} test queries "
-        f"to {args.out}"
-    )
+    try:
+        forget_set = load_forget_set(args.forget_set)
+        retain = subjects_of(load_forget_set(args.retain).targets) if args.retain else []
+        general = read_general(args.general) if args.general else []
+        count = build_dataset(
+            forget_set, retain, general, args.out, args.target_kind, _plan(args), args.seed
+        )
+    except (ForgetSetError, BuildError, OSError, ValueError, KeyError) as exc:
+        print(f"lethe: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {count} queries about {len(forget_set)} targets to {args.out}")
     return 0
+
+
+def _build_tofu(args: argparse.Namespace) -> int:
+    from calibration.dataset import build_tofu_split, write_queries
+    from calibration.tofu import ProxyOptions, build_proxy_datasets
+
+    if args.legacy_split:
+        split = build_tofu_split(args.tofu, seed=args.seed)
+        write_queries(split.calibration, args.out / "tofu-calibration.jsonl")
+        write_queries(split.test, args.out / "tofu-test.jsonl")
+        print(f"wrote {len(split.calibration)} + {len(split.test)} queries to {args.out}")
+        return 0
+    options = ProxyOptions(
+        sets=args.sets, size=args.size, test_sets=args.test_sets, plan=_plan(args), seed=args.seed
+    )
+    for name, count in build_proxy_datasets(args.tofu, args.out, options).items():
+        print(f"wrote {count} queries to {args.out / name}")
+    return 0
+
+
+def _dataset_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dataset = commands.add_parser(
+        "build-dataset",
+        help="Write calibration traffic for a forget set (or TOFU proxy targets) as a dataset.",
+    )
+    source = dataset.add_mutually_exclusive_group(required=True)
+    source.add_argument("--forget-set", type=Path, help="Forget set (.yaml/.jsonl) to forget.")
+    source.add_argument(
+        "--tofu", type=Path, help="TOFU data directory: proxy-target calibration and test sets."
+    )
+    dataset.add_argument("--out", type=Path, required=True, help="Output directory.")
+    dataset.add_argument(
+        "--retain", type=Path, help="Forget-set file of subjects for mixed/unrelated questions."
+    )
+    dataset.add_argument("--general", type=Path, help="JSONL of {question, answer}.")
+    dataset.add_argument("--target-kind", default="person", help="What the targets are.")
+    dataset.add_argument("--seed", type=int, default=0)
+    for name, default, what in (
+        ("forget", 4, "forget-related questions"),
+        ("mixed", 1, "mixed questions"),
+        ("overlap", 1, "unrelated questions sharing words with the facts"),
+        ("plain", 1, "plain unrelated questions"),
+    ):
+        dataset.add_argument(f"--{name}", type=int, default=default, help=f"{what} per target.")
+    dataset.add_argument("--sets", type=int, default=8, help="TOFU: calibration forget sets.")
+    dataset.add_argument("--size", type=int, default=15, help="TOFU: targets per forget set.")
+    dataset.add_argument("--test-sets", type=int, default=2, help="TOFU: held-out forget sets.")
+    dataset.add_argument(
+        "--legacy-split", action="store_true", help="TOFU: the old per-author query files."
+    )
+    dataset.set_defaults(handler=_build_dataset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,15 +196,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     calibrate = commands.add_parser(
-        "calibrate", help="Record the loop on calibration queries and certify (τ, K) with LTT."
+        "calibrate", help="Record the loop on calibration traffic and certify over targets (LTT)."
     )
     calibrate.add_argument("--config", type=Path, help="YAML settings (default: the demo).")
-    calibrate.add_argument("--queries", type=Path, required=True, help="Calibration queries JSONL.")
+    traffic = calibrate.add_mutually_exclusive_group(required=True)
+    traffic.add_argument("--dataset", type=Path, help="Dataset directory (lethe build-dataset).")
+    traffic.add_argument(
+        "--queries", type=Path, help="Query JSONL, checked against the configured forget set."
+    )
     calibrate.add_argument(
         "--artifact", type=Path, required=True, help="Where to write the artifact."
     )
     calibrate.add_argument("--report", type=Path, required=True, help="Markdown report (+ PNG).")
-    calibrate.add_argument("--epsilon", type=float, default=0.05, help="Risk level ε.")
+    calibrate.add_argument("--epsilon", type=float, default=0.05, help="Marginal risk level ε.")
+    calibrate.add_argument(
+        "--forget-epsilon",
+        type=float,
+        default=DEFAULT_FORGET_EPSILON,
+        help="Forget-side risk level ε_f (leaks among forget-related queries).",
+    )
     calibrate.add_argument("--delta", type=float, default=0.05, help="1 - confidence δ.")
     calibrate.add_argument("--max-budget", type=int, default=3, help="Largest K on the grid.")
     calibrate.add_argument("--candidates", type=int, default=2, help="k candidates per round.")
@@ -140,13 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--concurrency", type=int, default=2, help="Queries in flight.")
     calibrate.set_defaults(handler=_calibrate)
 
-    dataset = commands.add_parser(
-        "build-dataset", help="Write TOFU calibration/test splits (by author) as query JSONL."
-    )
-    dataset.add_argument("--tofu", type=Path, required=True, help="TOFU data directory.")
-    dataset.add_argument("--out", type=Path, required=True, help="Output directory.")
-    dataset.add_argument("--seed", type=int, default=0)
-    dataset.set_defaults(handler=_build_dataset)
+    _dataset_parser(commands)
 
     verify = commands.add_parser(
         "verify", help="Score answers (JSONL) against the configured forget set, offline."

@@ -131,6 +131,12 @@ class UpstreamSettings(_Section):
         None,
         description="Model name sent upstream. Unset: the first id the upstream lists.",
     )
+    model_revision: str | None = Field(
+        None,
+        description="Which weights the upstream serves (a commit, tag or digest; e.g. vLLM's "
+        "`--revision`). Recorded in calibration artifacts: a model id alone does not pin the "
+        "weights, so without it a re-deployed model goes unnoticed.",
+    )
     api_key: SecretStr | None = Field(None, description="Bearer key for the upstream.")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection.")
     read_timeout: float = Field(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import cast, get_args
 
-from calibration.artifact import fingerprint
+from calibration.artifact import Artifact, fingerprint
 from server.backends.base import GenerationRequest, Message, Role, SamplingParams
 from server.config import Settings, UnlearningSettings
 
@@ -29,16 +29,23 @@ class GuardedSampling:
 
     temperature: float
     top_p: float
+    max_tokens: int | None = None  # the artifact's calibrated max_tokens: larger ones clamped
 
     @classmethod
-    def of(cls, unlearning: UnlearningSettings) -> GuardedSampling:
-        return cls(unlearning.temperature, unlearning.top_p)
+    def of(
+        cls, unlearning: UnlearningSettings, artifact: Artifact | None = None
+    ) -> GuardedSampling:
+        cap = artifact.max_tokens if artifact is not None else None
+        return cls(unlearning.temperature, unlearning.top_p, cap)
 
 
 def guarded_request(client: GenerationRequest, sampling: GuardedSampling) -> GenerationRequest:
-    """The client's request as the loop runs it: the calibrated temperature and top_p; the
-    client's max_tokens, stop, seed and penalties still apply."""
+    """The client's request as the loop runs it: the calibrated temperature and top_p, and
+    max_tokens at most the calibrated one (calibration measured answers of that length, not
+    longer ones); the client's stop, seed and penalties still apply."""
     params = replace(client.sampling, temperature=sampling.temperature, top_p=sampling.top_p)
+    if sampling.max_tokens is not None and params.max_tokens > sampling.max_tokens:
+        params = replace(params, max_tokens=sampling.max_tokens)
     return replace(client, sampling=params)
 
 

@@ -1,12 +1,32 @@
 """The policy the loop runs (from a calibration artifact, or from settings) and whether the
-artifact still describes this server (its fingerprints match) — i.e. whether it is stale."""
+artifact still describes this server (its fingerprints match) — i.e. whether it is stale.
+
+The fingerprints hash what changes the distribution of answers: the verifier configuration
+and code, the reference judge's code, the loop's code (refinement strategies and the building
+of guarded requests, which decides how a client's ``stop``, penalties and ``max_tokens`` are
+treated), the model's weights (the GGUF file's sha256; for an upstream, its model id and the
+configured revision), sampling settings and prompts.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
+import calibration.reference_judge
+import server.guarded
+import server.loop
+import server.refinement
+import verifiers
+import verifiers.refusal
+import verifiers.text
 from calibration.artifact import Artifact, ArtifactError, Fingerprints, fingerprint, read_artifact
+from calibration.code_version import code_version
+from server.backends.llamacpp import embedded_model_path
 from server.config import ConfigError, Settings, UnlearningSettings
 from server.loop import LoopPolicy
 from server.protocol import Guarantee
@@ -44,6 +64,51 @@ def sampling_fingerprint(settings: Settings) -> str:
     return fingerprint(payload)
 
 
+READ_CHUNK = 1 << 20
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    """sha256 of a file, once per (path, mtime, size): a GGUF of 100 MB takes ~0.3 s."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    stat = os.stat(path)
+    return _file_sha256(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def weights_fingerprint(settings: Settings, model_id: str) -> str:
+    """What the served weights are: the GGUF's sha256 for the embedded backend; for an
+    upstream, its model id with ``backend.upstream.model_revision`` (an id alone does not say
+    which weights serve it)."""
+    backend = settings.backend
+    if backend.kind == "llamacpp":
+        path = backend.llamacpp.model_path or embedded_model_path()
+        try:
+            digest = file_sha256(path)
+        except OSError as exc:
+            raise GuardStartError(f"{path}: cannot read the model file to hash it") from exc
+        return fingerprint({"kind": "llamacpp", "gguf_sha256": digest})
+    revision = backend.upstream.model_revision if backend.kind == "openai" else None
+    return fingerprint({"kind": backend.kind, "model": model_id, "revision": revision})
+
+
+def code_fingerprints() -> dict[str, str]:
+    """Versions of the code the guarantee depends on (syntax trees, not text)."""
+    return {
+        "verifier_code": code_version([verifiers]),
+        "judge_code": code_version(
+            [calibration.reference_judge, verifiers.text, verifiers.refusal]
+        ),
+        "loop_code": code_version([server.loop, server.refinement, server.guarded]),
+    }
+
+
 def current_fingerprints(
     settings: Settings, forget_set: ForgetSet, suite: SuiteConfig, model_id: str
 ) -> Fingerprints:
@@ -56,6 +121,8 @@ def current_fingerprints(
         prompts=fingerprint(
             {"refine": unlearning.refine_template, "refusal": unlearning.refusal_text}
         ),
+        model_weights=weights_fingerprint(settings, model_id),
+        **code_fingerprints(),
     )
 
 
@@ -103,7 +170,10 @@ def policy_for(
     base = _settings_policy(unlearning)
     if artifact is None:
         return ActivePolicy(base, None, stale=False)
-    mismatched = tuple(artifact.fingerprints.mismatches(current))
+    # A certificate over targets covers targets drawn like its calibration targets, so the
+    # forget set is judged by coverage, not pinned; a per-query one is about its forget set.
+    pinned = not artifact.over_targets
+    mismatched = tuple(artifact.fingerprints.mismatches(current, pin_forget_set=pinned))
     if mismatched and not (unlearning.allow_stale or running):
         raise GuardStartError(
             f"{unlearning.artifact}: calibrated for a different "
@@ -124,15 +194,26 @@ def policy_for(
 
 
 def guarantee(artifact: Artifact, stale: bool) -> Guarantee:
+    """The ``guarantee`` of answers under ``artifact``. A stale artifact's certificate does not
+    hold for this server, so it is never shown as certified: ``certified`` is false whenever
+    ``stale`` is true, and the statement says why."""
+    statement = artifact.statement
+    if stale:
+        statement = (
+            "NOT CERTIFIED for this server: it differs from what the artifact was calibrated "
+            "with (see /ready), so the following does not hold here. " + statement
+        )
     return Guarantee(
         method=artifact.method,
-        certified=artifact.passed,
+        certified=artifact.passed and not stale,
         epsilon=artifact.epsilon,
+        forget_epsilon=artifact.forget_epsilon,
         delta=artifact.delta,
         n_calibration=artifact.n,
+        n_targets=artifact.n_targets,
         artifact=artifact.artifact_id(),
         stale=stale,
-        statement=artifact.statement,
+        statement=statement,
     )
 
 

@@ -177,11 +177,15 @@ class UsageInfo(Wire):
 
 
 class Guarantee(Wire):
+    """What the calibration artifact certifies for this answer (docs/guarantee.md)."""
+
     method: str
-    certified: bool = True
-    epsilon: float
+    certified: bool = True  # never true while stale: a stale artifact certifies nothing here
+    epsilon: float  # marginal risk level
+    forget_epsilon: float | None = None  # forget-side risk level (null: per-query artifact)
     delta: float
-    n_calibration: int
+    n_calibration: int  # calibration queries
+    n_targets: int = 0  # calibration targets, the certificate's unit (0: per-query artifact)
     artifact: str
     stale: bool
     statement: str

@@ -7,11 +7,18 @@ import pytest
 
 from calibration.ltt import (
     SampleSizeError,
+    TargetCountError,
     binomial_cdf,
     check_sample_size,
+    check_target_count,
     clopper_pearson_upper,
+    fixed_sequence,
+    hb_p_value,
+    hb_upper_bound,
+    largest_certifiable_mean,
     learn_then_test,
     minimum_n,
+    minimum_targets,
     p_value,
 )
 
@@ -88,3 +95,73 @@ def test_family_wise_error_is_controlled_on_synthetic_data() -> None:
     assert rate <= delta + monte_carlo
     # ... and it is not vacuous: a clearly safe configuration is certified most of the time.
     assert certified_safe / draws > 0.8
+
+
+def test_hb_p_value_hand_worked() -> None:
+    # Mean 0: Hoeffding's term (1 - alpha)^n is the smaller one.
+    assert hb_p_value(0.0, 100, 0.1) == pytest.approx(0.9**100)
+    # Mean at or above alpha: no evidence against H0.
+    assert hb_p_value(0.1, 100, 0.1) == 1.0
+    assert hb_p_value(0.5, 100, 0.1) == 1.0
+    # In between: the smaller of exp(-n h1(mean, alpha)) and e P(Bin(n, alpha) <= ceil(n mean)).
+    mean, n, alpha = 0.03, 200, 0.1
+    h1 = mean * math.log(mean / alpha) + (1 - mean) * math.log((1 - mean) / (1 - alpha))
+    expected = min(math.exp(-n * h1), math.e * binomial_cdf(6, n, alpha))
+    assert hb_p_value(mean, n, alpha) == pytest.approx(expected)
+    assert hb_p_value(0.0, 0, 0.1) == 1.0
+
+
+def test_hb_p_value_grows_with_the_mean_and_is_never_below_the_exact_binomial() -> None:
+    n, alpha = 150, 0.1
+    values = [hb_p_value(k / n, n, alpha) for k in range(0, 16)]
+    assert values == sorted(values)
+    for k in range(0, 16):  # for 0/1 losses the exact test is the tightest valid one
+        assert hb_p_value(k / n, n, alpha) >= p_value(k, n, alpha) * (1 - 1e-12)
+
+
+def test_hb_p_value_is_valid_for_bounded_losses() -> None:
+    """Losses in [0, 1] with mean exactly alpha (the boundary of H0): P(p <= level) <= level."""
+    rng = random.Random(3)
+    n, alpha, level, draws = 80, 0.1, 0.1, 3000
+    # Per-target leak rates: most targets never leak, a few leak often (mean 0.1).
+    rejected = 0
+    for _ in range(draws):
+        losses = [rng.betavariate(0.2, 1.8) for _ in range(n)]
+        rejected += hb_p_value(sum(losses) / n, n, alpha) <= level
+    assert rejected / draws <= level + 3 * math.sqrt(level * (1 - level) / draws)
+
+
+def test_minimum_targets_and_the_largest_certifiable_mean() -> None:
+    assert minimum_targets(0.05, 0.05) == 59
+    assert minimum_targets(0.1, 0.05, sequences=3) == math.ceil(math.log(0.05 / 3) / math.log(0.9))
+    with pytest.raises(TargetCountError, match="at least 59 are needed"):
+        check_target_count(58, 0.05, 0.05)
+    # The finite-sample correction: with 120 targets at ε = 0.1 and δ / 3, a per-target mean
+    # up to about 0.033 is certified; nothing is below the minimum number of targets.
+    margin = largest_certifiable_mean(120, 0.1, 0.05 / 3)
+    assert 0.02 < margin < 0.05
+    assert hb_p_value(margin, 120, 0.1) <= 0.05 / 3 < hb_p_value(margin + 0.005, 120, 0.1)
+    assert largest_certifiable_mean(20, 0.1, 0.05) == 0.0
+
+
+def test_fixed_sequence_takes_p_values() -> None:
+    p = {(0.1, 0): 0.001, (0.2, 0): 0.2, (0.3, 0): 0.001, (0.1, 1): 0.02, (0.2, 1): 0.03}
+    p[(0.3, 1)] = 0.001
+    rejected = fixed_sequence(p, 0.05, [0.3, 0.2, 0.1], [0, 1])
+    assert rejected == {
+        (0.1, 0): True,
+        (0.2, 0): False,
+        (0.3, 0): False,
+        (0.1, 1): True,  # 0.02 <= 0.05 / 2
+        (0.2, 1): False,
+        (0.3, 1): False,
+    }
+
+
+def test_hb_upper_bound_inverts_the_test() -> None:
+    bound = hb_upper_bound(0.02, 120, 0.05)
+    assert 0.02 < bound < 0.2
+    assert hb_p_value(0.02, 120, bound * 1.01) <= 0.05 < hb_p_value(0.02, 120, bound * 0.99)
+    assert hb_upper_bound(0.0, 120, 0.05) == pytest.approx(1 - 0.05 ** (1 / 120), rel=1e-3)
+    assert hb_upper_bound(0.1, 0, 0.05) == 1.0
+    assert hb_upper_bound(0.02, 400, 0.05) < bound  # more targets, tighter

@@ -1,4 +1,5 @@
-"""A small calibration run end to end on the embedded model: record, certify, write, load."""
+"""``lethe build-dataset`` and ``lethe calibrate``: traffic for any forget set, a small real
+calibration over targets end to end, and what is rejected before any generation."""
 
 from __future__ import annotations
 
@@ -7,41 +8,88 @@ from pathlib import Path
 
 import pytest
 
-from calibration.artifact import read_artifact
+from calibration.artifact import coverage, read_artifact
+from calibration.dataset import read_dataset
 from server.calibrate_cli import CalibrateOptions, run_calibrate
+from server.cli import main
 from server.config import Settings
 from server.guard import Guard
 from server.metrics import Metrics
 from server.policy import current_fingerprints, resolve_policy
 
-pytestmark = [pytest.mark.slow, pytest.mark.model]
-
 REPO = Path(__file__).resolve().parents[2]
-QUERIES = REPO / "deploy" / "calibration" / "tofu-calibration.jsonl"
-FORGET = REPO / "deploy" / "forget-sets" / "tofu-forget10.yaml"
+TOFU = REPO.parent / "shared" / "data" / "tofu"
+DEMO_FORGET = REPO / "deploy" / "forget-sets" / "tofu-forget10.yaml"
+RETAIN = """\
+version: 1
+targets:
+  - id: r-1
+    name: Ines Calloway
+    facts: [Ines Calloway writes cookbooks about fermentation.]
+"""
 
 
-def _small_query_file(path: Path) -> None:
-    lines = QUERIES.read_text(encoding="utf-8").splitlines()
-    forget = [line for line in lines if '"kind": "forget"' in line][:5]
-    unrelated = [line for line in lines if '"kind": "unrelated"' in line][-5:]
-    path.write_text("\n".join(forget + unrelated) + "\n", encoding="utf-8")
+def test_build_dataset_for_any_forget_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "retain.yaml").write_text(RETAIN)
+    general = _general(tmp_path)
+    out = tmp_path / "ds"
+    retain = tmp_path / "retain.yaml"
+    code = main(
+        ["build-dataset", "--forget-set", str(DEMO_FORGET), "--retain", str(retain),
+         "--general", str(general), "--out", str(out), "--seed", "3"]
+    )  # fmt: skip
+    assert code == 0
+    assert "wrote 105 queries about 15 targets" in capsys.readouterr().out
+    dataset = read_dataset(out)
+    assert list(dataset.forget_sets) == ["tofu-forget10"]
+    assert len({q.group for q in dataset.queries}) == 15
+    assert {q.kind for q in dataset.queries} == {"forget", "mixed", "unrelated"}
 
 
-def test_small_calibration_run(tmp_path: Path) -> None:
-    queries = tmp_path / "queries.jsonl"
-    _small_query_file(queries)
+def test_too_few_targets_are_rejected_before_any_generation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ds"
+    assert main(["build-dataset", "--forget-set", str(DEMO_FORGET), "--general",
+                 str(_general(tmp_path)), "--out", str(out)]) == 0  # fmt: skip
+    code = main(
+        ["calibrate", "--config", str(REPO / "deploy" / "demo.yaml"), "--dataset", str(out),
+         "--artifact", str(tmp_path / "a.json"), "--report", str(tmp_path / "r.md"),
+         "--epsilon", "0.05", "--forget-epsilon", "0.05", "--max-budget", "2"]
+    )  # fmt: skip
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "15 calibration units (targets) cannot support epsilon = 0.05" in error
+    assert "at least 80 are needed" in error
+    assert not (tmp_path / "a.json").exists()
+
+
+def _general(tmp_path: Path) -> Path:
+    path = tmp_path / "general.jsonl"
+    path.write_text(json.dumps({"question": "Capital of Norway?", "answer": "Oslo."}) + "\n")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_small_calibration_over_targets_end_to_end(tmp_path: Path) -> None:
+    assert main(["build-dataset", "--tofu", str(TOFU), "--out", str(tmp_path / "ds"),
+                 "--sets", "2", "--size", "3", "--test-sets", "1", "--forget", "1",
+                 "--mixed", "1", "--overlap", "0", "--plain", "0"]) == 0  # fmt: skip
     settings = Settings(
         backend={"kind": "llamacpp", "llamacpp": {"pool_size": 1}},
         generation={"default_max_tokens": 24},
-        unlearning={"forget_set": str(FORGET)},
+        unlearning={"forget_set": str(DEMO_FORGET)},
     )
     options = CalibrateOptions(
-        queries=queries,
+        dataset=tmp_path / "ds" / "tofu-proxy-calibration",
         artifact=tmp_path / "artifact.json",
         report=tmp_path / "report.md",
-        epsilon=0.3,
-        delta=0.3,
+        epsilon=0.5,
+        forget_epsilon=0.5,
+        delta=0.5,
         max_budget=1,
         candidates=1,
         concurrency=1,
@@ -50,24 +98,27 @@ def test_small_calibration_run(tmp_path: Path) -> None:
     assert run_calibrate(settings, options) == 0
 
     artifact = read_artifact(options.artifact)
-    assert artifact.n == 10
-    assert (artifact.n_forget, artifact.n_unrelated) == (5, 5)
-    assert artifact.policy.candidates == 1
-    assert artifact.policy.budget in (0, 1)
+    assert (artifact.unit, artifact.n, artifact.n_targets) == ("target", 12, 6)
+    assert (artifact.n_forget, artifact.n_unrelated) == (12, 0)  # forget and mixed questions
+    assert len(artifact.forget_sets) == 2
+    assert artifact.max_forget_set_size == 3
+    assert artifact.max_tokens == 24
+    assert artifact.calibration_set is not None
+    assert artifact.fingerprints.model_weights is not None
     assert len(artifact.grid) == 17 * 2
-    if artifact.passed:  # certified at delta / 2 (two budget sequences)
-        assert artifact.p_value <= 0.15
-    report = options.report.read_text()
-    assert "Budget K = 1" in report
+    if artifact.passed:
+        assert artifact.p_value <= 0.25  # certified at delta / 2 (two budget sequences)
+        assert coverage(artifact, "person", 3) == "certified"
+    assert "Budget K = 1" in options.report.read_text()
     assert (tmp_path / "report.png").stat().st_size > 1000
 
-    records = list((tmp_path / "cache").rglob("records.jsonl"))
-    assert len(records) == 1
-    lines = [json.loads(line) for line in records[0].read_text().splitlines()]
-    assert len(lines) == 10
+    records = sorted((tmp_path / "cache").rglob("records.jsonl"))
+    assert len(records) == 2  # one run per forget set, each against its own verifiers
+    lines = [json.loads(line) for path in records for line in path.read_text().splitlines()]
+    assert len(lines) == 12
     assert all(r["rounds"] and "leaks" in r["rounds"][0][0] for r in lines)
 
-    # The server accepts the artifact it just made: same forget set, verifiers, model, ...
+    # The server accepts the artifact it just made, for its own (other) forget set too.
     guard = Guard.from_settings(settings, Metrics())
     assert guard is not None
     served = settings.model_copy(
@@ -79,5 +130,6 @@ def test_small_calibration_run(tmp_path: Path) -> None:
     active = resolve_policy(served, current)
     assert not active.stale
     assert active.guarantee is not None
+    assert active.guarantee.n_targets == 6
     assert active.loop.threshold == artifact.policy.threshold
     guard.close()
