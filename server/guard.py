@@ -302,7 +302,7 @@ class Guard:
     @property
     def sampling(self) -> GuardedSampling:
         """Sampling of guarded candidates: what the guarantee was measured with."""
-        return GuardedSampling.of(self._settings.unlearning)
+        return GuardedSampling.of(self._settings.unlearning, self.artifact)
 
     @property
     def forget_set(self) -> ForgetSet:
