@@ -42,7 +42,8 @@ description score. (Once it is named, what the candidate adds is judged as conte
 
 When someone who is not a target is named and this target is not, shared words are about that
 someone else ("Jaime Vasquez was born in Santiago"): the anchor from titles and descriptions,
-and the description score, are halved (``SOMEONE_ELSE``).
+and the description score, are scaled by ``SOMEONE_ELSE`` (below one half, so a description
+attributed to someone else named never flags on its own).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ POINTING_EVIDENCE = 6.0
 ATTRIBUTE_MIN = 2.0
 ATTRIBUTE_COVERAGE = 0.3
 DESCRIPTION = {2: 0.75, 3: 1.0}
-SOMEONE_ELSE = 0.5
+SOMEONE_ELSE = 0.4
 # A context passage must hold at least this much of the repeated content (idf units).
 PASSAGE_MIN = 1.5
 _CACHE_SIZE = 256
