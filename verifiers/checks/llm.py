@@ -30,6 +30,7 @@ RUBRIC = (
 )
 _SCORE = re.compile(r"^\s*(10|[0-9])\s*(?:/\s*10)?\s*\.?\s*$")
 MAX_TARGETS = 2
+ABOUT_MIN = 0.5  # as in the semantic check: initials or a name part at least
 
 
 class GraderGarbage(Exception):
@@ -99,7 +100,10 @@ def _ask(index: ForgetIndex, facts: list[str], question: str, answer: str) -> fl
 )
 def llm(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verdict:
     evidence = gather(context, index, candidate).targets
-    ranked = sorted(evidence.values(), key=lambda e: max(e.about, e.content), reverse=True)
+    # Only targets the conversation points at (the anchor rule of verifiers.evidence): a
+    # sentence that merely shares words with some fact costs no call and cannot be flagged.
+    anchored = [e for e in evidence.values() if e.about >= ABOUT_MIN or e.describes > 0]
+    ranked = sorted(anchored, key=lambda e: max(e.about, e.content), reverse=True)
     scores: dict[str, float] = {}
     for item in ranked[:MAX_TARGETS]:
         target = index.forget_set.by_id(item.target_id)
