@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from server.backends.base import Message, ToolCall
 from server.config import ConfigError, Settings
 from server.errors import ServiceUnavailableError
-from server.guard import Guard, GuardState
+from server.guard import Guard, GuardState, verify_context
 from server.metrics import Metrics
 from server.policy import GuardStartError
 from tests.server.test_policy import _settings, _write_artifact
@@ -145,3 +146,19 @@ def test_start_errors_are_one_type_and_a_config_error(tmp_path: Path) -> None:
     missing = _settings(tmp_path, artifact=str(tmp_path / "nope.json"))
     with pytest.raises(GuardStartError, match="cannot read"):
         _guard(missing, Models("scripted")).start()
+
+
+def test_verify_context_keeps_every_turn_and_the_users_words_apart() -> None:
+    messages = (
+        Message("system", "Notes about an author."),
+        Message("user", "Who is she?"),
+        Message("assistant", "", tool_calls=(ToolCall("c1", "lookup", '{"q": "author"}'),)),
+        Message("tool", "lookup result", tool_call_id="c1"),
+        Message("assistant", "She writes."),
+        Message("user", "What else?"),
+    )
+    context = verify_context(messages)
+    assert (context.question, context.history) == ("What else?", ("Who is she?",))
+    assert [t.role for t in context.turns] == [m.role for m in messages]
+    assert context.turns[2].content.endswith('lookup({"q": "author"})')
+    assert context.turns[3].content == "lookup result"
