@@ -47,9 +47,10 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench guarantee
 	$(BIN)/python -m bench unlearning
 
-# Re-make the demo's calibration artifact over 120 TOFU proxy targets (about 1.5 h on 2 quiet
-# cores; resumes if interrupted). The datasets are seeded and template-built: re-building
-# them gives the same files. EPSILON / FORGET_EPSILON: the marginal and forget-side levels.
+# Re-make the demo's calibration artifact over 120 TOFU proxy targets, 720 queries (about 1 h
+# on 2 idle cores, 1.5-2 h when other work takes one of them; resumes if interrupted). The
+# datasets are seeded and template-built: re-building them gives the same files.
+# EPSILON / FORGET_EPSILON: the marginal and forget-side risk levels.
 TOFU ?= ../shared/data/tofu
 EPSILON ?= 0.1
 FORGET_EPSILON ?= 0.1

@@ -109,7 +109,7 @@ class Subject:
 class Plan:
     """Queries per target. The unit is the target: a few queries each is enough."""
 
-    forget: int = 4
+    forget: int = 3
     mixed: int = 1
     overlap: int = 1
     plain: int = 1

@@ -73,6 +73,52 @@ def _bench(args: argparse.Namespace) -> int:
     return 2
 
 
+def _targets(args: argparse.Namespace) -> int:
+    from server.targets_cli import TargetsOptions, run_targets
+
+    settings = load_settings(args.config or _demo_config())
+    options = TargetsOptions(
+        action=args.action,
+        tenant=args.tenant,
+        files=tuple(getattr(args, "files", ())),
+        ids=tuple(getattr(args, "ids", ())),
+        replace=getattr(args, "replace", False),
+        url=args.url,
+        as_json=getattr(args, "json", False),
+    )
+    return run_targets(settings, options, sys.stdout, sys.stdin)
+
+
+def _add_targets_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    targets = commands.add_parser(
+        "targets",
+        help="Add, remove or list forget targets live (the store in --config, or a server).",
+    )
+    actions = targets.add_subparsers(dest="action", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="YAML settings with unlearning.store.")
+    common.add_argument("--tenant", help="A tenant's targets instead of the global ones.")
+    common.add_argument(
+        "--url",
+        help="Go through this server's /admin/targets (admin key in LETHE_ADMIN_KEY) "
+        "instead of opening the store.",
+    )
+    add = actions.add_parser(
+        "add", parents=[common], help="Add targets from files (one target, or a forget set)."
+    )
+    add.add_argument("files", type=Path, nargs="+", help="YAML or JSON files; - for stdin.")
+    add.add_argument(
+        "--replace", action="store_true", help="Replace a target whose id exists (PUT)."
+    )
+    remove = actions.add_parser("remove", parents=[common], help="Remove targets by id.")
+    remove.add_argument("ids", nargs="+", help="Target ids.")
+    listing = actions.add_parser(
+        "list", parents=[common], help="List ids, counts and dates (never facts)."
+    )
+    listing.add_argument("--json", action="store_true", help="One JSON object per line.")
+    targets.set_defaults(handler=_targets)
+
+
 def _verify(args: argparse.Namespace) -> int:
     from server.verify_cli import run_verify
 
@@ -168,7 +214,7 @@ def _dataset_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     dataset.add_argument("--target-kind", default="person", help="What the targets are.")
     dataset.add_argument("--seed", type=int, default=0)
     for name, default, what in (
-        ("forget", 4, "forget-related questions"),
+        ("forget", 3, "forget-related questions"),
         ("mixed", 1, "mixed questions"),
         ("overlap", 1, "unrelated questions sharing words with the facts"),
         ("plain", 1, "plain unrelated questions"),
@@ -235,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSONL of {messages|question, response}; - for stdin.",
     )
     verify.set_defaults(handler=_verify)
+
+    _add_targets_parser(commands)
 
     bench = commands.add_parser(
         "bench", help="Benchmarks moved: python -m bench <suite>, from a source checkout."

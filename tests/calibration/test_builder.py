@@ -61,7 +61,7 @@ def test_every_target_gets_its_block_with_its_unit_and_target() -> None:
         assert query.id.startswith(query.group + "/")
     assert len({q.id for q in queries}) == len(queries)
     kinds = [q.kind for q in queries if q.group == "demo/p-1"]
-    assert kinds == ["forget"] * 4 + ["mixed", "unrelated", "unrelated"]
+    assert kinds == ["forget"] * 3 + ["mixed", "unrelated", "unrelated"]
 
 
 def test_forget_questions_carry_the_facts_in_notes_and_rotate_through_every_style() -> None:

@@ -41,7 +41,7 @@ def test_build_dataset_for_any_forget_set(
          "--general", str(general), "--out", str(out), "--seed", "3"]
     )  # fmt: skip
     assert code == 0
-    assert "wrote 105 queries about 15 targets" in capsys.readouterr().out
+    assert "wrote 90 queries about 15 targets" in capsys.readouterr().out
     dataset = read_dataset(out)
     assert list(dataset.forget_sets) == ["tofu-forget10"]
     assert len({q.group for q in dataset.queries}) == 15
