@@ -59,6 +59,9 @@ WORKDIR /app
 COPY deploy/demo.yaml deploy/demo.yaml
 COPY deploy/forget-sets deploy/forget-sets
 COPY deploy/artifacts deploy/artifacts
+# The demo's target store (unlearning.store in demo.yaml): the one writable place, a volume.
+RUN mkdir -p deploy/state && chown 10001:10001 deploy/state
+VOLUME /app/deploy/state
 EXPOSE 8000
 # slim has no curl. The port follows LETHE_SERVER__PORT when that is how it was changed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

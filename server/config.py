@@ -158,6 +158,11 @@ class ScriptedSettings(_Section):
         description="Seconds the `scripted` backend waits before each answer (0: instant). "
         "For shutdown, backpressure and disconnect tests of a slow backend.",
     )
+    echo: bool = Field(
+        False,
+        description="The `scripted` backend answers with the conversation's system and user "
+        "text, as a model that repeats its context would (the RAG leak): for tests and demos.",
+    )
 
 
 class BackendSettings(_Section):
@@ -391,6 +396,15 @@ class Settings(BaseSettings):
         # Environment beats the YAML file (passed in as init kwargs), so an operator can
         # override one field of a mounted config without editing it.
         return (env_settings, init_settings)
+
+
+class AdminClientSettings(BaseSettings):
+    """What ``lethe targets --url`` reads from the environment: the admin key to send
+    (``LETHE_ADMIN_KEY``), kept out of command lines and shell history."""
+
+    model_config = SettingsConfigDict(env_prefix="LETHE_", extra="ignore")
+
+    admin_key: SecretStr | None = None
 
 
 def read_yaml_config(path: Path) -> dict[str, Any]:

@@ -39,9 +39,10 @@ def create_backend(settings: BackendSettings) -> Backend:
         return OpenAIUpstreamBackend(
             settings.upstream, served_model_name=settings.served_model_name
         )
-    from server.backends.scripted import ScriptedBackend
+    from server.backends.scripted import ScriptedBackend, echo_context
 
     return ScriptedBackend(
+        echo_context if settings.scripted.echo else None,
         model_id=settings.served_model_name or "scripted",
         delay=settings.scripted.delay_seconds,
         record_calls=False,  # `lethe serve` runs for long: keep no per-request history

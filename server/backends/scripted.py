@@ -23,6 +23,11 @@ def fixed(answer: str) -> Script:
     return lambda request, index: answer
 
 
+def echo_context(request: GenerationRequest, index: int) -> str:
+    """A model that repeats what it was given (system and user messages): the RAG leak."""
+    return " ".join(m.content for m in request.messages if m.role in ("system", "user"))
+
+
 def sequence(answers: Sequence[str]) -> Script:
     """Answer with the next item on every call, repeating the last one when exhausted."""
     state = {"i": 0}
