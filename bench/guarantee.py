@@ -277,7 +277,7 @@ def run_guarantee(output: Path, quick: bool) -> int:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine.cpu}, "
         f"{machine.cores} cores, Python {machine.python}. Command: `python -m bench "
-        f"guarantee`{' --quick' if quick else ''}.",
+        f"guarantee{' --quick' if quick else ''}`.",
         "",
         _policy_line(settings, artifact, stale),
         f"Test set: `{TEST_DATASET.relative_to(REPO)}`, {len(served)} queries about held-out "
