@@ -10,7 +10,8 @@ import pytest
 
 from calibration.artifact import coverage, read_artifact
 from calibration.dataset import read_dataset
-from server.calibrate_cli import CalibrateOptions, run_calibrate
+from calibration.ltt import TargetCountError
+from server.calibrate_cli import CalibrateOptions, calibration_plan, check_plan, run_calibrate
 from server.cli import main
 from server.config import Settings
 from server.guard import Guard
@@ -133,3 +134,25 @@ def test_small_calibration_over_targets_end_to_end(tmp_path: Path) -> None:
     assert active.guarantee.n_targets == 6
     assert active.loop.threshold == artifact.policy.threshold
     guard.close()
+
+
+def test_a_plain_query_file_runs_against_the_configured_forget_set(tmp_path: Path) -> None:
+    """The old single-file form: every query is checked by the configured forget set's suite,
+    its unit is its ``group``, and too few groups are rejected before any generation."""
+    queries = tmp_path / "q.jsonl"
+    rows = [
+        {"id": f"q{i}", "question": "Q?", "reference": "gold", "group": f"author-{i % 3}"}
+        for i in range(9)
+    ]
+    queries.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settings = Settings(backend={"kind": "scripted"}, unlearning={"forget_set": str(DEMO_FORGET)})
+    options = CalibrateOptions(
+        artifact=tmp_path / "a.json", report=tmp_path / "r.md", queries=queries, max_budget=1
+    )
+    plan = calibration_plan(settings, options)
+    (group,) = plan.groups
+    assert group.forget_set.name == "tofu-forget10"
+    assert len(group.queries) == 9
+    assert plan.target_kind == "person"
+    with pytest.raises(TargetCountError, match="3 calibration units"):
+        check_plan(plan, options)
