@@ -35,6 +35,10 @@ def _view(*texts_scores: tuple[str, float]) -> RoundView:
     )
 
 
+async def _next(name: Strategy, view: RoundView) -> tuple[Message, ...]:
+    return (await strategy(name, SETTINGS).next_round(view)).messages
+
+
 VIEW = _view(("She writes novels. " + LEAKY + ".", 1.0), ("Bad try.", 0.9))
 
 
@@ -43,12 +47,12 @@ def test_every_strategy_name_is_registered() -> None:
     assert set(STRATEGIES) == {"reprompt", "redact", "resample", "scrub", "ban"}
 
 
-def test_resample_asks_the_same_question_again() -> None:
-    assert strategy("resample", SETTINGS).next_prompt(VIEW) == ASK
+async def test_resample_asks_the_same_question_again() -> None:
+    assert await _next("resample", VIEW) == ASK
 
 
-def test_reprompt_shows_the_best_attempt_and_feedback() -> None:
-    prompt = strategy("reprompt", SETTINGS).next_prompt(VIEW)
+async def test_reprompt_shows_the_best_attempt_and_feedback() -> None:
+    prompt = await _next("reprompt", VIEW)
     assert prompt[:-2] == ASK
     assert prompt[-2] == Message("assistant", "Bad try.")  # the lowest score
     assert prompt[-1].role == "user"
@@ -98,43 +102,40 @@ MIXED = (
 )
 
 
-def _flagged(text: str, *, passages: tuple[Passage, ...] = (), spans: tuple[Span, ...] = ()):
+def _flagged(
+    text: str, *, passages: tuple[Passage, ...] = (), spans: tuple[Span, ...] = ()
+) -> LeakageReport:
     verdict = Verdict("fact", 1.0, targets=("ana",), spans=spans, passages=passages)
     return LeakageReport(1.0, (verdict,), flagged=True, targets=("ana",))
 
 
-def test_scrub_removes_the_flagged_passage_and_keeps_the_rest() -> None:
+async def test_scrub_removes_the_flagged_passage_and_keeps_the_rest() -> None:
     at = NOTES.index("civil")
     report = _flagged("x", passages=(Passage("ana", 0, at, at + len("civil engineer")),))
     view = RoundView(MIXED, [CandidateRecord("Her father is a civil engineer.", 1.0)], [report])
-    prompt = strategy("scrub", SETTINGS).next_prompt(view)
+    prompt = await _next("scrub", view)
     assert "civil" not in prompt[0].content
     assert "Ben Okoro wrote 'Tides'." in prompt[0].content  # the retain half stays
     assert prompt[0].content.startswith("Answer briefly using these notes.")
     assert prompt[1] == MIXED[1]  # the user's turn is never edited
 
 
-def test_scrub_never_edits_user_turns_nor_reads_unflagged_reports() -> None:
+async def test_scrub_never_edits_user_turns_nor_reads_unflagged_reports() -> None:
     on_user = Passage("ana", 1, 0, 10)
     flagged = _flagged("x", passages=(on_user,))
-    assert (
-        strategy("scrub", SETTINGS).next_prompt(
-            RoundView(MIXED, [CandidateRecord("x", 1.0)], [flagged])
-        )
-        == MIXED
-    )
+    assert await _next("scrub", RoundView(MIXED, [CandidateRecord("x", 1.0)], [flagged])) == MIXED
     at = NOTES.index("civil")
     unflagged = LeakageReport(
         0.1, (Verdict("fact", 0.1, passages=(Passage("ana", 0, at, at + 5),)),), flagged=False
     )
     view = RoundView(MIXED, [CandidateRecord("fine", 0.1)], [unflagged])
-    assert strategy("scrub", SETTINGS).next_prompt(view) == MIXED
+    assert await _next("scrub", view) == MIXED
 
 
-def test_scrub_ignores_offsets_outside_the_conversation() -> None:
+async def test_scrub_ignores_offsets_outside_the_conversation() -> None:
     report = _flagged("x", passages=(Passage("ana", 7, 0, 5), Passage("ana", 0, 900, 905)))
     view = RoundView(MIXED, [CandidateRecord("x", 1.0)], [report])
-    assert strategy("scrub", SETTINGS).next_prompt(view) == MIXED
+    assert await _next("scrub", view) == MIXED
 
 
 # --- ban: logit_bias against the first tokens of the leaked words ---------------------------

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import jsonschema
@@ -229,4 +229,6 @@ def checked_openai(base_url: str, api_key: str, timeout: float = 60.0) -> Any:
     import openai
 
     http = httpx.Client(event_hooks=checking_hooks(), timeout=timeout)
-    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, http_client=http)
+    return openai.OpenAI(
+        base_url=base_url, api_key=api_key, max_retries=0, http_client=cast(Any, http)
+    )
