@@ -40,10 +40,14 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake \
  && rm -rf /var/lib/apt/lists/*
 ARG CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+# The semantic verifier's MiniLM runs on the CPU: PyTorch's CPU wheel index, or pip takes
+# PyPI's torch, a CUDA build of several GB.
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 RUN python -m venv /opt/venv
 COPY --from=source /src /src
 RUN --mount=type=cache,target=/root/.cache/pip \
-    CMAKE_ARGS="${CMAKE_ARGS}" /opt/venv/bin/pip install "/src[embedded]"
+    CMAKE_ARGS="${CMAKE_ARGS}" /opt/venv/bin/pip install \
+        --extra-index-url "${TORCH_INDEX}" "/src[embedded]"
 
 # ---- runtime ------------------------------------------------------------------------------
 
