@@ -261,10 +261,11 @@ class UnlearningSettings(_Section):
         le=16,
         description="k without an artifact: candidates per round (one batched call).",
     )
-    strategy: Literal["reprompt", "redact", "resample"] = Field(
+    strategy: Literal["reprompt", "redact", "resample", "scrub", "ban"] = Field(
         "reprompt",
         description="Refinement without an artifact: re-prompt with the verifiers' feedback, "
-        "redact flagged sentences (then re-prompt), or plain resampling.",
+        "redact flagged sentences (then re-prompt), plain resampling, scrub the context "
+        "passages that hold the leaked facts, or ban the leaked words' tokens (`logit_bias`).",
     )
     refusal_style: Literal["openai", "text"] = Field(
         "openai",
