@@ -54,12 +54,16 @@ bench: $(VENV)/.test-deps
 TOFU ?= ../shared/data/tofu
 EPSILON ?= 0.1
 FORGET_EPSILON ?= 0.1
+# Refinement strategies calibrated together; each one after the first costs only its
+# refinement rounds (the first rounds are generated once and shared).
+STRATEGIES ?= reprompt scrub ban
 calibrate: $(VENV)/.test-deps
 	$(BIN)/lethe build-dataset --tofu $(TOFU) --out deploy/calibration
 	$(BIN)/lethe calibrate --config deploy/demo.yaml \
 		--dataset deploy/calibration/tofu-proxy-calibration \
 		--artifact deploy/artifacts/tofu-forget10.json \
 		--report docs/calibration/tofu-forget10.md --max-budget 2 \
+		--strategy $(STRATEGIES) \
 		--epsilon $(EPSILON) --forget-epsilon $(FORGET_EPSILON)
 
 clean:

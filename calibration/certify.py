@@ -8,7 +8,7 @@ policy, the artifact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +21,9 @@ from calibration.artifact import (
     statement,
     write_artifact,
 )
-from calibration.evaluate import Calibration, ConfigResult, QueryRecord, calibrate
+from calibration.evaluate import Calibration, ConfigResult, QueryRecord
 from calibration.report import write_report
+from calibration.strategies import StrategyGrid, calibrate_strategies
 
 DEFAULT_FORGET_EPSILON = 0.10
 """ε_f by default: one leak in ten forget-related answers, averaged over targets. The marginal
@@ -40,7 +41,9 @@ class CalibrateOptions:
     delta: float = 0.05
     max_budget: int = 3
     candidates: int = 2
-    strategy: Strategy = "reprompt"
+    # Refinement strategies calibrated together (one family of hypotheses; the first one's
+    # records also answer K = 0). The artifact names the one chosen.
+    strategies: tuple[Strategy, ...] = ("reprompt",)
     concurrency: int = 2
     cache_dir: Path = Path(".lethe-cache/calibrate")
 
@@ -56,12 +59,17 @@ class Provenance:
     max_tokens: int  # the guarded max_tokens every calibration query ran with
 
 
-def _grid(result: Calibration) -> list[dict[str, object]]:
+def _grid(grid: StrategyGrid) -> list[dict[str, object]]:
+    return [row for s, result in grid.calibrations.items() for row in _rows(s, result)]
+
+
+def _rows(strategy: Strategy, result: Calibration) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for h in result.hypotheses:
         config = result.results[(h.threshold, h.budget)]
         rows.append(
             {
+                "strategy": strategy,
                 "threshold": h.threshold,
                 "budget": h.budget,
                 "failures": config.failures,
@@ -83,10 +91,11 @@ def _grid(result: Calibration) -> list[dict[str, object]]:
 def build_artifact(
     options: CalibrateOptions,
     fingerprints: Fingerprints,
-    result: Calibration,
+    grid: StrategyGrid,
     provenance: Provenance,
 ) -> Artifact:
-    """The artifact of ``result``: the chosen policy, or a refusing one if none certified."""
+    """The artifact of ``grid``: the chosen policy, or a refusing one if none certified."""
+    result = grid.chosen
     chosen = result.chosen
     shown: ConfigResult = chosen or next(iter(result.results.values()))
     hypothesis = result.hypothesis(chosen.threshold, chosen.budget) if chosen else None
@@ -97,7 +106,7 @@ def build_artifact(
             threshold=chosen.threshold if chosen else 0.0,
             budget=chosen.budget if chosen else 0,
             candidates=options.candidates,
-            strategy=options.strategy,
+            strategy=grid.chosen_strategy,
         ),
         epsilon=options.epsilon,
         delta=options.delta,
@@ -110,7 +119,7 @@ def build_artifact(
         mean_rounds=chosen.mean_rounds if chosen else 1.0,
         statement="",
         fingerprints=fingerprints,
-        grid=_grid(result),
+        grid=_grid(grid),
         unit="target",
         forget_epsilon=options.forget_epsilon,
         n_targets=shown.targets.n_targets,
@@ -128,20 +137,22 @@ def build_artifact(
 
 
 def certify(
-    records: Sequence[QueryRecord],
+    records: Mapping[Strategy, Sequence[QueryRecord]] | Sequence[QueryRecord],
     options: CalibrateOptions,
     fingerprints: Fingerprints,
     provenance: Provenance,
 ) -> Artifact:
-    """Certify on ``records``, write the artifact and the report, return the artifact."""
-    result = calibrate(
-        records,
+    """Certify on ``records`` (per strategy; a plain sequence is the first strategy's), write
+    the artifact and the report, return the artifact."""
+    by_strategy = records if isinstance(records, Mapping) else {options.strategies[0]: records}
+    grid = calibrate_strategies(
+        by_strategy,
         options.epsilon,
         options.delta,
         budgets=range(options.max_budget + 1),
         forget_epsilon=options.forget_epsilon,
     )
-    artifact = build_artifact(options, fingerprints, result, provenance)
+    artifact = build_artifact(options, fingerprints, grid, provenance)
     write_artifact(artifact, options.artifact)
-    write_report(result, artifact, options.report)
+    write_report(grid, artifact, options.report)
     return artifact

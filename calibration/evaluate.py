@@ -187,6 +187,7 @@ class Calibration:
     epsilon: float
     forget_epsilon: float | None
     delta: float
+    sequences: int  # fixed sequences in the whole tested family (each at δ / this)
 
     @property
     def certified(self) -> list[ConfigResult]:
@@ -224,17 +225,23 @@ def calibrate(
     budgets: Iterable[int] = (0, 1, 2, 3),
     *,
     forget_epsilon: float | None = None,
+    sequences: int | None = None,
 ) -> Calibration:
     """Grid-evaluate, run LTT over targets (marginal at ε, forget side at ε_f unless None),
     and choose among the certified configurations by :func:`selection_key`.
 
     Raises :class:`calibration.ltt.TargetCountError` when the records have too few targets
-    to certify anything at (ε, ε_f, δ) over the budgets, even with no leak.
+    to certify anything at (ε, ε_f, δ) over the budgets, even with no leak. ``sequences``:
+    the number of fixed sequences in the whole family when these budgets are part of a larger
+    one (see :mod:`calibration.strategies`); by default one per budget.
     """
     taus, ks = sorted(thresholds), sorted(budgets)
     results = {(t, k): evaluate(records, t, k) for t in taus for k in ks}
     risks = {key: result.targets for key, result in results.items()}
-    hypotheses = learn_then_test_targets(risks, epsilon, forget_epsilon, delta, taus, ks)
+    family = sequences or len(ks)
+    hypotheses = learn_then_test_targets(
+        risks, epsilon, forget_epsilon, delta, taus, ks, sequences=family
+    )
     valid = [results[(h.threshold, h.budget)] for h in hypotheses if h.rejected]
     chosen = min(valid, key=selection_key, default=None)
-    return Calibration(results, hypotheses, chosen, epsilon, forget_epsilon, delta)
+    return Calibration(results, hypotheses, chosen, epsilon, forget_epsilon, delta, family)

@@ -210,10 +210,12 @@ def fixed_sequence(
     delta: float,
     thresholds: Sequence[float],
     budgets: Sequence[int],
+    sequences: int | None = None,
 ) -> dict[tuple[float, int], bool]:
-    """Which (τ, K) are certified: per budget, thresholds from strict to lax at δ / |K| each
-    (Bonferroni over the budgets), a sequence stopping at its first p-value above the level."""
-    level = delta / len(budgets)
+    """Which (τ, K) are certified: per budget, thresholds from strict to lax at δ / m each,
+    where m is the number of sequences tested in all (``sequences``; by default one per
+    budget here: Bonferroni), a sequence stopping at its first p-value above the level."""
+    level = delta / (sequences or len(budgets))
     rejected: dict[tuple[float, int], bool] = {}
     for budget in budgets:
         still_testing = True

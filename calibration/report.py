@@ -9,6 +9,7 @@ from pathlib import Path
 from calibration.artifact import Artifact
 from calibration.evaluate import Calibration, ConfigResult
 from calibration.ltt import largest_certifiable_mean
+from calibration.strategies import StrategyGrid
 
 
 def _by_budget(result: Calibration) -> dict[int, list[ConfigResult]]:
@@ -22,14 +23,14 @@ def _margins(result: Calibration) -> tuple[float, float | None]:
     """The largest (marginal, forget-side) per-target risks a configuration may show and be
     certified, at the level each sequence is tested at."""
     any_config = next(iter(result.results.values())).targets
-    level = result.delta / len(result.budgets)
+    level = result.delta / result.sequences
     marginal = largest_certifiable_mean(any_config.n_units, result.epsilon, level)
     if result.forget_epsilon is None:
         return marginal, None
     return marginal, largest_certifiable_mean(any_config.n_targets, result.forget_epsilon, level)
 
 
-def _header(result: Calibration, artifact: Artifact) -> list[str]:
+def _header(result: Calibration, artifact: Artifact, strategies: list[str]) -> list[str]:
     marginal, forget = _margins(result)
     targets = next(iter(result.results.values())).targets
     forget_rule = (
@@ -45,8 +46,9 @@ def _header(result: Calibration, artifact: Artifact) -> list[str]:
         f"targets ({targets.n_units} units); ε = {artifact.epsilon}, ε_f = "
         f"{artifact.forget_epsilon}, δ = {artifact.delta}. Learn-then-Test over targets: "
         "per-target leak rates, Hoeffding-Bentkus p-values (the larger of the forget-side and "
-        "the marginal one), fixed sequence over τ per budget, Bonferroni over "
-        f"{len(result.budgets)} budgets.",
+        "the marginal one), fixed sequence over τ per budget and refinement strategy "
+        f"({', '.join(f'`{s}`' for s in strategies)}; K = 0 is one sequence for all), "
+        f"Bonferroni over the {result.sequences} sequences.",
         "",
         f"With these numbers of targets a configuration is certified when its {forget_rule}"
         f"marginal risk at most {marginal:.4f} (ε = {result.epsilon}), both averaged over "
@@ -55,10 +57,11 @@ def _header(result: Calibration, artifact: Artifact) -> list[str]:
     ]
 
 
-def markdown(result: Calibration, artifact: Artifact, image: str | None) -> str:
+def markdown(grid: StrategyGrid, artifact: Artifact, image: str | None) -> str:
+    result = grid.chosen
     chosen = artifact.policy
     lines = [
-        *_header(result, artifact),
+        *_header(result, artifact, list(grid.calibrations)),
         f"**Chosen**: threshold {chosen.threshold}, budget {chosen.budget}, {chosen.candidates} "
         f"candidates per round, strategy `{chosen.strategy}`"
         + ("" if artifact.passed else " (nothing was certified: refuse when flagged)")
@@ -70,9 +73,17 @@ def markdown(result: Calibration, artifact: Artifact, image: str | None) -> str:
     ]
     if image:
         lines += [f"![risks, answers and rounds against the threshold]({image})", ""]
+    for strategy, calibration in grid.calibrations.items():
+        lines += _tables(strategy, calibration)
+    return "\n".join(lines)
+
+
+def _tables(strategy: str, result: Calibration) -> list[str]:
+    lines: list[str] = []
     for budget, configs in _by_budget(result).items():
+        name = "any strategy (no refinement)" if budget == 0 else f"strategy `{strategy}`"
         lines += [
-            f"## Budget K = {budget}",
+            f"## Budget K = {budget}, {name}",
             "",
             "| τ | leaks | forget risk | marginal risk | p (forget) | p (marginal) | certified "
             "| answered right | refused (unrelated) | refused (mixed) | refused (forget) "
@@ -89,10 +100,10 @@ def markdown(result: Calibration, artifact: Artifact, image: str | None) -> str:
                 f"| {config.refusal_forget:.3f} | {config.mean_rounds:.2f} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
-def plot(result: Calibration, artifact: Artifact, path: Path) -> bool:
+def plot(grid: StrategyGrid, artifact: Artifact, path: Path) -> bool:
     """Write the PNG; False when matplotlib is not installed (the markdown still has it all)."""
     try:
         import matplotlib
@@ -101,14 +112,16 @@ def plot(result: Calibration, artifact: Artifact, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    marginal, forget = _margins(result)
+    marginal, forget = _margins(grid.chosen)
     figure, (risk, answers, rounds) = plt.subplots(1, 3, figsize=(15, 4.2))
-    for budget, configs in _by_budget(result).items():
-        taus = [c.threshold for c in configs]
-        line = risk.plot(taus, [c.forget_risk for c in configs], label=f"forget K={budget}")[0]
-        risk.plot(taus, [c.risk for c in configs], linestyle=":", color=line.get_color())
-        answers.plot(taus, [c.utility for c in configs], label=f"K={budget}")
-        rounds.plot(taus, [c.mean_rounds for c in configs], label=f"K={budget}")
+    for strategy, result in grid.calibrations.items():
+        for budget, configs in _by_budget(result).items():
+            name = f"K={budget}" if budget == 0 else f"{strategy} K={budget}"
+            taus = [c.threshold for c in configs]
+            line = risk.plot(taus, [c.forget_risk for c in configs], label=f"forget {name}")[0]
+            risk.plot(taus, [c.risk for c in configs], linestyle=":", color=line.get_color())
+            answers.plot(taus, [c.utility for c in configs], label=name)
+            rounds.plot(taus, [c.mean_rounds for c in configs], label=name)
     if forget is not None:
         risk.axhline(forget, color="black", linewidth=0.8, label="certifiable (forget)")
     risk.axhline(marginal, color="grey", linewidth=0.8, linestyle=":", label="certifiable")
@@ -125,8 +138,8 @@ def plot(result: Calibration, artifact: Artifact, path: Path) -> bool:
     return True
 
 
-def write_report(result: Calibration, artifact: Artifact, path: Path) -> None:
+def write_report(grid: StrategyGrid, artifact: Artifact, path: Path) -> None:
     image = path.with_suffix(".png")
-    drawn = plot(result, artifact, image)
+    drawn = plot(grid, artifact, image)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(result, artifact, image.name if drawn else None), encoding="utf-8")
+    path.write_text(markdown(grid, artifact, image.name if drawn else None), encoding="utf-8")

@@ -18,9 +18,11 @@ Each mean is tested with the Hoeffding-Bentkus p-value (:func:`calibration.ltt.h
 over the n_f targets that have forget-related queries and the n units that have queries.
 H0(λ) is "R_f(λ) > ε_f or R(λ) > ε"; the maximum of the two p-values is a valid p-value for
 it (an intersection-union test), so δ is not split between the two numbers. LTT then tests
-λ in a fixed sequence from strict to lax τ per budget K, at δ / |K| each (Bonferroni over
-K). With probability at least 1 - δ over the draw of the calibration targets, every certified
-λ has both risks at or below their levels simultaneously.
+λ in a fixed sequence from strict to lax τ per budget K, at δ / m each (Bonferroni over the
+m sequences: one per K, or per (strategy, K) when several refinement strategies are
+calibrated, :mod:`calibration.strategies`). With probability at least 1 - δ over the draw of
+the calibration targets, every certified λ has both risks at or below their levels
+simultaneously.
 """
 
 from __future__ import annotations
@@ -90,15 +92,19 @@ def learn_then_test_targets(
     delta: float,
     thresholds: Sequence[float],
     budgets: Sequence[int],
+    sequences: int | None = None,
 ) -> list[TargetHypothesis]:
-    """Every (τ, K) tested over targets; ordered by budget, then threshold (strict first)."""
+    """Every (τ, K) tested over targets; ordered by budget, then threshold (strict first).
+
+    ``sequences`` is the number of fixed sequences tested in all, when these budgets are only
+    part of a larger family (several refinement strategies): each is tested at δ / that.
+    """
     any_risks = next(iter(risks.values()))
-    check_targets(
-        any_risks.n_units, any_risks.n_targets, epsilon, forget_epsilon, delta, len(budgets)
-    )
+    family = sequences or len(budgets)
+    check_targets(any_risks.n_units, any_risks.n_targets, epsilon, forget_epsilon, delta, family)
     pairs = {key: p_values(r, epsilon, forget_epsilon) for key, r in risks.items()}
     combined = {key: max(pair) for key, pair in pairs.items()}
-    rejected = fixed_sequence(combined, delta, thresholds, budgets)
+    rejected = fixed_sequence(combined, delta, thresholds, budgets, family)
     return [
         TargetHypothesis(
             threshold=t,

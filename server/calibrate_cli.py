@@ -16,18 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from calibration.artifact import Artifact, Fingerprints, fingerprint
+from calibration.artifact import Artifact, Fingerprints, Strategy, fingerprint
 from calibration.certify import CalibrateOptions, Provenance, certify
 from calibration.dataset import Query, calibration_set_hash, read_dataset, read_queries
 from calibration.evaluate import DEFAULT_THRESHOLDS, QueryRecord
 from calibration.recorder import record_queries
 from calibration.records import RoundRecord
+from calibration.strategies import family_size
 from calibration.targets import check_targets
 from server.backends import Backend, create_backend
+from server.backends.base import GenerationRequest, GenerationResult
 from server.config import ConfigError, Settings
 from server.guard import Guard
 from server.guarded import query_request
-from server.loop import LoopPolicy, UnlearningLoop
+from server.loop import Generate, LoopPolicy, UnlearningLoop
 from server.policy import current_fingerprints
 from server.refinement.base import tokenizer_of
 from verifiers.forgetset import ForgetSet, ForgetSetError, load_forget_set
@@ -97,28 +99,57 @@ def check_plan(plan: Plan, options: CalibrateOptions) -> None:
         options.epsilon,
         options.forget_epsilon,
         options.delta,
-        options.max_budget + 1,
+        family_size(len(options.strategies), range(options.max_budget + 1)),
     )
 
 
+class FirstRounds:
+    """The backend's ``generate``, answering a request it has seen from memory.
+
+    Every strategy's loop sends the same first-round request for a query (same messages,
+    sampling and seed), so the candidates of round 0 are generated once and shared: K = 0
+    is then the same records for every strategy, and each further strategy costs only its
+    refinement rounds.
+    """
+
+    def __init__(self, generate: Generate) -> None:
+        self._generate = generate
+        self._seen: dict[GenerationRequest, GenerationResult] = {}
+
+    async def __call__(self, request: GenerationRequest) -> GenerationResult:
+        if request not in self._seen:
+            self._seen[request] = await self._generate(request)
+        return self._seen[request]
+
+
 def recording_loop(
-    settings: Settings, options: CalibrateOptions, guard: Guard, backend: Backend
+    settings: Settings,
+    options: CalibrateOptions,
+    guard: Guard,
+    backend: Backend,
+    strategy: Strategy,
+    generate: Generate | None = None,
 ) -> UnlearningLoop:
     """The loop with the grid's largest budget and smallest τ: one recorded run per query
-    answers every (τ, K) of the grid."""
+    answers every (τ, K) of the grid for ``strategy``."""
     policy = LoopPolicy(
         threshold=min(DEFAULT_THRESHOLDS),
         budget=options.max_budget,
         candidates=options.candidates,
-        strategy=options.strategy,
+        strategy=strategy,
         refine_template=settings.unlearning.refine_template,
         redact_threshold=settings.unlearning.flag_threshold,
     )
-    return UnlearningLoop(backend.generate, guard.check_all, policy, tokenizer_of(backend))
+    return UnlearningLoop(
+        generate or backend.generate, guard.check_all, policy, tokenizer_of(backend)
+    )
 
 
 def cache_path(
-    options: CalibrateOptions, fingerprints: Fingerprints, queries: Sequence[Query]
+    options: CalibrateOptions,
+    fingerprints: Fingerprints,
+    queries: Sequence[Query],
+    strategy: Strategy,
 ) -> Path:
     key = fingerprint(
         {
@@ -126,21 +157,26 @@ def cache_path(
             "queries": [q.to_json() for q in queries],
             "k": options.candidates,
             "max_budget": options.max_budget,
-            "strategy": options.strategy,
+            "strategy": strategy,
         }
     )
     return options.cache_dir / key[7:23] / "records.jsonl"
 
 
 async def _record_group(
-    group: Group, options: CalibrateOptions, backend: Backend, model_id: str
+    group: Group,
+    options: CalibrateOptions,
+    backend: Backend,
+    model_id: str,
+    strategy: Strategy,
+    generate: Generate,
 ) -> tuple[list[QueryRecord], Fingerprints]:
     guard = Guard.required(group.settings, "lethe calibrate")
     try:
         fingerprints = current_fingerprints(
             group.settings, guard.forget_set, guard.suite.config, model_id
         )
-        loop = recording_loop(group.settings, options, guard, backend)
+        loop = recording_loop(group.settings, options, guard, backend, strategy, generate)
 
         async def run(query: Query) -> list[RoundRecord]:
             request = query_request(group.settings, query.id, query.messages)
@@ -150,9 +186,9 @@ async def _record_group(
         records = await record_queries(
             group.queries,
             run,
-            cache_path(options, fingerprints, group.queries),
+            cache_path(options, fingerprints, group.queries, strategy),
             concurrency=options.concurrency,
-            label=f"calibrating {group.forget_set.name}",
+            label=f"calibrating {group.forget_set.name} ({strategy})",
             facts=facts,
         )
     finally:
@@ -162,19 +198,21 @@ async def _record_group(
 
 async def _record(
     settings: Settings, options: CalibrateOptions, plan: Plan
-) -> tuple[list[QueryRecord], Fingerprints]:
+) -> tuple[dict[Strategy, list[QueryRecord]], Fingerprints]:
     backend = create_backend(settings.backend)
     await backend.start()
     try:
         model_id = backend.model_ids()[0]
-        records: list[QueryRecord] = []
+        records: dict[Strategy, list[QueryRecord]] = {}
         recorded: list[Fingerprints] = []
         for group in plan.groups:
-            group_records, group_fingerprints = await _record_group(
-                group, options, backend, model_id
-            )
-            records += group_records
-            recorded.append(group_fingerprints)
+            shared = FirstRounds(backend.generate)  # per group: round 0 once for all strategies
+            for strategy in options.strategies:
+                group_records, group_fingerprints = await _record_group(
+                    group, options, backend, model_id, strategy, shared
+                )
+                records.setdefault(strategy, []).extend(group_records)
+                recorded.append(group_fingerprints)
     finally:
         await backend.aclose()
     configured = settings.unlearning.forget_set

@@ -144,7 +144,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         delta=args.delta,
         max_budget=args.max_budget,
         candidates=args.candidates,
-        strategy=args.strategy,
+        strategies=tuple(dict.fromkeys(args.strategy)),
         concurrency=args.concurrency,
     )
     try:
@@ -264,7 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--delta", type=float, default=0.05, help="1 - confidence δ.")
     calibrate.add_argument("--max-budget", type=int, default=3, help="Largest K on the grid.")
     calibrate.add_argument("--candidates", type=int, default=2, help="k candidates per round.")
-    calibrate.add_argument("--strategy", choices=list(get_args(Strategy)), default="reprompt")
+    calibrate.add_argument(
+        "--strategy",
+        nargs="+",
+        choices=list(get_args(Strategy)),
+        default=["reprompt"],
+        help="Refinement strategies calibrated together (the first also answers K = 0); "
+        "the artifact names the one chosen.",
+    )
     calibrate.add_argument("--concurrency", type=int, default=2, help="Queries in flight.")
     calibrate.set_defaults(handler=_calibrate)
 

@@ -4,6 +4,7 @@ calibration over targets end to end, and what is rejected before any generation.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,15 @@ import pytest
 from calibration.artifact import coverage, read_artifact
 from calibration.dataset import read_dataset
 from calibration.ltt import TargetCountError
-from server.calibrate_cli import CalibrateOptions, calibration_plan, check_plan, run_calibrate
+from server.backends.base import GenerationRequest, Message, SamplingParams
+from server.backends.scripted import ScriptedBackend
+from server.calibrate_cli import (
+    CalibrateOptions,
+    FirstRounds,
+    calibration_plan,
+    check_plan,
+    run_calibrate,
+)
 from server.cli import main
 from server.config import Settings
 from server.guard import Guard
@@ -93,6 +102,7 @@ def test_small_calibration_over_targets_end_to_end(tmp_path: Path) -> None:
         delta=0.5,
         max_budget=1,
         candidates=1,
+        strategies=("reprompt", "scrub"),
         concurrency=1,
         cache_dir=tmp_path / "cache",
     )
@@ -106,17 +116,22 @@ def test_small_calibration_over_targets_end_to_end(tmp_path: Path) -> None:
     assert artifact.max_tokens == 24
     assert artifact.calibration_set is not None
     assert artifact.fingerprints.model_weights is not None
-    assert len(artifact.grid) == 17 * 2
+    # K = 0 and 1 for the first strategy, K = 1 for the second: 17 thresholds each.
+    assert len(artifact.grid) == 17 * 3
+    assert {row["strategy"] for row in artifact.grid} == {"reprompt", "scrub"}
+    assert artifact.policy.strategy in ("reprompt", "scrub")
     if artifact.passed:
-        assert artifact.p_value <= 0.25  # certified at delta / 2 (two budget sequences)
+        assert artifact.p_value <= 0.5 / 3  # certified at delta / 3 (three sequences)
         assert coverage(artifact, "person", 3) == "certified"
-    assert "Budget K = 1" in options.report.read_text()
+    report = options.report.read_text()
+    assert "Budget K = 1, strategy `scrub`" in report
+    assert "Budget K = 0, any strategy" in report
     assert (tmp_path / "report.png").stat().st_size > 1000
 
     records = sorted((tmp_path / "cache").rglob("records.jsonl"))
-    assert len(records) == 2  # one run per forget set, each against its own verifiers
+    assert len(records) == 4  # per forget set (its own verifiers) and per strategy
     lines = [json.loads(line) for path in records for line in path.read_text().splitlines()]
-    assert len(lines) == 12
+    assert len(lines) == 24
     assert all(r["rounds"] and "leaks" in r["rounds"][0][0] for r in lines)
 
     # The server accepts the artifact it just made, for its own (other) forget set too.
@@ -156,3 +171,13 @@ def test_a_plain_query_file_runs_against_the_configured_forget_set(tmp_path: Pat
     assert plan.target_kind == "person"
     with pytest.raises(TargetCountError, match="3 calibration units"):
         check_plan(plan, options)
+
+
+async def test_first_rounds_are_generated_once_for_every_strategy() -> None:
+    backend = ScriptedBackend()
+    shared = FirstRounds(backend.generate)
+    ask = GenerationRequest((Message("user", "hi"),), SamplingParams(max_tokens=8, seed=1), n=2)
+    first = await shared(ask)
+    assert await shared(ask) is first  # the same request: answered from memory
+    await shared(replace(ask, sampling=replace(ask.sampling, seed=2)))  # another seed: new
+    assert len(backend.calls) == 2
