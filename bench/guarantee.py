@@ -39,6 +39,7 @@ from server.config import ConfigError, Settings, load_settings
 from server.guard import Guard
 from server.guarded import query_request
 from server.loop import UnlearningLoop
+from server.refinement.base import tokenizer_of
 
 CONFIG = DEMO_CONFIG
 TEST_DATASET = REPO / "deploy" / "calibration" / "tofu-proxy-test"
@@ -135,7 +136,7 @@ async def _serve_set(
 ) -> bool:
     """Serve one forget set's queries; returns whether the artifact was stale for it."""
     active = guard.activate(backend.model_ids()[0])
-    loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
+    loop = UnlearningLoop(backend.generate, guard.check_all, active.loop, tokenizer_of(backend))
     facts = {t.id: t.facts for t in guard.forget_set.targets}
     limit = asyncio.Semaphore(2)
     progress = tqdm(total=len(queries), desc=f"serving {guard.forget_set.name}", unit="query")

@@ -53,6 +53,7 @@ from server.guard import Guard
 from server.guarded import query_request
 from server.loop import UnlearningLoop
 from server.policy import current_fingerprints, sampling_fingerprint
+from server.refinement.base import tokenizer_of
 
 CONFIG = DEMO_CONFIG
 ATTACKS = DATA / "redteam" / "attacks.jsonl"
@@ -174,7 +175,7 @@ async def _serve(settings: Settings, attacks: list[Attack], quick: bool) -> Serv
     try:
         model_id = backend.model_ids()[0]
         active = guard.activate(model_id)
-        loop = UnlearningLoop(backend.generate, guard.check_all, active.loop)
+        loop = UnlearningLoop(backend.generate, guard.check_all, active.loop, tokenizer_of(backend))
         current = current_fingerprints(settings, guard.forget_set, guard.suite.config, model_id)
 
         async def raw(query: Query) -> tuple[str, str]:

@@ -49,6 +49,7 @@ from server.config import ConfigError, Settings, load_settings
 from server.guard import Guard
 from server.guarded import query_seed
 from server.policy import current_fingerprints, policy_for, sampling_fingerprint
+from server.refinement.base import tokenizer_of
 
 CONFIG = DEMO_CONFIG
 CACHE = CACHE_ROOT / "unlearning"
@@ -194,7 +195,14 @@ async def _context(run: Run) -> tuple[report.SettingResult, tuple[str, ...]]:
         current = current_fingerprints(settings, guard.forget_set, guard.suite.config, run.model_id)
         active = policy_for(settings.unlearning, run.artifact, current)
         names = tuple(t.name for t in guard.forget_set)
-        systems = Systems(settings, guard.check_all, active.loop, _best_of(run.artifact), names)
+        systems = Systems(
+            settings,
+            guard.check_all,
+            active.loop,
+            _best_of(run.artifact),
+            names,
+            tokenizer_of(run.backend),
+        )
         queries = context_queries(run.data, run.sizes)
         served, seconds = await _serve(
             run, systems, queries, _key(run, settings, guard, systems), "context setting"
@@ -281,7 +289,14 @@ async def _weights(run: Run) -> tuple[report.SettingResult | None, dict[str, Any
         current = current_fingerprints(settings, guard.forget_set, guard.suite.config, run.model_id)
         policy = policy_for(settings.unlearning, run.artifact, current).loop
         names = tuple(t.name for t in guard.forget_set)
-        systems = Systems(settings, guard.check_all, policy, _best_of(run.artifact), names)
+        systems = Systems(
+            settings,
+            guard.check_all,
+            policy,
+            _best_of(run.artifact),
+            names,
+            tokenizer_of(run.backend),
+        )
         queries = weights_queries(run.data, run.sizes, known)
         served, seconds = await _serve(
             run, systems, queries, _key(run, settings, guard, systems), "weights setting"

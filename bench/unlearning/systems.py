@@ -29,7 +29,7 @@ from server.backends.base import GenerationRequest, GenerationResult, Message
 from server.config import Settings
 from server.guarded import query_request
 from server.loop import Generate, LoopOutcome, LoopPolicy, UnlearningLoop
-from server.refinement import Verify
+from server.refinement import Tokenizer, Verify
 
 SYSTEMS = ("raw", "prompt", "filter", "reask", "best-of-n", "lethe")
 LABELS = {
@@ -128,6 +128,7 @@ class Systems:
     lethe: LoopPolicy
     best_of: int
     forget_names: tuple[str, ...]  # for the prompting baseline's instruction only
+    tokenizer: Tokenizer | None = None  # the backend's, for the token-ban strategy
 
     def policies(self) -> dict[str, LoopPolicy]:
         below_flag = math.nextafter(self.settings.unlearning.flag_threshold, 0.0)
@@ -164,7 +165,7 @@ class Systems:
             usage = result.usage
             refused = False
         else:
-            loop = UnlearningLoop(meter, self.verify, self.policies()[system])
+            loop = UnlearningLoop(meter, self.verify, self.policies()[system], self.tokenizer)
             outcome = await loop.run(call)
             elapsed = time.perf_counter() - started
             text, score, refused = _returned(system, outcome)
