@@ -10,7 +10,16 @@ from pathlib import Path
 
 from server.config import ConfigError
 
-SUITES = ("gateway", "verifiers", "guarantee", "unlearning", "reliability", "redteam", "shapes")
+SUITES = (
+    "gateway",
+    "verifiers",
+    "guarantee",
+    "unlearning",
+    "reliability",
+    "redteam",
+    "shapes",
+    "targets",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +65,10 @@ def run_bench(args: argparse.Namespace) -> int:
         from bench.shapes import main as run_shapes
 
         return run_shapes(args)
+    if args.suite == "targets":
+        from bench.targets import run_targets_bench
+
+        return run_targets_bench(args)
     if args.suite == "redteam":
         from bench.redteam.run import run_redteam
 

@@ -148,7 +148,7 @@ def decision_of(outcomes: Sequence[LoopOutcome], info: UnlearningInfo, guard: Gu
         leakage_score=info.leakage_score,
         threshold=info.threshold,
         budget=info.budget,
-        forget_set=guard.forget_set.content_hash,
+        forget_set=guard.forget_set_hash,
         artifact=guarantee.artifact if guarantee is not None else None,
         stale=guarantee.stale if guarantee is not None else False,
         verifiers={v.name: v.score for v in info.verifiers},

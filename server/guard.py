@@ -216,7 +216,7 @@ class Guard:
 
     def _count_targets(self) -> None:
         if self._suite is not None and self._scopes[-1] == GLOBAL:
-            self._metrics.forget_set_targets.set(len(self._suite.forget_set.targets))
+            self._metrics.forget_set_targets.set(self._suite.size)
 
     @property
     def policy(self) -> ActivePolicy | None:
@@ -308,6 +308,11 @@ class Guard:
     def forget_set(self) -> ForgetSet:
         return self.suite.forget_set
 
+    @property
+    def forget_set_hash(self) -> str:
+        """The hash of the forget set in force, without listing it."""
+        return self.suite.hash
+
     async def check(self, messages: Sequence[Message], candidate: str) -> LeakageReport:
         """Verify one candidate in a worker thread (embedding tiers take milliseconds); a
         report that flags an interim target is a certain leak (the interim rule)."""
@@ -368,5 +373,5 @@ def verify_response(report: LeakageReport, guard: Guard) -> VerifyResponse:
             )
             for v in report.verdicts
         ],
-        forget_set=guard.forget_set.content_hash,
+        forget_set=guard.forget_set_hash,
     )

@@ -9,7 +9,8 @@ highest score wins, the targets, spans, passages and feedback of every layer are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
@@ -70,30 +71,46 @@ class Checker(Protocol):
 class LayeredSuite:
     """The verifier suites of one guard's forget set, checked together.
 
-    ``forget_set`` is the set the layers enforce as a whole (for hashes and counts); the
-    layers themselves may briefly hold more (a removed target stays in the main index until
-    it is rebuilt: fail closed). Layers are owned by whoever built them; :meth:`close` closes
-    them only when this suite was made from one suite with :meth:`single`.
+    ``forget_set`` is the set the layers enforce as a whole; a live one is built only when
+    asked for (100,000 targets take milliseconds to list, on every write otherwise), while
+    ``size`` and ``hash`` are known at once. The layers may briefly hold more than the set (a
+    removed target stays in the base until it is rebuilt: fail closed). Layers are owned by
+    whoever built them; :meth:`close` closes them only for a suite made by :meth:`single`.
     """
 
     def __init__(
         self,
         layers: Sequence[VerifierSuite],
-        forget_set: ForgetSet,
+        forget_set: ForgetSet | Callable[[], ForgetSet],
         config: SuiteConfig,
         *,
+        size: int | None = None,
+        hash: str | None = None,
         owns_layers: bool = False,
     ) -> None:
         if not layers:
             raise ValueError("a layered suite needs at least one layer")
         self.layers = tuple(layers)
-        self.forget_set = forget_set
         self.config = config
+        self._forget_set = forget_set if isinstance(forget_set, ForgetSet) else None
+        self._make = forget_set if not isinstance(forget_set, ForgetSet) else None
+        self._lock = threading.Lock()
+        known = self._forget_set
+        self.size = size if size is not None else len(known) if known is not None else 0
+        self.hash = hash if hash is not None else known.content_hash if known is not None else ""
         self._owns = owns_layers
 
     @classmethod
     def single(cls, suite: VerifierSuite) -> LayeredSuite:
         return cls((suite,), suite.forget_set, suite.config, owns_layers=True)
+
+    @property
+    def forget_set(self) -> ForgetSet:
+        with self._lock:
+            if self._forget_set is None:
+                assert self._make is not None
+                self._forget_set = self._make()
+            return self._forget_set
 
     def check(self, context: VerifyContext, candidate: str) -> LeakageReport:
         reports = [layer.check(context, candidate) for layer in self.layers]

@@ -6,6 +6,8 @@ Labels never carry request content or forget-set content: only fixed vocabularie
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -16,6 +18,7 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 class Metrics:
     def __init__(self) -> None:
+        self._refreshers: list[Callable[[], None]] = []
         self.registry = CollectorRegistry()
         r = self.registry
         self.http_requests = Counter(
@@ -175,5 +178,12 @@ class Metrics:
             registry=r,
         )
 
+    def on_scrape(self, refresh: Callable[[], None]) -> None:
+        """Call ``refresh`` before each scrape: gauges too costly to keep current on every
+        change (ages, counts over many targets) are computed when someone looks."""
+        self._refreshers.append(refresh)
+
     def render(self) -> bytes:
+        for refresh in self._refreshers:
+            refresh()
         return generate_latest(self.registry)

@@ -17,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from server.config import Settings
 from server.coverage import Coverage, CoverageRule, InterimView, calibrated_targets
 from server.guard import suite_config
 from server.layered import LayeredSuite
 from server.metrics import Metrics
-from server.scopes import MODULUS, ScopeIndex, build_index, set_hash
+from server.scopes import MODULUS, RECENT_MAX, ScopeIndex, build_index, set_hash
 from server.store import (
     GLOBAL,
     MEMORY_URL,
@@ -98,11 +98,13 @@ class LiveTargets:
         self._rules: dict[str, CoverageRule] = {}
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
-        self._merging: set[str] = set()
+        self._merging: set[str] = set()  # scopes whose base is being rebuilt
+        self._minor: set[str] = set()  # scopes whose delta is being rebuilt
         self._quiet_since: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         timeout = settings.unlearning.verifier_timeout_seconds
         self._retire_after = max(RETIRE_AFTER_MIN_SECONDS, 2 * timeout)
+        metrics.on_scrape(self._update_gauges)
 
     @property
     def durable(self) -> bool:
@@ -292,7 +294,6 @@ class LiveTargets:
                     await asyncio.sleep(interval)
                 await self.refresh()
                 self._schedule_merges()
-                self._update_gauges()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -313,10 +314,19 @@ class LiveTargets:
             touched.add(scope)
             self._quiet_since[scope] = time.monotonic()
             index.interim.update(self._rules.get(scope, CoverageRule()), index.rows, changed)
-            delta = await self._build(scope, index.delta_targets())
-            self._retire(index.install_delta(delta))
+            await self._rebuild_recent(scope, index)
         if touched:
             self._publish(touched)
+
+    async def _rebuild_recent(self, scope: str, index: ScopeIndex) -> None:
+        """Index the last few writes (milliseconds); a full recent layer is frozen and a
+        minor merge folds it into the delta in the background."""
+        recent = await self._build(scope, index.recent_targets())
+        previous, frozen = index.install_recent(recent)
+        self._retire(previous)
+        if frozen and scope not in self._minor:
+            self._minor.add(scope)
+            self._spawn(self._minor_merge(scope), f"lethe-minor-merge-{scope_label(scope)}")
 
     async def _build(self, scope: str, targets: tuple[Target, ...]) -> VerifierSuite | None:
         if not targets:
@@ -327,19 +337,26 @@ class LiveTargets:
         for subscriber in self._subscribers:
             if scopes.intersection(subscriber.scopes):
                 self._publish_to(subscriber)
-        self._update_gauges()
 
     def _publish_to(self, subscriber: Subscriber) -> None:
         indexes = [self.scopes[s] for s in subscriber.scopes if s in self.scopes]
         layers = [layer for index in indexes for layer in index.layers]
-        forget_set = ForgetSet(
-            "+".join(scope_label(i.scope) for i in indexes),
-            tuple(t for index in indexes for t in index.targets()),
-            self.forget_set_hash([i.scope for i in indexes]),
-            self._url if not self.durable else self.store().description,
-        )
-        suite = LayeredSuite(layers, forget_set, self._config)
+        name = "+".join(scope_label(i.scope) for i in indexes)
+        source = self.store().description if self.durable else self._url
+        set_hash = self.forget_set_hash([i.scope for i in indexes])
+
+        def forget_set() -> ForgetSet:  # the whole set, built only if someone asks for it
+            targets = tuple(t for index in indexes for t in index.targets())
+            return ForgetSet(name, targets, set_hash, source)
+
+        size = sum(len(index.rows) for index in indexes)
+        suite = LayeredSuite(layers, forget_set, self._config, size=size, hash=set_hash)
         subscriber.use_forget_set(suite, InterimView([i.interim for i in indexes]))
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- background merges -----------------------------------------------------------------
 
@@ -352,13 +369,25 @@ class LiveTargets:
             quiet = now - self._quiet_since.get(scope, 0.0) >= unlearning.compact_after_seconds
             if quiet or len(index.delta_ids) >= unlearning.compact_delta_targets:
                 self._merging.add(scope)
-                task = asyncio.create_task(self._merge(scope), name=f"lethe-merge-{scope}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(self._merge(scope), f"lethe-merge-{scope_label(scope)}")
+
+    async def _minor_merge(self, scope: str) -> None:
+        """Fold the frozen recent layers into one delta (every target the base lacks)."""
+        try:
+            index = self.scopes[scope]
+            while index.frozen:
+                minor = index.minor_input()
+                delta = await self._build(scope, minor.targets)
+                async with self._lock:
+                    for replaced in index.install_delta(delta, minor):
+                        self._retire(replaced)
+                    self._publish({scope})
+        finally:
+            self._minor.discard(scope)
 
     async def _merge(self, scope: str) -> None:
         """Rebuild ``scope``'s base from all its targets (off the loop), then swap it in and
-        rebuild the delta from what was written meanwhile."""
+        index what was written meanwhile."""
         try:
             index = self.scopes[scope]
             merged = index.merge_input()
@@ -366,10 +395,16 @@ class LiveTargets:
             started = time.perf_counter()
             base = await asyncio.to_thread(build_index, scope_label(scope), targets, self._config)
             async with self._lock:
-                for previous in index.install_base(base, merged):
-                    self._retire(previous)
-                delta = await self._build(scope, index.delta_targets())
-                self._retire(index.install_delta(delta))
+                for replaced in index.install_base(base, merged):
+                    self._retire(replaced)
+                if len(index.recent_ids) > RECENT_MAX:  # many writes during the merge
+                    minor = index.minor_input()
+                    index.recent_ids.clear()
+                    delta = await self._build(scope, minor.targets)
+                    for replaced in index.install_delta(delta, minor):
+                        self._retire(replaced)
+                else:
+                    await self._rebuild_recent(scope, index)
                 self._publish({scope})
             self._metrics.index_merges.inc()
             logger.info(

@@ -16,13 +16,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.postgres import PostgresCluster
 from bench.processes import BIN, free_port, running
 from server.backends.scripted import ScriptedBackend
 from server.store import GLOBAL, open_store
 from tests.conftest import ClientFactory
 from tests.server.test_policy import FORGET
 from tests.server.test_targets_api import NEW, RAG, repeat_context
-from tests.support.postgres import PostgresCluster
+from tests.support.postgres import cluster as new_cluster
 
 ADMIN = {"Authorization": "Bearer admin-key"}
 
@@ -30,7 +31,7 @@ ADMIN = {"Authorization": "Bearer admin-key"}
 @pytest.fixture
 def cluster() -> Iterator[PostgresCluster]:
     """A cluster of its own: these tests stop and start it."""
-    own = PostgresCluster()
+    own = new_cluster()
     own.start()
     try:
         yield own

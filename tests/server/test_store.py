@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.postgres import PostgresCluster
 from server.store import (
     GLOBAL,
     MEMORY_URL,
@@ -22,7 +23,6 @@ from server.store import (
 )
 from server.store.migrations import LATEST
 from server.store.sql import POSTGRES, SQLITE, Dialect
-from tests.support.postgres import PostgresCluster
 from verifiers.forgetset import Target
 
 ALICE = Target(id="t-1", name="Alice Quornby", facts=("Alice Quornby keeps bees in Oslo.",))
