@@ -85,6 +85,7 @@ def _targets(args: argparse.Namespace) -> int:
         replace=getattr(args, "replace", False),
         url=args.url,
         as_json=getattr(args, "json", False),
+        out=getattr(args, "out", None),
     )
     return run_targets(settings, options, sys.stdout, sys.stdin)
 
@@ -116,6 +117,12 @@ def _add_targets_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "list", parents=[common], help="List ids, counts and dates (never facts)."
     )
     listing.add_argument("--json", action="store_true", help="One JSON object per line.")
+    export = actions.add_parser(
+        "export",
+        parents=[common],
+        help="Write the targets, facts included, as a forget-set file (for build-dataset).",
+    )
+    export.add_argument("--out", type=Path, help="File to write (mode 600); default stdout.")
     targets.set_defaults(handler=_targets)
 
 

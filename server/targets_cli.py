@@ -45,13 +45,14 @@ HTTP_TIMEOUT = 30.0
 
 @dataclass(frozen=True, slots=True)
 class TargetsOptions:
-    action: str  # add | remove | list
+    action: str  # add | remove | list | export
     tenant: str | None = None
     files: tuple[Path, ...] = ()
     ids: tuple[str, ...] = ()
     replace: bool = False
     url: str | None = None
     as_json: bool = False
+    out: Path | None = None  # export: where to write (None: stdout)
 
 
 def read_targets(path: Path, stdin: IO[str]) -> list[Target]:
@@ -95,6 +96,8 @@ def run_targets(settings: Settings, options: TargetsOptions, out: IO[str], stdin
     scope = _scope(settings, options.tenant)
     targets = [t for path in options.files for t in read_targets(path, stdin)]
     if options.url is not None:
+        if options.action == "export":
+            raise ConfigError("export reads the store itself (the API never returns facts)")
         return _via_api(options, targets, out)
     return _via_store(settings, scope, options, targets, out)
 
@@ -127,6 +130,8 @@ def _via_store(
     try:
         if options.action == "list":
             return _list_store(store, scope, options.as_json, out)
+        if options.action == "export":
+            return _export(store, scope, options.out, out)
         failed = 0
         if options.action == "add":
             for target in targets:
@@ -203,6 +208,28 @@ def _remove(
 def _audit(audit: AuditLog | None, change: TargetChange) -> None:
     if audit is not None:
         audit.write_change(change)
+
+
+def _export(store: TargetStore, scope: str, path: Path | None, out: IO[str]) -> int:
+    """The scope's targets as a forget-set file (facts included: for ``lethe build-dataset``
+    and a recalibration), readable by its owner only."""
+    targets = sorted(
+        (row.target for row in store.snapshot().targets if row.scope == scope),
+        key=lambda target: target.id,
+    )
+    document = {
+        "version": 1,
+        "name": f"{scope or 'global'}-targets",
+        "targets": [t.model_dump(mode="json", exclude_defaults=True) for t in targets],
+    }
+    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    if path is None:
+        out.write(text)
+        return 0
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"exported {len(targets)} targets to {path}", file=sys.stderr)
+    return 0
 
 
 def _list_store(store: TargetStore, scope: str, as_json: bool, out: IO[str]) -> int:

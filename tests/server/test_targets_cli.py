@@ -18,6 +18,7 @@ from tests.conftest import ClientFactory
 from tests.server.live import serve_in_thread
 from tests.server.test_policy import FORGET
 from tests.server.test_targets_api import FACT_WORDS, NEW, RAG, repeat_context
+from verifiers.forgetset import load_forget_set
 
 
 def _config(tmp_path: Path, **server: Any) -> Path:
@@ -166,3 +167,19 @@ def test_through_a_server_with_the_admin_key_from_the_environment(
         assert [line.split("\t")[0] for line in out.splitlines()] == ["p-77", "t-1"]
         code, out, _ = _run(capsys, "remove", *args, "p-77")
         assert (code, out.strip()) == (0, "deleted p-77")
+
+
+def test_export_writes_a_forget_set_file_that_loads_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(_config(tmp_path))
+    _run(capsys, "add", "--config", config, str(_target_file(tmp_path)))
+    out = tmp_path / "export.yaml"
+    code, _, err = _run(capsys, "export", "--config", config, "--out", str(out))
+    assert (code, "exported 2 targets" in err) == (0, True)
+    assert out.stat().st_mode & 0o777 == 0o600  # it holds the facts
+    exported = load_forget_set(out)
+    assert [t.id for t in exported] == ["p-77", "t-1"]
+    assert exported.by_id("p-77").facts == tuple(NEW["facts"])
+    code, _, err = _run(capsys, "export", "--config", config, "--url", "http://127.0.0.1:9")
+    assert (code, "never returns facts" in err) == (2, True)
