@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from calibration.artifact import read_artifact
 from server.backends.scripted import ScriptedBackend
 from server.config import ConfigError, Settings
 from server.tenants import KeyRing, key_id
 from tests.conftest import ClientFactory
-from tests.server.test_policy import FORGET
+from tests.server.test_policy import FORGET, _write_artifact
 from tests.server.test_targets_api import FACT_WORDS, NEW, RAG, repeat_context
 
 GLOBAL_ADMIN = {"Authorization": "Bearer admin-key"}
@@ -155,3 +156,49 @@ def test_a_key_of_two_owners_is_a_config_error_that_never_shows_it(
 def test_tenant_names_are_checked() -> None:
     with pytest.raises(ValueError, match="tenants"):
         Settings(tenants={"Bad Name": {}})
+
+
+TENANT_FORGET = """\
+version: 1
+targets:
+  - id: a-1
+    name: Perpetua Lindqvist
+    facts: [Perpetua Lindqvist grows saffron in Visby.]
+"""
+
+
+def test_a_tenant_runs_under_its_own_artifact(
+    tmp_path: Path, client_factory: ClientFactory
+) -> None:
+    (tmp_path / "forget.yaml").write_text(FORGET)
+    (tmp_path / "acme.yaml").write_text(TENANT_FORGET)
+    acme = Settings(backend={"kind": "scripted"}, unlearning={"forget_set": tmp_path / "acme.yaml"})
+    _write_artifact(acme, tmp_path / "acme.json")
+    client = client_factory(
+        ScriptedBackend(repeat_context),
+        server={"api_keys": ["user-key"], "reload_interval_seconds": 0},
+        unlearning={
+            "forget_set": str(tmp_path / "forget.yaml"),
+            "store": f"sqlite:///{tmp_path}/lethe.sqlite3",
+            "budget": 0,
+            "candidates": 1,
+        },
+        tenants={
+            "acme": {
+                "api_keys": ["acme-key"],
+                "forget_set": str(tmp_path / "acme.yaml"),
+                "artifact": str(tmp_path / "acme.json"),
+            }
+        },
+    )
+    asked = {**RAG, "messages": [*RAG["messages"][:1], {"role": "user", "content": "Hi."}]}
+    own = client.post(
+        "/v1/chat/completions", json=asked, headers={"Authorization": "Bearer acme-key"}
+    ).json()["unlearning"]
+    assert own["guarantee"]["artifact"] == read_artifact(tmp_path / "acme.json").artifact_id()
+    assert own["guarantee"]["coverage"] == "certified"
+    others = client.post(
+        "/v1/chat/completions", json=asked, headers={"Authorization": "Bearer user-key"}
+    ).json()["unlearning"]
+    assert others["guarantee"] is None  # the global scope has no artifact
+    assert client.get("/ready").status_code == 200
