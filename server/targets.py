@@ -17,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from server.config import Settings
 from server.coverage import Coverage, CoverageRule, InterimView, calibrated_targets
 from server.guard import suite_config
+from server.indexer import Indexer, scope_label
 from server.layered import LayeredSuite
 from server.metrics import Metrics
-from server.scopes import MODULUS, RECENT_MAX, ScopeIndex, build_index, set_hash
+from server.scopes import MODULUS, ScopeIndex, set_hash
 from server.store import (
     GLOBAL,
     MEMORY_URL,
@@ -38,19 +39,10 @@ from server.store import (
     open_store,
 )
 from verifiers.forgetset import ForgetSet, Target
-from verifiers.suite import VerifierSuite
 
 logger = logging.getLogger("lethe.targets")
 T = TypeVar("T")
 Changes = dict[str, tuple[list[StoredTarget], list[str]]]
-
-# A replaced index may still be checking a candidate; close it once that must be over.
-RETIRE_AFTER_MIN_SECONDS = 30.0
-
-
-def scope_label(scope: str) -> str:
-    """The scope as metrics and logs name it."""
-    return scope or "global"
 
 
 def view_of(scope: str) -> tuple[str, ...]:
@@ -98,12 +90,9 @@ class LiveTargets:
         self._rules: dict[str, CoverageRule] = {}
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
-        self._merging: set[str] = set()  # scopes whose base is being rebuilt
-        self._minor: set[str] = set()  # scopes whose delta is being rebuilt
-        self._quiet_since: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        timeout = settings.unlearning.verifier_timeout_seconds
-        self._retire_after = max(RETIRE_AFTER_MIN_SECONDS, 2 * timeout)
+        self._indexer = Indexer(
+            settings.unlearning, self._config, metrics, self._lock, self._publish
+        )
         metrics.on_scrape(self._update_gauges)
 
     @property
@@ -146,6 +135,7 @@ class LiveTargets:
             index.interim.update(self._rules.get(scope, CoverageRule()), index.rows, ())
         self.revision = snapshot.revision
         self._store_ok()
+        self._indexer.loaded(self.scopes)
         return True
 
     def describe(self) -> str:
@@ -293,7 +283,7 @@ class LiveTargets:
                 else:
                     await asyncio.sleep(interval)
                 await self.refresh()
-                self._schedule_merges()
+                self._indexer.schedule(self.scopes)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -312,26 +302,10 @@ class LiveTargets:
             if not changed:
                 continue
             touched.add(scope)
-            self._quiet_since[scope] = time.monotonic()
             index.interim.update(self._rules.get(scope, CoverageRule()), index.rows, changed)
-            await self._rebuild_recent(scope, index)
+            await self._indexer.changed(scope, index)
         if touched:
             self._publish(touched)
-
-    async def _rebuild_recent(self, scope: str, index: ScopeIndex) -> None:
-        """Index the last few writes (milliseconds); a full recent layer is frozen and a
-        minor merge folds it into the delta in the background."""
-        recent = await self._build(scope, index.recent_targets())
-        previous, frozen = index.install_recent(recent)
-        self._retire(previous)
-        if frozen and scope not in self._minor:
-            self._minor.add(scope)
-            self._spawn(self._minor_merge(scope), f"lethe-minor-merge-{scope_label(scope)}")
-
-    async def _build(self, scope: str, targets: tuple[Target, ...]) -> VerifierSuite | None:
-        if not targets:
-            return None
-        return await asyncio.to_thread(build_index, scope_label(scope), targets, self._config)
 
     def _publish(self, scopes: set[str]) -> None:
         for subscriber in self._subscribers:
@@ -353,75 +327,9 @@ class LiveTargets:
         suite = LayeredSuite(layers, forget_set, self._config, size=size, hash=set_hash)
         subscriber.use_forget_set(suite, InterimView([i.interim for i in indexes]))
 
-    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # --- background merges -----------------------------------------------------------------
-
-    def _schedule_merges(self) -> None:
-        unlearning = self._settings.unlearning
-        now = time.monotonic()
-        for scope, index in self.scopes.items():
-            if scope in self._merging or not index.pending:
-                continue
-            quiet = now - self._quiet_since.get(scope, 0.0) >= unlearning.compact_after_seconds
-            if quiet or len(index.delta_ids) >= unlearning.compact_delta_targets:
-                self._merging.add(scope)
-                self._spawn(self._merge(scope), f"lethe-merge-{scope_label(scope)}")
-
-    async def _minor_merge(self, scope: str) -> None:
-        """Fold the frozen recent layers into one delta (every target the base lacks)."""
-        try:
-            index = self.scopes[scope]
-            while index.frozen:
-                minor = index.minor_input()
-                delta = await self._build(scope, minor.targets)
-                async with self._lock:
-                    for replaced in index.install_delta(delta, minor):
-                        self._retire(replaced)
-                    self._publish({scope})
-        finally:
-            self._minor.discard(scope)
-
-    async def _merge(self, scope: str) -> None:
-        """Rebuild ``scope``'s base from all its targets (off the loop), then swap it in and
-        index what was written meanwhile."""
-        try:
-            index = self.scopes[scope]
-            merged = index.merge_input()
-            targets = tuple(row.target for row in merged.rows.values())
-            started = time.perf_counter()
-            base = await asyncio.to_thread(build_index, scope_label(scope), targets, self._config)
-            async with self._lock:
-                for replaced in index.install_base(base, merged):
-                    self._retire(replaced)
-                if len(index.recent_ids) > RECENT_MAX:  # many writes during the merge
-                    minor = index.minor_input()
-                    index.recent_ids.clear()
-                    delta = await self._build(scope, minor.targets)
-                    for replaced in index.install_delta(delta, minor):
-                        self._retire(replaced)
-                else:
-                    await self._rebuild_recent(scope, index)
-                self._publish({scope})
-            self._metrics.index_merges.inc()
-            logger.info(
-                "merged the %s index: %d targets in %.1f s",
-                scope_label(scope),
-                len(targets),
-                time.perf_counter() - started,
-            )
-        finally:
-            self._merging.discard(scope)
-
     async def merge_now(self) -> None:
         """Merge every scope with pending changes now (tests, benchmarks)."""
-        for scope, index in self.scopes.items():
-            if index.pending and scope not in self._merging:
-                self._merging.add(scope)
-                await self._merge(scope)
+        await self._indexer.merge_now(self.scopes)
 
     # --- health ----------------------------------------------------------------------------
 
@@ -449,13 +357,8 @@ class LiveTargets:
                 sum(1 for at in since.values() if now - at > limit)
             )
 
-    def _retire(self, suite: VerifierSuite | None) -> None:
-        if suite is not None:
-            asyncio.get_running_loop().call_later(self._retire_after, suite.close)
-
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._indexer.close()
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
 
