@@ -16,6 +16,7 @@ from server.errors import (
     AuthenticationError,
     ModelNotFoundError,
     NotFoundError,
+    PermissionDeniedError,
     ReloadFailedError,
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
@@ -34,6 +35,7 @@ from server.protocol import (
 )
 from server.reload import Reloader
 from server.serving import ChatService
+from server.store import GLOBAL
 from server.streaming import SSE_HEADERS
 from server.targets_api import router as targets_router
 from server.tenants import KeyRing, Principal
@@ -227,6 +229,8 @@ async def metrics(request: Request) -> Response:
 
 @admin.post("/reload", response_model=ReloadResponse)
 async def reload(request: Request) -> ReloadResponse:
+    if _principal(request).scope != GLOBAL:  # every scope's files: not a tenant's to trigger
+        raise PermissionDeniedError("This key administers one tenant's targets only.")
     reloader: Reloader | None = request.app.state.reloader
     if reloader is None:
         raise ServiceUnavailableError(

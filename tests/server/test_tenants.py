@@ -106,6 +106,7 @@ def test_tenant_admins_see_and_change_their_tenant_only(
     assert client.delete("/admin/targets/p-77", headers=BETA_ADMIN).status_code == 204
     assert _ids(client, ACME_ADMIN) == ["p-77"]  # acme's target untouched
     assert client.get("/admin/targets?tenant=nope", headers=GLOBAL_ADMIN).status_code == 404
+    assert client.post("/admin/reload", headers=ACME_ADMIN).status_code == 403  # global files
 
 
 def test_metrics_name_scopes_never_targets(tmp_path: Path, client_factory: ClientFactory) -> None:
