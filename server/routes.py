@@ -120,6 +120,9 @@ async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
         watcher.cancel()
         if not task.done():
             task.cancel()
+            # Cancelling only asks: the work is done once it has unwound (a generation thread
+            # stops at its next token). Until then it has neither a result nor "cancelled".
+            await asyncio.wait({task})
     if task.cancelled():
         raise ClientDisconnected
     return task.result()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from server.backends.scripted import ScriptedBackend
+from server.routes import ClientDisconnected, cancel_on_disconnect
 from tests.conftest import ClientFactory
 from tests.server.test_errors import _error
 
@@ -87,3 +92,41 @@ def test_a_served_model_can_be_retrieved_by_id(client_factory: ClientFactory) ->
     assert card.json()["object"] == "model"
     missing = _error(client.get("/v1/models/other"), 404)
     assert missing["code"] == "model_not_found"
+
+
+class _Disconnecting:
+    """A request whose client has hung up."""
+
+    async def receive(self) -> dict[str, str]:
+        return {"type": "http.disconnect"}
+
+
+async def test_a_disconnect_waits_for_the_work_to_unwind() -> None:
+    """Work that takes a moment to stop (a generation thread finishing its token) is awaited
+    to its end: the caller sees ClientDisconnected, never a half-cancelled task."""
+    unwound = asyncio.Event()
+
+    async def slow_to_stop() -> str:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)
+            unwound.set()
+            raise
+        return "never"
+
+    with pytest.raises(ClientDisconnected):
+        await cancel_on_disconnect(_Disconnecting(), slow_to_stop())  # type: ignore[arg-type]
+    assert unwound.is_set()
+
+
+async def test_work_that_finishes_first_returns_its_result() -> None:
+    class Quiet:
+        async def receive(self) -> dict[str, str]:
+            await asyncio.sleep(60)
+            return {"type": "http.disconnect"}
+
+    async def quick() -> str:
+        return "done"
+
+    assert await cancel_on_disconnect(Quiet(), quick()) == "done"  # type: ignore[arg-type]
