@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -65,21 +65,41 @@ class StoredTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredArtifact:
+    """A calibration artifact published to a scope. The newest publication of a scope is its
+    active artifact. The body is the artifact's JSON as published: the store does not judge
+    it, the server does (a stale or unreadable one is never installed as certified)."""
+
+    scope: str
+    artifact_id: str
+    body: str
+    created: float  # unix seconds of the publication that made it the newest
+    revision: int
+    actor: str
+    # Target id -> content hash of the served targets it was calibrated on (ids and hashes
+    # only); None when the publisher did not say.
+    calibrated: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Every target of every scope, as of ``revision``."""
+    """Every target of every scope, and each scope's active artifact, as of ``revision``."""
 
     revision: int
     targets: tuple[StoredTarget, ...]
+    artifacts: tuple[StoredArtifact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Delta:
     """What changed after a revision: the current rows of the ids written since, and the
-    ids deleted since (``(scope, id)``); applying it brings a mirror to ``revision``."""
+    ids deleted since (``(scope, id)``); applying it brings a mirror to ``revision``.
+    ``artifacts``: the active artifact of each scope that had one published since."""
 
     revision: int
     upserts: tuple[StoredTarget, ...]
     deletes: tuple[tuple[str, str], ...]
+    artifacts: tuple[StoredArtifact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +107,15 @@ class WriteResult:
     outcome: PutOutcome | Literal["deleted"]
     revision: int
     row: StoredTarget | None = None  # the row as stored (None after a deletion)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """``published``: the artifact is now its scope's active one (a new revision);
+    ``unchanged``: it already was (nothing written)."""
+
+    outcome: Literal["published", "unchanged"]
+    revision: int
 
 
 def now() -> float:
@@ -132,6 +161,29 @@ class TargetStore(Protocol):
         """Make the file's targets the scope's ``file`` targets, unless this very file
         content was seeded before (then nothing changes: API edits survive restarts).
         Returns the number of targets written or removed."""
+        ...
+
+    def publish_artifact(
+        self,
+        scope: str,
+        artifact_id: str,
+        body: str,
+        *,
+        calibrated: Mapping[str, str] | None,
+        actor: str,
+    ) -> PublishResult:
+        """Make this artifact the scope's active one (publishing an older one again makes it
+        active again: a rollback). Already active: ``unchanged``, nothing written."""
+        ...
+
+    def seed_artifact(self, scope: str, artifact_id: str, body: str, actor: str) -> bool:
+        """Publish the configured artifact file's artifact, unless that very artifact was
+        seeded before (then a newer publication stays active across restarts). Returns
+        whether it was published."""
+        ...
+
+    def artifacts(self) -> tuple[StoredArtifact, ...]:
+        """The active artifact of every scope that has one."""
         ...
 
     def wait(self, timeout: float) -> None:

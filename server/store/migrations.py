@@ -38,12 +38,32 @@ def _tables(real: str) -> tuple[str, ...]:
     )
 
 
+def _artifacts(real: str) -> tuple[str, ...]:
+    return (
+        # Calibration artifacts every replica installs: the newest row of a scope (highest
+        # revision) is its active one. A write bumps the store revision, so replicas learn of
+        # it through the same change propagation as targets. ``calibrated``: JSON of the
+        # target ids and content hashes it was calibrated on (never content), or NULL.
+        "CREATE TABLE lethe_artifacts ("
+        "scope TEXT NOT NULL, artifact_id TEXT NOT NULL, body TEXT NOT NULL, "
+        f"created {real} NOT NULL, revision BIGINT NOT NULL, actor TEXT NOT NULL, "
+        "calibrated TEXT, PRIMARY KEY (scope, artifact_id))",
+        "CREATE INDEX lethe_artifacts_revision ON lethe_artifacts (revision)",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "targets, change log, revision counter, metadata",
         sqlite=_tables("REAL"),
         postgres=_tables("DOUBLE PRECISION"),
+    ),
+    Migration(
+        2,
+        "calibration artifacts per scope",
+        sqlite=_artifacts("REAL"),
+        postgres=_artifacts("DOUBLE PRECISION"),
     ),
 )
 

@@ -7,16 +7,19 @@ driver module (:meth:`SqlStore._write`), which the revision bump serialises.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from server.store.base import (
     Delta,
+    PublishResult,
     Snapshot,
     Source,
+    StoredArtifact,
     StoredTarget,
     TargetConflictError,
     TargetMissingError,
@@ -57,6 +60,10 @@ class Dialect:
     meta_get: str
     meta_set: str
     file_ids: str
+    artifact_active: str
+    artifacts_active: str
+    artifacts_since: str
+    artifact_upsert: str
 
 
 SQLITE = Dialect(
@@ -98,6 +105,27 @@ SQLITE = Dialect(
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
     ),
     file_ids="SELECT target_id FROM lethe_targets WHERE scope = ? AND source = 'file'",
+    artifact_active=(
+        "SELECT artifact_id FROM lethe_artifacts WHERE scope = ? ORDER BY revision DESC LIMIT 1"
+    ),
+    # A scope's active artifact is its newest publication (highest revision).
+    artifacts_active=(
+        "SELECT scope, artifact_id, body, created, revision, actor, calibrated "
+        "FROM lethe_artifacts a WHERE revision = "
+        "(SELECT max(revision) FROM lethe_artifacts b WHERE b.scope = a.scope) ORDER BY scope"
+    ),
+    artifacts_since=(
+        "SELECT scope, artifact_id, body, created, revision, actor, calibrated "
+        "FROM lethe_artifacts a WHERE revision > ? AND revision = "
+        "(SELECT max(revision) FROM lethe_artifacts b WHERE b.scope = a.scope) ORDER BY scope"
+    ),
+    artifact_upsert=(
+        "INSERT INTO lethe_artifacts (scope, artifact_id, body, created, revision, actor, "
+        "calibrated) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (scope, artifact_id) DO UPDATE SET body = excluded.body, "
+        "created = excluded.created, revision = excluded.revision, actor = excluded.actor, "
+        "calibrated = COALESCE(excluded.calibrated, lethe_artifacts.calibrated)"
+    ),
 )
 
 POSTGRES = Dialect(
@@ -138,6 +166,26 @@ POSTGRES = Dialect(
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
     ),
     file_ids="SELECT target_id FROM lethe_targets WHERE scope = %s AND source = 'file'",
+    artifact_active=(
+        "SELECT artifact_id FROM lethe_artifacts WHERE scope = %s ORDER BY revision DESC LIMIT 1"
+    ),
+    artifacts_active=(
+        "SELECT scope, artifact_id, body, created, revision, actor, calibrated "
+        "FROM lethe_artifacts a WHERE revision = "
+        "(SELECT max(revision) FROM lethe_artifacts b WHERE b.scope = a.scope) ORDER BY scope"
+    ),
+    artifacts_since=(
+        "SELECT scope, artifact_id, body, created, revision, actor, calibrated "
+        "FROM lethe_artifacts a WHERE revision > %s AND revision = "
+        "(SELECT max(revision) FROM lethe_artifacts b WHERE b.scope = a.scope) ORDER BY scope"
+    ),
+    artifact_upsert=(
+        "INSERT INTO lethe_artifacts (scope, artifact_id, body, created, revision, actor, "
+        "calibrated) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (scope, artifact_id) DO UPDATE SET body = excluded.body, "
+        "created = excluded.created, revision = excluded.revision, actor = excluded.actor, "
+        "calibrated = COALESCE(excluded.calibrated, lethe_artifacts.calibrated)"
+    ),
 )
 
 
@@ -145,6 +193,14 @@ def _row(row: Sequence[Any]) -> StoredTarget:
     scope, _, body, content_hash, source, added_at, updated_at = row
     return StoredTarget(
         str(scope), parse_target(str(body)), str(content_hash), source, added_at, updated_at
+    )
+
+
+def _artifact_row(row: Sequence[Any]) -> StoredArtifact:
+    scope, artifact_id, body, created, revision, actor, calibrated = row
+    mapping = json.loads(calibrated) if calibrated is not None else None
+    return StoredArtifact(
+        str(scope), str(artifact_id), str(body), float(created), int(revision), str(actor), mapping
     )
 
 
@@ -194,7 +250,10 @@ class SqlStore(ABC):
             cur.execute(self._sql.revision)
             revision = int(cur.fetchone()[0])
             cur.execute(self._sql.all_targets)
-            return Snapshot(revision, tuple(_row(r) for r in cur.fetchall()))
+            targets = tuple(_row(r) for r in cur.fetchall())
+            cur.execute(self._sql.artifacts_active)
+            artifacts = tuple(_artifact_row(r) for r in cur.fetchall())
+        return Snapshot(revision, targets, artifacts)
 
     def changes_since(self, revision: int) -> Delta:
         with self._read() as cur:
@@ -204,9 +263,62 @@ class SqlStore(ABC):
                 return Delta(latest, (), ())
             cur.execute(self._sql.changed_since, (revision,))
             rows = cur.fetchall()
+            cur.execute(self._sql.artifacts_since, (revision,))
+            artifacts = tuple(_artifact_row(r) for r in cur.fetchall())
         upserts = tuple(_row(r) for r in rows if r[2] is not None)
         deletes = tuple((str(r[0]), str(r[1])) for r in rows if r[2] is None)
-        return Delta(latest, upserts, deletes)
+        return Delta(latest, upserts, deletes, artifacts)
+
+    def artifacts(self) -> tuple[StoredArtifact, ...]:
+        with self._read() as cur:
+            cur.execute(self._sql.artifacts_active)
+            return tuple(_artifact_row(r) for r in cur.fetchall())
+
+    def publish_artifact(
+        self,
+        scope: str,
+        artifact_id: str,
+        body: str,
+        *,
+        calibrated: Mapping[str, str] | None,
+        actor: str,
+    ) -> PublishResult:
+        with self._write() as cur:
+            return self._publish(cur, scope, artifact_id, body, calibrated, actor)
+
+    def seed_artifact(self, scope: str, artifact_id: str, body: str, actor: str) -> bool:
+        key = f"seed-artifact:{scope}"
+        with self._write() as cur:
+            cur.execute(self._sql.meta_get, (key,))
+            row = cur.fetchone()
+            if row is not None and row[0] == artifact_id:
+                return False
+            result = self._publish(cur, scope, artifact_id, body, None, actor)
+            cur.execute(self._sql.meta_set, (key, artifact_id))
+        return result.outcome == "published"
+
+    def _publish(
+        self,
+        cur: Cursor,
+        scope: str,
+        artifact_id: str,
+        body: str,
+        calibrated: Mapping[str, str] | None,
+        actor: str,
+    ) -> PublishResult:
+        cur.execute(self._sql.artifact_active, (scope,))
+        active = cur.fetchone()
+        if active is not None and active[0] == artifact_id:
+            cur.execute(self._sql.revision)
+            return PublishResult("unchanged", int(cur.fetchone()[0]))
+        revision = self._bump(cur)
+        mapping = json.dumps(dict(calibrated), sort_keys=True) if calibrated is not None else None
+        cur.execute(
+            self._sql.artifact_upsert,
+            (scope, artifact_id, body, now(), revision, actor, mapping),
+        )
+        self._notify(cur, revision)
+        return PublishResult("published", revision)
 
     def put(self, scope: str, target: Target, *, replace: bool, actor: str) -> WriteResult:
         content = target_hash(target)
