@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -190,8 +191,15 @@ def fingerprint(payload: object) -> str:
 
 
 def write_artifact(artifact: Artifact, path: Path) -> None:
+    """Write atomically (a temporary file in the same directory, then ``os.replace``): a server
+    polling the file never reads half an artifact."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(artifact.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(artifact.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def read_artifact(path: Path) -> Artifact:
@@ -200,14 +208,19 @@ def read_artifact(path: Path) -> Artifact:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{path}: cannot read calibration artifact") from exc
+    return parse_artifact(text, str(path))
+
+
+def parse_artifact(text: str, where: str) -> Artifact:
+    """An artifact from its JSON text; ``where`` (a file, a store) names it in errors."""
     try:
         artifact = Artifact.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ArtifactError(f"{path}: invalid artifact ({field}: {first['msg']})") from exc
+        raise ArtifactError(f"{where}: invalid artifact ({field}: {first['msg']})") from exc
     if artifact.format not in READABLE_FORMATS:
-        raise ArtifactError(f"{path}: artifact format {artifact.format} is not supported")
+        raise ArtifactError(f"{where}: artifact format {artifact.format} is not supported")
     if artifact.format == 1:
         return artifact.model_copy(
             update={"unit": "query", "statement": _legacy_statement(artifact)}

@@ -11,6 +11,7 @@ from calibration.artifact import (
     Fingerprints,
     PolicyChoice,
     coverage,
+    parse_artifact,
     read_artifact,
     statement,
     write_artifact,
@@ -118,3 +119,16 @@ def test_bad_artifacts_are_rejected(tmp_path: Path) -> None:
     future.write_text(artifact(format=3).model_dump_json())
     with pytest.raises(ArtifactError, match="format 3 is not supported"):
         read_artifact(future)
+
+
+def test_writes_are_atomic_and_parsing_names_the_source(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    write_artifact(artifact(), path)
+    reader = path.open(encoding="utf-8")  # a server in the middle of reading the old one
+    write_artifact(artifact(passed=False), path)
+    assert read_artifact(path) == artifact(passed=False)
+    assert reader.read() == artifact().model_dump_json(indent=2) + "\n"  # old file intact
+    reader.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary file left
+    with pytest.raises(ArtifactError, match=r"^the store \(global\): invalid artifact"):
+        parse_artifact("{}", "the store (global)")
