@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
+
+_PARSING = threading.Lock()
+"""CPython 3.11's ``ast.parse`` is not safe in two threads at once ("AST constructor recursion
+depth mismatch", gh-106905): two servers in one process (tests) hash code concurrently."""
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -46,7 +51,9 @@ def code_version(modules: Iterable[ModuleType]) -> str:
     """``sha256:`` of the docstring-free syntax trees of ``modules`` (packages included whole)."""
     digest = hashlib.sha256()
     for name, path in sorted(f for m in modules for f in source_files(m)):
-        tree = _without_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=name))
+        with _PARSING:
+            parsed = ast.parse(path.read_text(encoding="utf-8"), filename=name)
+        tree = _without_docstrings(parsed)
         digest.update(name.encode())
         digest.update(b"\0")
         digest.update(ast.dump(tree, include_attributes=False).encode())

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server import __version__
+from server.artifacts import artifact_files, read_artifact_file
 from server.backends import Backend, create_backend
 from server.config import Settings
 from server.errors import install_error_handlers
@@ -32,9 +33,9 @@ logger = logging.getLogger("lethe.app")
 
 
 def open_live_targets(settings: Settings, metrics: Metrics) -> LiveTargets | None:
-    """The forget sets to enforce, read from the store (seeded by the configured files):
-    None when nothing is configured. A bad seed file stops start-up (GuardStartError); a store
-    that cannot be read leaves the guards refusing until it can (fail closed)."""
+    """The forget sets and artifacts to enforce, read from the store (seeded by the configured
+    files): None when nothing is configured. A bad seed file stops start-up (GuardStartError);
+    a store that cannot be read leaves the guards refusing until it can (fail closed)."""
     unlearning = settings.unlearning
     if unlearning.forget_set is None and unlearning.store is None and not settings.tenants:
         return None
@@ -42,7 +43,10 @@ def open_live_targets(settings: Settings, metrics: Metrics) -> LiveTargets | Non
     for name, tenant in settings.tenants.items():
         if tenant.forget_set is not None:
             seeds[name] = read_seed(tenant.forget_set)
-    live = LiveTargets(settings, metrics, seeds)
+    artifacts = {
+        scope: read_artifact_file(path) for scope, path in artifact_files(settings).items()
+    }
+    live = LiveTargets(settings, metrics, seeds, artifacts)
     live.load()
     return live
 

@@ -31,10 +31,11 @@ from server.guard import Guard
 from server.guarded import query_request
 from server.loop import Generate, LoopPolicy, UnlearningLoop
 from server.policy import current_fingerprints
+from server.progress import CalibrationProgress
 from server.refinement.base import tokenizer_of
 from verifiers.forgetset import ForgetSet, ForgetSetError, load_forget_set
 
-__all__ = ["CalibrateOptions", "run_calibrate"]
+__all__ = ["CalibrateOptions", "calibrate", "run_calibrate"]
 
 DEFAULT_TARGET_KIND = "person"
 """What the targets of a plain query file are taken to be (a dataset's manifest says)."""
@@ -170,6 +171,7 @@ async def _record_group(
     model_id: str,
     strategy: Strategy,
     generate: Generate,
+    progress: CalibrationProgress,
 ) -> tuple[list[QueryRecord], Fingerprints]:
     guard = Guard.required(group.settings, "lethe calibrate")
     try:
@@ -180,7 +182,9 @@ async def _record_group(
 
         async def run(query: Query) -> list[RoundRecord]:
             request = query_request(group.settings, query.id, query.messages)
-            return (await loop.run(request, record_all=True)).rounds
+            rounds = (await loop.run(request, record_all=True)).rounds
+            progress.advance()
+            return rounds
 
         facts = {t.id: t.facts for t in group.forget_set.targets}
         records = await record_queries(
@@ -197,7 +201,7 @@ async def _record_group(
 
 
 async def _record(
-    settings: Settings, options: CalibrateOptions, plan: Plan
+    settings: Settings, options: CalibrateOptions, plan: Plan, progress: CalibrationProgress
 ) -> tuple[dict[Strategy, list[QueryRecord]], Fingerprints]:
     backend = create_backend(settings.backend)
     await backend.start()
@@ -205,14 +209,18 @@ async def _record(
         model_id = backend.model_ids()[0]
         records: dict[Strategy, list[QueryRecord]] = {}
         recorded: list[Fingerprints] = []
+        progress.start(len(plan.queries) * len(options.strategies))
+        done = 0
         for group in plan.groups:
             shared = FirstRounds(backend.generate)  # per group: round 0 once for all strategies
             for strategy in options.strategies:
                 group_records, group_fingerprints = await _record_group(
-                    group, options, backend, model_id, strategy, shared
+                    group, options, backend, model_id, strategy, shared, progress
                 )
                 records.setdefault(strategy, []).extend(group_records)
                 recorded.append(group_fingerprints)
+                done += len(group.queries)
+                progress.reach(done)  # runs read from the cache count as done
     finally:
         await backend.aclose()
     configured = settings.unlearning.forget_set
@@ -247,10 +255,23 @@ def _summary(artifact: Artifact, options: CalibrateOptions) -> str:
     )
 
 
-def run_calibrate(settings: Settings, options: CalibrateOptions) -> int:
+def calibrate(
+    settings: Settings, options: CalibrateOptions, progress: CalibrationProgress | None = None
+) -> Artifact:
+    """Record (or read from the cache) every group's queries, certify, write the artifact
+    (atomically) and the report; ``progress`` hears of every query run."""
+    tracked = progress or CalibrationProgress(None)
     plan = calibration_plan(settings, options)
     check_plan(plan, options)
-    records, fingerprints = asyncio.run(_record(settings, options, plan))
+    records, fingerprints = asyncio.run(_record(settings, options, plan, tracked))
     artifact = certify(records, options, fingerprints, provenance(settings, plan))
+    tracked.succeeded(artifact)
+    return artifact
+
+
+def run_calibrate(
+    settings: Settings, options: CalibrateOptions, progress: CalibrationProgress | None = None
+) -> int:
+    artifact = calibrate(settings, options, progress)
     print(_summary(artifact, options))
     return 0

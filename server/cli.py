@@ -12,8 +12,9 @@ from typing import get_args
 
 from calibration.artifact import Strategy
 from calibration.builder import Plan
-from calibration.certify import DEFAULT_FORGET_EPSILON
-from server.config import ConfigError, load_settings
+from calibration.certify import DEFAULT_FORGET_EPSILON, CalibrateOptions
+from server.calibrate_args import add_calibrate_arguments
+from server.config import ConfigError, Settings, load_settings
 from server.logs import configure_logging
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -136,9 +137,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from calibration.builder import BuildError
     from calibration.dataset import DatasetError
     from calibration.ltt import SampleSizeError
     from server.calibrate_cli import CalibrateOptions, run_calibrate
+    from server.progress import CalibrationProgress
 
     settings = load_settings(args.config or _demo_config())
     options = CalibrateOptions(
@@ -153,12 +156,66 @@ def _calibrate(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         strategies=tuple(dict.fromkeys(args.strategy)),
         concurrency=args.concurrency,
+        cache_dir=args.cache_dir,
     )
     try:
-        return run_calibrate(settings, options)
-    except (SampleSizeError, DatasetError) as exc:  # too few targets, a broken dataset
+        if args.incremental:
+            return _incremental(settings, options, args)
+        if args.publish:
+            raise ConfigError("--publish goes with --incremental (or: lethe artifacts publish)")
+        return run_calibrate(settings, options, CalibrationProgress(args.pushgateway))
+    except (SampleSizeError, DatasetError, BuildError) as exc:  # too few targets, bad data
         print(f"lethe: {exc}", file=sys.stderr)
         return 2
+
+
+def _incremental(settings: Settings, options: CalibrateOptions, args: argparse.Namespace) -> int:
+    from server.artifacts_cli import scope_of
+    from server.incremental import IncrementOptions, run_incremental
+
+    increment = IncrementOptions(
+        scope=scope_of(settings, args.tenant),
+        base_dataset=args.base_dataset,
+        general=args.general,
+        publish=args.publish,
+        pushgateway=args.pushgateway,
+    )
+    return run_incremental(settings, options, increment)
+
+
+def _artifacts(args: argparse.Namespace) -> int:
+    from server.artifacts_cli import ArtifactsOptions, run_artifacts
+
+    settings = load_settings(args.config or _demo_config())
+    options = ArtifactsOptions(
+        action=args.action,
+        tenant=args.tenant,
+        file=getattr(args, "file", None),
+        as_json=getattr(args, "json", False),
+    )
+    return run_artifacts(settings, options, sys.stdout)
+
+
+def _add_artifacts_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    artifacts = commands.add_parser(
+        "artifacts",
+        help="Publish calibration artifacts to the store every server reads, or list them.",
+    )
+    actions = artifacts.add_subparsers(dest="action", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="YAML settings with unlearning.store.")
+    common.add_argument("--tenant", help="A tenant's artifact instead of the global one.")
+    publish = actions.add_parser(
+        "publish",
+        parents=[common],
+        help="Make an artifact the active one (every server installs it, no restart).",
+    )
+    publish.add_argument("file", type=Path, help="The artifact (lethe calibrate --artifact).")
+    listing = actions.add_parser(
+        "list", parents=[common], help="Each scope's active artifact: ids and dates."
+    )
+    listing.add_argument("--json", action="store_true", help="One JSON object per line.")
+    artifacts.set_defaults(handler=_artifacts)
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -280,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the artifact names the one chosen.",
     )
     calibrate.add_argument("--concurrency", type=int, default=2, help="Queries in flight.")
+    add_calibrate_arguments(calibrate)
     calibrate.set_defaults(handler=_calibrate)
 
     _dataset_parser(commands)
@@ -297,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_verify)
 
     _add_targets_parser(commands)
+    _add_artifacts_parser(commands)
 
     bench = commands.add_parser(
         "bench", help="Benchmarks moved: python -m bench <suite>, from a source checkout."

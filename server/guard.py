@@ -129,6 +129,7 @@ def suite_config(settings: UnlearningSettings) -> SuiteConfig:
 
 PolicyListener = Callable[[CoverageRule], None]
 Refresh = Callable[[], Awaitable[None]]
+ArtifactSource = Callable[[], Artifact | None]
 
 
 class Guard:
@@ -141,7 +142,9 @@ class Guard:
     A served guard is *live*: ``scopes`` names the forget sets its answers are checked against
     (the global one, and a tenant's own), ``refresh`` takes in other writers' changes before a
     request, and ``on_policy`` hears of each installed policy, whose certificate then judges
-    which targets are interim. An offline guard (calibration, benchmarks) is none of that.
+    which targets are interim; ``artifacts`` gives the artifact in force from the store (an
+    offline guard reads the configured file). An offline guard (calibration, benchmarks) is
+    none of that.
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class Guard:
         scopes: tuple[str, ...] | None = None,
         refresh: Refresh | None = None,
         on_policy: PolicyListener | None = None,
+        artifacts: ArtifactSource | None = None,
     ) -> None:
         self._suite = suite
         self._settings = settings
@@ -166,6 +170,7 @@ class Guard:
         self._scopes = scopes or (GLOBAL,)
         self._refresh = refresh
         self._on_policy = on_policy
+        self._artifacts = artifacts
         self._interim = InterimView()
         self.artifact: Artifact | None = None
         self.model_id: str | None = None
@@ -237,7 +242,10 @@ class Guard:
 
     def activate(self, model_id: str) -> ActivePolicy:
         """Resolve the loop policy and check the artifact against this configuration."""
-        artifact = read_configured_artifact(self._settings.unlearning)
+        if self._artifacts is not None:
+            artifact = self._artifacts()
+        else:
+            artifact = read_configured_artifact(self._settings.unlearning)
         policy = self.policy_for(artifact, model_id, running=False)
         self.model_id = model_id
         self.install(self.suite, artifact, policy)

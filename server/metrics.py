@@ -178,6 +178,27 @@ class Metrics:
             registry=r,
         )
 
+        # The calibration artifact each scope's answers run under (a tenant without its own:
+        # the global one), as installed from the store.
+        self.artifact_created = Gauge(
+            "lethe_artifact_created_timestamp_seconds",
+            "When the calibration artifact in force was made (its `created`), unix seconds.",
+            ["scope"],
+            registry=r,
+        )
+        self.artifact_age = Gauge(
+            "lethe_artifact_age_seconds",
+            "Age of the calibration artifact in force (now - its `created`).",
+            ["scope"],
+            registry=r,
+        )
+        self.artifact_published = Gauge(
+            "lethe_artifact_published_timestamp_seconds",
+            "When the artifact in force was published to the target store, unix seconds.",
+            ["scope"],
+            registry=r,
+        )
+
     def on_scrape(self, refresh: Callable[[], None]) -> None:
         """Call ``refresh`` before each scrape: gauges too costly to keep current on every
         change (ages, counts over many targets) are computed when someone looks."""

@@ -2,8 +2,11 @@
 
 Files are polled (no inotify dependency; Kubernetes swaps ConfigMap and Secret volumes by
 replacing a symlink, which a stat of the resolved path sees). A changed seed file is written
-to the target store (:meth:`LiveTargets.seed`), so every replica takes it in; an artifact is
-re-read and its policy installed. A reload that fails validation keeps the previous state. A
+to the target store (:meth:`LiveTargets.seed`), so every replica takes it in; so is a changed
+artifact file (:meth:`LiveTargets.seed_artifact`: published unless that very artifact was
+before), which the guards then install from the store. A scope's artifact file is its own
+(a tenant without one runs under the global artifact). A reload that fails validation keeps
+the previous state. A
 forget set that changes is judged target by target (coverage), never by making the artifact
 stale; an artifact made for another model, verifier set, sampling or prompt still is stale.
 """
@@ -18,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from server.artifacts import artifact_files, read_artifact_file
 from server.config import Settings
 from server.guard import Guard, read_seed
 from server.metrics import Metrics
-from server.policy import GuardStartError, read_configured_artifact
+from server.policy import GuardStartError
 from server.store import GLOBAL, StoreError
 from server.targets import LiveTargets
 from server.tenants import scope_settings
@@ -86,9 +90,10 @@ class Reloader:
         self._metrics = metrics
         self._settings = {scope: scope_settings(settings, scope) for scope in guards}
         self._paths: dict[Key, Path | None] = {}
+        own_artifacts = artifact_files(settings)
         for scope, scoped in self._settings.items():
             self._paths[(scope, "forget_set")] = scoped.unlearning.forget_set
-            self._paths[(scope, "artifact")] = scoped.unlearning.artifact
+            self._paths[(scope, "artifact")] = own_artifacts.get(scope)
         self._stamps = {key: FileStamp.of(path) for key, path in self._paths.items()}
         self._lock = asyncio.Lock()
 
@@ -110,7 +115,7 @@ class Reloader:
                 if resource == "forget_set":
                     result = await self._seed(scope)
                 else:
-                    result = self._artifact(scope)
+                    result = await self._artifact(scope)
                 self._count(resource, result)
                 results[resource] = results[resource].worst(result)
             return self._report(results)
@@ -136,16 +141,17 @@ class Reloader:
             return ResourceResult("failed", f"{path}: the target store cannot be written")
         return ResourceResult("ok" if written else "unchanged")
 
-    def _artifact(self, scope: str) -> ResourceResult:
-        guard = self._guards[scope]
+    async def _artifact(self, scope: str) -> ResourceResult:
+        path = self._paths[(scope, "artifact")]
+        assert path is not None
         try:
-            artifact = read_configured_artifact(self._settings[scope].unlearning)
+            artifact = await asyncio.to_thread(read_artifact_file, path)
+            published = await self._live.seed_artifact(scope, artifact)
         except GuardStartError as exc:
             return ResourceResult("failed", str(exc))
-        if guard.policy is None:
-            return ResourceResult("ok")  # read again when the guard activates
-        guard.install(guard.suite, artifact, guard.policy_for(artifact))
-        return ResourceResult("ok")
+        except StoreError:
+            return ResourceResult("failed", f"{path}: the target store cannot be written")
+        return ResourceResult("ok" if published else "unchanged")
 
     def _count(self, resource: Resource, result: ResourceResult) -> None:
         if result.outcome == "unchanged":

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
+from calibration.artifact import Artifact
+from server.artifacts import ArtifactMirror, body_of
 from server.config import Settings
 from server.coverage import Coverage, CoverageRule, InterimView, calibrated_targets
 from server.guard import suite_config
@@ -72,7 +74,13 @@ class LiveTargets:
     """Owns the store, the scopes' indexes and their subscribers (event-loop side only; the
     heavy index builds run in worker threads)."""
 
-    def __init__(self, settings: Settings, metrics: Metrics, seeds: Mapping[str, ForgetSet]):
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        seeds: Mapping[str, ForgetSet],
+        artifacts: Mapping[str, Artifact] | None = None,
+    ):
         self._url = settings.unlearning.store or MEMORY_URL
         self._store: TargetStore | None = None
         self._settings = settings
@@ -89,6 +97,8 @@ class LiveTargets:
         self.seeded = 0  # targets written by seed files at load
         self._rules: dict[str, CoverageRule] = {}
         self._subscribers: list[Subscriber] = []
+        # Each scope's active calibration artifact, from the store (seeded by the files).
+        self.artifacts = ArtifactMirror(artifacts or {}, metrics)
         self._lock = asyncio.Lock()
         self._indexer = Indexer(
             settings.unlearning, self._config, metrics, self._lock, self._publish
@@ -122,6 +132,7 @@ class LiveTargets:
             store.migrate()
             for scope, seed in self._seeds.items():
                 self.seeded += store.seed(scope, seed.targets, seed.content_hash, "file")
+            self.artifacts.seed(store)
             snapshot = store.snapshot()
         except StoreError as exc:
             self._store_failed("load", exc)
@@ -131,6 +142,7 @@ class LiveTargets:
             if row.scope in rows:
                 rows[row.scope][row.target.id] = row
         self.scopes = {s: ScopeIndex.build(s, self._config, r) for s, r in rows.items()}
+        self.artifacts.apply(snapshot.artifacts)
         for scope, index in self.scopes.items():
             index.interim.update(self._rules.get(scope, CoverageRule()), index.rows, ())
         self.revision = snapshot.revision
@@ -176,6 +188,8 @@ class LiveTargets:
             calibrated: dict[str, str] = {}
             for seed in self._seen.get(scope, {}).values():
                 calibrated = calibrated or calibrated_targets(rule.artifact, seed)
+            # The served targets a published recalibration was made on (ids and hashes).
+            calibrated = {**calibrated, **self.artifacts.calibrated(rule.artifact)}
             judged = CoverageRule(rule.artifact, calibrated, rule.stale)
             self._rules[scope] = judged
             index = self.scopes.get(scope)
@@ -216,6 +230,19 @@ class LiveTargets:
         await self.refresh()
         return written
 
+    async def seed_artifact(self, scope: str, artifact: Artifact) -> bool:
+        """An artifact file changed: publish it to the store (unless this very artifact was
+        seeded before), then take the change in: the guards install it."""
+        self.artifacts.remember_seed(scope, artifact)
+        published = await self._write(
+            "seed",
+            lambda: self.store().seed_artifact(
+                scope, artifact.artifact_id(), body_of(artifact), "file"
+            ),
+        )
+        await self.refresh()
+        return published
+
     async def _ensure_loaded(self) -> None:
         if not self.loaded:
             await self.refresh()
@@ -248,6 +275,7 @@ class LiveTargets:
             if not self.loaded:
                 if await asyncio.to_thread(self.load):
                     self._publish(set(self.scopes))
+                    self.artifacts.notify()
                 return
             try:
                 delta = await asyncio.to_thread(self.store().changes_since, self.revision)
@@ -259,6 +287,8 @@ class LiveTargets:
                 await self._apply(_by_scope(delta, self.scopes))
                 self.revision = delta.revision
                 self._metrics.store_revision.set(self.revision)
+                self.artifacts.apply(delta.artifacts)
+            self.artifacts.notify()  # a change, or one whose install failed before
 
     async def refresh_if_changed(self) -> None:
         """Before a request: for a local store, take in other writers' changes now."""
@@ -356,6 +386,7 @@ class LiveTargets:
             metrics.interim_overdue.labels(label).set(
                 sum(1 for at in since.values() if now - at > limit)
             )
+        self.artifacts.update_gauges({scope: rule.artifact for scope, rule in self._rules.items()})
 
     async def aclose(self) -> None:
         self._indexer.close()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import partial
 
+from server.artifacts import installer
 from server.backends.base import Backend
 from server.config import ConfigError, Settings
 from server.guard import Guard
@@ -100,7 +102,8 @@ def build_guards(
     settings: Settings, metrics: Metrics, backend: Backend, live: LiveTargets
 ) -> dict[str, Guard]:
     """One live guard per scope, subscribed to the forget sets its answers are checked
-    against; UNLOADED (refusing) until the store has been read."""
+    against and to the artifact in force for its scope (published to the store); UNLOADED
+    (refusing) until the store has been read."""
     guards: dict[str, Guard] = {}
     for scope in live.known_scopes:
         guard = Guard(
@@ -111,7 +114,9 @@ def build_guards(
             scopes=view_of(scope),
             refresh=live.refresh_if_changed,
             on_policy=live.policy_listener(scope),
+            artifacts=partial(live.artifacts.artifact_for, scope),
         )
         live.subscribe(guard)
+        live.artifacts.listen(scope, installer(guard))
         guards[scope] = guard
     return guards

@@ -1,0 +1,141 @@
+"""``lethe artifacts publish|list``: calibration artifacts in the target store.
+
+``publish FILE`` makes an artifact its scope's active one in the store the configuration names
+(``unlearning.store``); every server on that store installs it without a restart (SQLite:
+before its next request; PostgreSQL: within seconds). Publishing an older artifact again makes
+it active again (a rollback). ``list`` shows each scope's active artifact: ids, dates and
+sizes, never content. The configured files seed the store first, exactly as a server starting
+on it would, so a server started later does not replace a publication with its file.
+Exit status: 0 done, 2 bad input or setup.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from calibration.artifact import Artifact
+from server.artifacts import ArtifactMirror, artifact_files, body_of, read_artifact_file
+from server.config import ConfigError, Settings
+from server.guard import read_seed
+from server.indexer import scope_label
+from server.metrics import Metrics
+from server.store import GLOBAL, PublishResult, StoreError, TargetStore, open_store
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactsOptions:
+    action: str  # publish | list
+    tenant: str | None = None
+    file: Path | None = None
+    as_json: bool = False
+
+
+def scope_of(settings: Settings, tenant: str | None) -> str:
+    if tenant is None:
+        return GLOBAL
+    if tenant not in settings.tenants:
+        raise ConfigError(f"unknown tenant {tenant!r} (not in the configuration's tenants)")
+    return tenant
+
+
+def open_configured_store(settings: Settings) -> TargetStore:
+    """The configured store, migrated and seeded by the configured files (targets and
+    artifacts), as a server starting on it would leave it."""
+    url = settings.unlearning.store
+    if url is None:
+        raise ConfigError("unlearning.store is not set: there is no store to publish to")
+    try:
+        store = open_store(url)
+        store.migrate()
+    except StoreError as exc:
+        raise ConfigError(f"the target store cannot be opened: {exc}") from exc
+    try:
+        seed_store(settings, store)
+    except StoreError as exc:
+        store.close()
+        raise ConfigError(f"the target store cannot be seeded: {exc}") from exc
+    return store
+
+
+def seed_store(settings: Settings, store: TargetStore) -> None:
+    seeds = {GLOBAL: settings.unlearning.forget_set}
+    seeds.update({name: tenant.forget_set for name, tenant in settings.tenants.items()})
+    for scope, path in seeds.items():
+        if path is not None:
+            seed = read_seed(path)
+            store.seed(scope, seed.targets, seed.content_hash, "file")
+    for scope, path in artifact_files(settings).items():
+        artifact = read_artifact_file(path)
+        store.seed_artifact(scope, artifact.artifact_id(), body_of(artifact), "file")
+
+
+def publish(
+    store: TargetStore,
+    scope: str,
+    artifact: Artifact,
+    calibrated: Mapping[str, str] | None,
+    actor: str,
+) -> PublishResult:
+    return store.publish_artifact(
+        scope, artifact.artifact_id(), body_of(artifact), calibrated=calibrated, actor=actor
+    )
+
+
+def actor(kind: str) -> str:
+    return f"{kind}:{getpass.getuser()}"
+
+
+def run_artifacts(settings: Settings, options: ArtifactsOptions, out: IO[str]) -> int:
+    scope = scope_of(settings, options.tenant)
+    artifact = read_artifact_file(options.file) if options.file is not None else None
+    store = open_configured_store(settings)
+    try:
+        if options.action == "publish":
+            assert artifact is not None
+            result = publish(store, scope, artifact, None, actor("cli"))
+            print(
+                f"{result.outcome} {artifact.artifact_id()} for {scope_label(scope)} "
+                f"(revision {result.revision})",
+                file=out,
+            )
+            return 0
+        _list(store, options.as_json, out)
+        return 0
+    except StoreError as exc:
+        raise ConfigError(f"the target store failed, nothing was changed: {exc}") from exc
+    finally:
+        store.close()
+
+
+def _list(store: TargetStore, as_json: bool, out: IO[str]) -> None:
+    rows = store.artifacts()
+    mirror = ArtifactMirror({}, Metrics())
+    mirror.apply(rows)
+    for row in rows:
+        parsed = mirror.active.get(row.scope)
+        item: dict[str, Any] = {
+            "scope": scope_label(row.scope),
+            "artifact": row.artifact_id,
+            "published": datetime.fromtimestamp(row.created, UTC).isoformat(timespec="seconds"),
+            "actor": row.actor,
+            "revision": row.revision,
+            "calibrated_targets": len(row.calibrated) if row.calibrated is not None else None,
+        }
+        if parsed is not None and parsed.row.artifact_id == row.artifact_id:
+            made = parsed.artifact
+            item.update(
+                created=made.created,
+                passed=made.passed,
+                n_targets=made.n_targets,
+                max_forget_set_size=made.max_forget_set_size,
+            )
+        if as_json:
+            print(json.dumps(item), file=out)
+        else:
+            print("\t".join(f"{k}={v}" for k, v in item.items()), file=out)
