@@ -63,6 +63,9 @@ WORKDIR /app
 COPY deploy/demo.yaml deploy/demo.yaml
 COPY deploy/forget-sets deploy/forget-sets
 COPY deploy/artifacts deploy/artifacts
+# The calibration traffic the shipped artifact was made on: where the recalibration CronJob
+# (deploy/k8s/components/recalibration) starts its growing dataset.
+COPY deploy/calibration/tofu-proxy-calibration deploy/calibration/tofu-proxy-calibration
 # The demo's target store (unlearning.store in demo.yaml): the one writable place, a volume.
 RUN mkdir -p deploy/state && chown 10001:10001 deploy/state
 VOLUME /app/deploy/state

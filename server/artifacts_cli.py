@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,7 +89,12 @@ def publish(
 
 
 def actor(kind: str) -> str:
-    return f"{kind}:{getpass.getuser()}"
+    """Who published, for the store's record: the command and the user running it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry or login name
+        user = f"uid-{os.getuid()}"
+    return f"{kind}:{user}"
 
 
 def run_artifacts(settings: Settings, options: ArtifactsOptions, out: IO[str]) -> int:
