@@ -239,3 +239,24 @@ def test_bad_invocations_exit_2_before_any_work(
     plain = [a for a in args if a != "--incremental"]
     assert main([*plain, "--publish"]) == 2
     assert not (root / "out" / "artifact.json").exists()
+
+
+def test_a_tenants_targets_are_recalibrated_and_published_for_that_tenant(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = setup["root"]
+    tenant_forget = write_forget_set(root / "acme.yaml", LATER)
+    config = yaml.safe_load(setup["config"].read_text())
+    config["tenants"] = {"acme": {"api_keys": ["acme-key"], "forget_set": str(tenant_forget)}}
+    setup["config"].write_text(yaml.safe_dump(config))
+    assert main(calibrate_args(setup, "--tenant", "acme", "--publish")) == 0
+    assert "added group served-acme-001: 6 queries about 2 new targets" in capsys.readouterr().out
+    served = load_forget_set(read_dataset(root / "ds").forget_sets["served-acme-001"])
+    assert {t.id for t in served} == {"s-4", "s-5"}  # the tenant's own targets only
+    store = open_store(f"sqlite:///{root}/lethe.sqlite3")
+    try:
+        (active,) = store.artifacts()
+        assert active.scope == "acme"
+        assert active.calibrated == {t.id: target_hash(t) for t in LATER}
+    finally:
+        store.close()
