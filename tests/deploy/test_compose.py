@@ -170,8 +170,7 @@ def test_cpu_profile_serves_the_demo_with_a_current_artifact(
     assert settings.backend.kind == "llamacpp"
     assert settings.server.log_format == "json"
     stale = stale_fields(settings)
-    # The demo serves the semantic tier with allow_stale until issue 15 re-makes the artifact.
-    assert stale == [] or (settings.unlearning.allow_stale and stale == ["verifiers"])
+    assert stale == []
     assert [(ip, c) for ip, _, c in published(service)] == [("127.0.0.1", settings.server.port)]
 
 

@@ -166,8 +166,7 @@ def test_embedded_image_serves_the_demo_with_a_current_artifact(
     assert settings.server.host == "0.0.0.0"
     assert len(forget_set_of(settings)) > 0
     stale = stale_fields(settings)
-    # The demo serves the semantic tier with allow_stale until issue 15 re-makes the artifact.
-    assert stale == [] or (settings.unlearning.allow_stale and stale == ["verifiers"])
+    assert stale == []
 
 
 def test_gateway_expects_a_mounted_config(dockerfile: Dockerfile, tmp_path: Path) -> None:
