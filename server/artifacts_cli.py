@@ -23,10 +23,10 @@ from typing import IO, Any
 from calibration.artifact import Artifact
 from server.artifacts import ArtifactMirror, artifact_files, body_of, read_artifact_file
 from server.config import ConfigError, Settings
-from server.guard import read_seed
 from server.indexer import scope_label
 from server.metrics import Metrics
 from server.store import GLOBAL, PublishResult, StoreError, TargetStore, open_store
+from server.targets_cli import seed_forget_sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +65,7 @@ def open_configured_store(settings: Settings) -> TargetStore:
 
 
 def seed_store(settings: Settings, store: TargetStore) -> None:
-    seeds = {GLOBAL: settings.unlearning.forget_set}
-    seeds.update({name: tenant.forget_set for name, tenant in settings.tenants.items()})
-    for scope, path in seeds.items():
-        if path is not None:
-            seed = read_seed(path)
-            store.seed(scope, seed.targets, seed.content_hash, "file")
+    seed_forget_sets(settings, store)
     for scope, path in artifact_files(settings).items():
         artifact = read_artifact_file(path)
         store.seed_artifact(scope, artifact.artifact_id(), body_of(artifact), "file")

@@ -122,7 +122,7 @@ def _via_store(
     try:
         store = open_store(url)
         store.migrate()
-        _seed(settings, store)
+        seed_forget_sets(settings, store)
     except StoreError as exc:
         raise ConfigError(f"the target store cannot be opened: {exc}") from exc
     audit = AuditLog(settings.server.audit_log) if settings.server.audit_log else None
@@ -149,7 +149,7 @@ def _via_store(
             audit.close()
 
 
-def _seed(settings: Settings, store: TargetStore) -> None:
+def seed_forget_sets(settings: Settings, store: TargetStore) -> None:
     """The configured forget-set files seed the store, as a server starting on it would."""
     seeds = {GLOBAL: settings.unlearning.forget_set}
     seeds.update({name: tenant.forget_set for name, tenant in settings.tenants.items()})

@@ -11,7 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from server.store.base import (
@@ -43,8 +43,8 @@ class Cursor(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """One driver's statements. They differ only in the placeholder (``?`` or ``%s``); a
-    test checks that the two tables say the same thing."""
+    """One driver's statements; SQLite's and PostgreSQL's differ only in the placeholder
+    (``?`` or ``%s``)."""
 
     schema_create: str
     schema_version: str
@@ -128,65 +128,9 @@ SQLITE = Dialect(
     ),
 )
 
-POSTGRES = Dialect(
-    schema_create="CREATE TABLE IF NOT EXISTS lethe_schema (version INTEGER NOT NULL)",
-    schema_version="SELECT max(version) FROM lethe_schema",
-    schema_set="INSERT INTO lethe_schema (version) VALUES (%s)",
-    revision="SELECT value FROM lethe_revision WHERE id = 1",
-    bump="UPDATE lethe_revision SET value = value + 1 WHERE id = 1 RETURNING value",
-    get=(
-        "SELECT content_hash, source, added_at, body, updated_at FROM lethe_targets "
-        "WHERE scope = %s AND target_id = %s"
-    ),
-    upsert=(
-        "INSERT INTO lethe_targets (scope, target_id, body, content_hash, source, added_at, "
-        "updated_at, revision) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (scope, target_id) DO UPDATE SET body = excluded.body, "
-        "content_hash = excluded.content_hash, source = excluded.source, "
-        "updated_at = excluded.updated_at, revision = excluded.revision"
-    ),
-    remove="DELETE FROM lethe_targets WHERE scope = %s AND target_id = %s",
-    log=(
-        "INSERT INTO lethe_changes (revision, scope, target_id, op, content_hash, actor, at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
-    ),
-    all_targets=(
-        "SELECT scope, target_id, body, content_hash, source, added_at, updated_at "
-        "FROM lethe_targets ORDER BY scope, target_id"
-    ),
-    changed_since=(
-        "SELECT c.scope, c.target_id, t.body, t.content_hash, t.source, t.added_at, "
-        "t.updated_at FROM (SELECT DISTINCT scope, target_id FROM lethe_changes "
-        "WHERE revision > %s) c LEFT JOIN lethe_targets t "
-        "ON t.scope = c.scope AND t.target_id = c.target_id"
-    ),
-    meta_get="SELECT value FROM lethe_meta WHERE key = %s",
-    meta_set=(
-        "INSERT INTO lethe_meta (key, value) VALUES (%s, %s) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-    ),
-    file_ids="SELECT target_id FROM lethe_targets WHERE scope = %s AND source = 'file'",
-    artifact_active=(
-        "SELECT artifact_id FROM lethe_artifacts WHERE scope = %s ORDER BY revision DESC LIMIT 1"
-    ),
-    artifacts_active=(
-        "SELECT scope, artifact_id, body, created, revision, actor, calibrated "
-        "FROM lethe_artifacts a WHERE revision = "
-        "(SELECT max(revision) FROM lethe_artifacts b WHERE b.scope = a.scope) ORDER BY scope"
-    ),
-    artifacts_since=(
-        "SELECT scope, artifact_id, body, created, revision, actor, calibrated "
-        "FROM lethe_artifacts a WHERE revision > %s AND revision = "
-        "(SELECT max(revision) FROM lethe_artifacts b WHERE b.scope = a.scope) ORDER BY scope"
-    ),
-    artifact_upsert=(
-        "INSERT INTO lethe_artifacts (scope, artifact_id, body, created, revision, actor, "
-        "calibrated) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (scope, artifact_id) DO UPDATE SET body = excluded.body, "
-        "created = excluded.created, revision = excluded.revision, actor = excluded.actor, "
-        "calibrated = COALESCE(excluded.calibrated, lethe_artifacts.calibrated)"
-    ),
-)
+# psycopg spells a placeholder ``%s``. The statements hold no other ``?`` and no ``%``
+# (psycopg would read a literal one as a placeholder), which a test checks.
+POSTGRES = Dialect(**{f.name: getattr(SQLITE, f.name).replace("?", "%s") for f in fields(Dialect)})
 
 
 def _row(row: Sequence[Any]) -> StoredTarget:
