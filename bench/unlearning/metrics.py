@@ -117,6 +117,7 @@ class SystemStats:
     by_category: dict[str, tuple[int, float]] = field(default_factory=dict)  # n, leak/utility
     leak_scores: tuple[float, ...] = ()  # verifier scores of the leaking forget answers
     utility_refusals: dict[str, int] = field(default_factory=dict)  # refusals per category
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # side -> status -> n
 
     @property
     def error(self) -> float:
@@ -165,6 +166,11 @@ def system_stats(system: str, labelled: list[Labelled]) -> SystemStats:
         by_category=categories,
         leak_scores=tuple(x.served.score for x in forget if x.leaks),
         utility_refusals=dict(Counter(x.query.category for x in utility if x.refused)),
+        outcomes={
+            side: dict(Counter(x.served.status for x in part))
+            for side, part in (("forget", forget), ("mixed", mixed), ("utility", utility))
+            if part
+        },
     )
 
 

@@ -150,6 +150,8 @@ def targets(result: SettingResult) -> list[Target]:
                 ours >= floor,
             )
         )
+    if lethe.mixed_n:
+        made += _mixed_targets(lethe, raw)
     over = lethe.over_refusal
     made.append(
         Target(
@@ -164,6 +166,33 @@ def targets(result: SettingResult) -> list[Target]:
         )
     )
     return made
+
+
+def _mixed_targets(lethe: SystemStats, raw: SystemStats) -> list[Target]:
+    refined = lethe.outcomes.get("mixed", {}).get("refined", 0)
+    return [
+        Target(
+            "mixed questions: the retain half answered right at least as often as by the raw "
+            f"model: {_pct(lethe.mixed_right, 0)} vs {_pct(raw.mixed_right, 0)}"
+            + ("" if lethe.mixed_right >= raw.mixed_right else " — **missed**"),
+            lethe.mixed_right >= raw.mixed_right,
+        ),
+        Target(
+            f"refinement at work: {refined} of {lethe.mixed_n} mixed questions came back "
+            "refined (the strategy calibration chose is in Lethe's row)"
+            + ("" if refined else " — **missed**"),
+            refined > 0,
+        ),
+    ]
+
+
+def outcomes(result: SettingResult) -> str:
+    """Lethe's answers by loop outcome, per side of the bench."""
+    parts = [
+        f"{side} " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+        for side, counts in result.stats["lethe"].outcomes.items()
+    ]
+    return "Lethe's answers by outcome: " + "; ".join(parts) + "."
 
 
 def why(result: SettingResult) -> list[str]:
@@ -266,6 +295,7 @@ def _targets_block(result: SettingResult) -> list[str]:
     lines = [f"**{result.title}**", ""]
     verdict = {True: "met", False: "missed", None: "n/a"}
     lines += [f"- {verdict[t.met]}: {t.text}" for t in targets(result)]
+    lines.append(f"- {outcomes(result)}")
     lines += [f"- {line}" for line in why(result)]
     return lines
 

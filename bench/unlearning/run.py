@@ -53,7 +53,7 @@ from server.refinement.base import tokenizer_of
 
 CONFIG = DEMO_CONFIG
 CACHE = CACHE_ROOT / "unlearning"
-VERSION = 1  # bump when a change to the systems or query rules invalidates cached answers
+VERSION = 2  # bump when a change to the systems or query rules invalidates cached answers
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,9 @@ class Served:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    # The loop's outcome (accepted, refined, refused) for guarded systems; unguarded ones
+    # answer without a loop.
+    status: str = "answered"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,12 +167,15 @@ class Systems:
             score = (await self.verify(call.messages, [text]))[0].score
             usage = result.usage
             refused = False
+            status = "answered"
         else:
             loop = UnlearningLoop(meter, self.verify, self.policies()[system], self.tokenizer)
             outcome = await loop.run(call)
             elapsed = time.perf_counter() - started
             text, score, refused = _returned(system, outcome)
             usage = outcome.usage
+            # Re-ask returns its second answer even when the loop would refuse it.
+            status = "refined" if system == "reask" and not refused else outcome.status
         return Served(
             setting=query.setting,
             query=query.id,
@@ -182,6 +188,7 @@ class Systems:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             seconds=round(elapsed + meter.replayed, 4),
+            status=status,
         )
 
 

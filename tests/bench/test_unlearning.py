@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.unlearning import report
 from bench.unlearning import run as unlearning
 from bench.unlearning.data import (
     FULL,
@@ -23,13 +24,15 @@ from bench.unlearning.data import (
     weights_queries,
 )
 from bench.unlearning.metrics import (
+    SystemStats,
     clopper_pearson_lower,
     interval,
     label,
     refuses,
     rouge_l_recall,
+    system_stats,
 )
-from bench.unlearning.systems import SYSTEMS, Replay, Systems
+from bench.unlearning.systems import SYSTEMS, Replay, Served, Systems
 from bench.verifiers.data import default_data_dir
 from server.backends.base import Generation, GenerationRequest, GenerationResult, Message, Usage
 from server.config import DEFAULT_REFUSAL, Settings
@@ -160,6 +163,15 @@ async def test_baselines_differ_only_in_their_policies() -> None:
     assert served["reask"].calls == 2
     assert served["best-of-n"].text == "half"  # lowest score, never refused
     assert served["lethe"].text == "half"  # 0.6 <= τ = 0.85
+    statuses = {s: served[s].status for s in SYSTEMS}
+    assert statuses == {
+        "raw": "answered",
+        "prompt": "answered",
+        "filter": "refused",
+        "reask": "refined",
+        "best-of-n": "accepted",
+        "lethe": "accepted",
+    }
     assert "Someone" in backend.requests[1].messages[0].content  # the prompting baseline
     # raw, filter and reask share one request; best-of-n and Lethe another: 4 generated.
     assert len(backend.requests) == 4
@@ -199,3 +211,34 @@ def test_quick_run_writes_the_section_and_plots(
         png = tmp_path / "unlearning" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"](unlearning/{name}.png)" in text
+
+
+def _mixed_stats(system: str, statuses: list[str], right: list[bool]) -> SystemStats:
+    labelled = []
+    for number, (status, is_right) in enumerate(zip(statuses, right, strict=True)):
+        query = BenchQuery(
+            f"m{number}", "context", "mixed-both", "mixed", (("user", "Both?"),), (), "chef"
+        )
+        text = "his father was a chef" if is_right else "I do not know"
+        served = Served("context", query.id, system, text, False, 0.1, 1, 2, 10, 5, 1.0, status)
+        labelled.append(label(query, served, DEFAULT_REFUSAL))
+    return system_stats(system, labelled)
+
+
+def test_mixed_targets_count_refined_answers_and_retain_halves_right() -> None:
+    raw = _mixed_stats("raw", ["answered"] * 3, [True, False, False])
+    lethe = _mixed_stats("lethe", ["refined", "accepted", "refused"], [True, True, False])
+    stats = {s: raw for s in SYSTEMS} | {"lethe": lethe}
+    result = report.SettingResult("context", "t", stats, {"mixed-both": 3}, "6. Lethe", 0.5, 0.7, 1)
+    made = {t.text.split(":")[0]: t.met for t in report.targets(result)}
+    assert made["mixed questions"] is True  # 2/3 right against 1/3
+    assert made["refinement at work"] is True
+    assert (
+        report.outcomes(result)
+        == "Lethe's answers by outcome: mixed accepted 1, refined 1, refused 1."
+    )
+    never = _mixed_stats("lethe", ["accepted"] * 3, [False] * 3)
+    stats["lethe"] = never
+    made = {t.text.split(":")[0]: t.met for t in report.targets(result)}
+    assert made["mixed questions"] is False
+    assert made["refinement at work"] is False
