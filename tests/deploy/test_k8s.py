@@ -290,11 +290,16 @@ def test_vllm_has_a_gpu_and_only_lethe_reaches_it() -> None:
     policy = find(objects, "NetworkPolicy", "vllm")
     assert labels_match(policy["spec"]["podSelector"]["matchLabels"], vllm_labels)
     assert policy["spec"]["policyTypes"] == ["Ingress"]
+    recalibration = find(objects, "CronJob", "lethe-recalibrate")
+    job_labels = recalibration["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     (rule,) = policy["spec"]["ingress"]
-    assert [set(peer) for peer in rule["from"]] == [{"podSelector"}]  # no namespace, no CIDR
-    (peer,) = rule["from"]
-    assert labels_match(peer["podSelector"]["matchLabels"], lethe_labels)
-    assert not labels_match(peer["podSelector"]["matchLabels"], vllm_labels)
+    # Pods only (no namespace, no CIDR): the server, and the job that calibrates against vLLM.
+    assert [set(peer) for peer in rule["from"]] == [{"podSelector"}, {"podSelector"}]
+    server_peer, job_peer = (peer["podSelector"]["matchLabels"] for peer in rule["from"])
+    assert labels_match(server_peer, lethe_labels)
+    assert labels_match(job_peer, job_labels)
+    for peer in (server_peer, job_peer):
+        assert not labels_match(peer, vllm_labels)
     assert [p["port"] for p in rule["ports"]] == [vllm_port]
 
 

@@ -1,5 +1,5 @@
 """deploy/k8s/components/recalibration: the CronJob that runs `lethe calibrate --incremental
---publish` renders in the cpu overlay (schemas: test_k8s), runs a command the real parser
+--publish` renders in both overlays (schemas: test_k8s), runs a command the real parser
 accepts, with the Deployment's own configuration (the artifact it makes must be current for
 the pods) and store, writes only to its volume, starts from a dataset the image holds, and is
 never an endpoint of the lethe Service."""
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from server.cli import build_parser
 from tests.deploy.container import REPO
 from tests.deploy.dockerfile import parse
@@ -15,7 +17,8 @@ from tests.deploy.kustomize import Obj, find, render
 from tests.deploy.test_dockerfile import image_fs
 from tests.deploy.test_k8s import K8S, container, labels_match, lethe
 
-OVERLAY = "overlays/cpu"
+# Each overlay's image target: the embedded model, or the gateway in front of vLLM.
+IMAGE_STAGES = {"cpu": "embedded", "gpu-vllm": "gateway"}
 
 
 def cronjob_pod(cronjob: Obj) -> Obj:
@@ -23,15 +26,16 @@ def cronjob_pod(cronjob: Obj) -> Obj:
     return pod
 
 
-def recalibration() -> tuple[list[Obj], Obj, Obj]:
-    objects = render(K8S / OVERLAY)
+def recalibration(overlay: str) -> tuple[list[Obj], Obj, Obj]:
+    objects = render(K8S / "overlays" / overlay)
     cronjob = find(objects, "CronJob", "lethe-recalibrate")
     (job_container,) = cronjob_pod(cronjob)["spec"]["containers"]
     return objects, cronjob, job_container
 
 
-def test_it_runs_an_incremental_calibration_that_publishes() -> None:
-    _, cronjob, job = recalibration()
+@pytest.mark.parametrize("overlay", IMAGE_STAGES)
+def test_it_runs_an_incremental_calibration_that_publishes(overlay: str) -> None:
+    _, cronjob, job = recalibration(overlay)
     assert cronjob["apiVersion"] == "batch/v1"
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"  # one run per volume at a time
     args = build_parser().parse_args(job["args"])  # ENTRYPOINT is `lethe`
@@ -45,8 +49,9 @@ def test_it_runs_an_incremental_calibration_that_publishes() -> None:
     assert f"FORGET_EPSILON ?= {args.forget_epsilon}\n" in makefile
 
 
-def test_it_uses_the_deployments_config_policy_store_and_image() -> None:
-    objects, cronjob, job = recalibration()
+@pytest.mark.parametrize("overlay", IMAGE_STAGES)
+def test_it_uses_the_deployments_config_policy_store_and_image(overlay: str) -> None:
+    objects, cronjob, job = recalibration(overlay)
     deployment = lethe(objects)
     server = container(deployment, "lethe")
     assert job["image"] == server["image"]
@@ -64,10 +69,11 @@ def test_it_uses_the_deployments_config_policy_store_and_image() -> None:
     assert store == {e["name"]: e for e in server["env"]}["LETHE_UNLEARNING__STORE"]
 
 
+@pytest.mark.parametrize("overlay", IMAGE_STAGES)
 def test_it_writes_only_to_its_volume_and_starts_from_the_images_dataset(
-    tmp_path: Path,
+    overlay: str, tmp_path: Path
 ) -> None:
-    objects, cronjob, job = recalibration()
+    objects, cronjob, job = recalibration(overlay)
     pod = cronjob_pod(cronjob)["spec"]
     claim = {v["name"]: v for v in pod["volumes"]}["calibration"]["persistentVolumeClaim"]
     find(objects, "PersistentVolumeClaim", claim["claimName"])
@@ -78,12 +84,14 @@ def test_it_writes_only_to_its_volume_and_starts_from_the_images_dataset(
     assert job["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True
     dockerfile = parse(REPO / "Dockerfile")
-    fs = image_fs(dockerfile, dockerfile.stages[-1], tmp_path)
+    (stage,) = (s for s in dockerfile.stages if s.name == IMAGE_STAGES[overlay])
+    fs = image_fs(dockerfile, stage, tmp_path)
     assert fs.exists(PurePosixPath(str(args.base_dataset)) / "dataset.json")
 
 
-def test_the_service_never_routes_to_it() -> None:
-    objects, cronjob, _ = recalibration()
+@pytest.mark.parametrize("overlay", IMAGE_STAGES)
+def test_the_service_never_routes_to_it(overlay: str) -> None:
+    objects, cronjob, _ = recalibration(overlay)
     service = find(objects, "Service", "lethe")
     pod_labels = cronjob_pod(cronjob)["metadata"]["labels"]
     assert not labels_match(service["spec"]["selector"], pod_labels)
