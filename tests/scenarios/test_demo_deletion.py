@@ -4,7 +4,8 @@ once while /ready does not change; restart, and the target is still there.
 
 The demo's model is swapped for the scripted one that repeats its context (a model that
 leaks what retrieval gave it, every time) and its store for a temporary file; the forget set,
-artifact, verifiers (MiniLM included), store code and CLI are the demo's own.
+artifact (stale for the scripted model, so served with allow_stale), verifiers (MiniLM
+included), store code and CLI are the demo's own.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def test_demo_target_added_live_is_refused_at_once_and_survives_a_restart(
         "LETHE_BACKEND__KIND": "scripted",
         "LETHE_BACKEND__SCRIPTED__ECHO": "true",
         "LETHE_BACKEND__SERVED_MODEL_NAME": "smollm2-135m-instruct",
+        # The artifact pins the embedded model's weights and sampling: with the scripted
+        # model in its place it is stale (it vouches for no target: the new one is interim).
+        "LETHE_UNLEARNING__ALLOW_STALE": "true",
     }
     base = f"http://127.0.0.1:{port}"
     person = tmp_path / "person.yaml"
