@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bench.load.mixed import Kind, chat_body, run_mixed
 from bench.paths import REPO
 from bench.processes import BIN
@@ -88,6 +90,8 @@ async def test_every_request_gets_exactly_one_outcome() -> None:
     assert result.count("ok") == len(result.latencies()) >= 2
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_quick_reliability_benchmark_end_to_end(tmp_path: Path) -> None:
     output = tmp_path / "BENCHMARKS.md"
     output.write_text("# Benchmarks\n\nintro stays\n")
