@@ -24,6 +24,7 @@ from calibration.artifact import Artifact
 from server.artifacts import ArtifactMirror, artifact_files, body_of, read_artifact_file
 from server.config import ConfigError, Settings
 from server.indexer import scope_label
+from server.logs import ArtifactPublication, AuditLog
 from server.metrics import Metrics
 from server.store import GLOBAL, PublishResult, StoreError, TargetStore, open_store
 from server.targets_cli import seed_forget_sets
@@ -77,10 +78,27 @@ def publish(
     artifact: Artifact,
     calibrated: Mapping[str, str] | None,
     actor: str,
+    audit_log: Path | None,
 ) -> PublishResult:
-    return store.publish_artifact(
+    """Make ``artifact`` the scope's active one, and say so in the audit log (if any)."""
+    result = store.publish_artifact(
         scope, artifact.artifact_id(), body_of(artifact), calibrated=calibrated, actor=actor
     )
+    if audit_log is not None:
+        audit = AuditLog(audit_log)
+        publication = ArtifactPublication(
+            actor=actor,
+            tenant=scope or None,
+            artifact=artifact.artifact_id(),
+            outcome=result.outcome,
+            revision=result.revision,
+            certified=artifact.passed,
+        )
+        try:
+            audit.write_publication(publication)
+        finally:
+            audit.close()
+    return result
 
 
 def actor(kind: str) -> str:
@@ -99,7 +117,8 @@ def run_artifacts(settings: Settings, options: ArtifactsOptions, out: IO[str]) -
     try:
         if options.action == "publish":
             assert artifact is not None
-            result = publish(store, scope, artifact, None, actor("cli"))
+            audit_log = settings.server.audit_log
+            result = publish(store, scope, artifact, None, actor("cli"), audit_log)
             print(
                 f"{result.outcome} {artifact.artifact_id()} for {scope_label(scope)} "
                 f"(revision {result.revision})",

@@ -70,8 +70,8 @@ class ServerSettings(_Section):
     )
     audit_log: Path | None = Field(
         None,
-        description="Append one JSON line per guarded decision (accepted, refined, refused) "
-        "to this file. Unset: no audit log.",
+        description="Append one JSON line per guarded decision (accepted, refined, refused), "
+        "target change and artifact publication to this file. Unset: no audit log.",
     )
     admin_api_keys: list[SecretStr] = Field(
         default_factory=list,

@@ -233,7 +233,8 @@ def _publish(
 ) -> None:
     store = open_configured_store(settings)
     try:
-        result = publish(store, scope, artifact, calibrated, actor("calibrate"))
+        audit_log = settings.server.audit_log
+        result = publish(store, scope, artifact, calibrated, actor("calibrate"), audit_log)
     except StoreError as exc:
         raise ConfigError(f"the artifact was written but not published: {exc}") from exc
     finally:

@@ -175,9 +175,22 @@ class TargetChange:
     forget_set: str | None  # the hash of the forget set in force afterwards
 
 
+@dataclass(slots=True)
+class ArtifactPublication:
+    """One calibration artifact made active for a scope (``lethe artifacts publish``,
+    ``lethe calibrate --incremental --publish``): who, which artifact, what happened."""
+
+    actor: str
+    tenant: str | None  # None: the global scope
+    artifact: str  # the artifact's id (a content hash)
+    outcome: str  # published | unchanged
+    revision: int
+    certified: bool  # whether its certificate passed (a stale check is each server's)
+
+
 class AuditLog:
-    """Appends one JSON line per guarded decision and per target change; safe to call from
-    any thread."""
+    """Appends one JSON line per guarded decision, per target change and per artifact
+    publication; safe to call from any thread."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +209,11 @@ class AuditLog:
             "event": "target_change",
         }
         line.update(asdict(change))
+        self._append(line)
+
+    def write_publication(self, publication: ArtifactPublication) -> None:
+        line = {"ts": _timestamp(time.time()), "event": "artifact_published"}
+        line.update(asdict(publication))
         self._append(line)
 
     def _append(self, line: dict[str, Any]) -> None:

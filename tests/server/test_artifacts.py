@@ -5,6 +5,7 @@ keeps the publication over the seed file, and a replica on PostgreSQL installs i
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,6 +165,27 @@ def test_a_tenant_without_its_own_artifact_follows_the_global_one(
     assert (
         answer.json()["unlearning"]["guarantee"]["artifact"] == read_artifact(newer).artifact_id()
     )
+
+
+def test_a_publication_is_written_to_the_audit_log(tmp_path: Path) -> None:
+    config = tmp_path / "cli.yaml"
+    config.write_text(
+        f"server:\n  audit_log: {tmp_path}/audit.jsonl\n"
+        f"unlearning:\n  store: sqlite:///{tmp_path}/lethe.sqlite3\n"
+    )
+    artifact = over_targets(tmp_path, "first.json", 2)
+    for _ in range(2):  # the second time it is already active
+        assert main(["artifacts", "publish", "--config", str(config), str(artifact)]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(a["event"], a["outcome"]) for a in lines] == [
+        ("artifact_published", "published"),
+        ("artifact_published", "unchanged"),
+    ]
+    first = lines[0]
+    assert first["artifact"] == read_artifact(artifact).artifact_id()
+    assert (first["tenant"], first["certified"]) == (None, True)
+    assert first["actor"].startswith("cli:")
+    assert lines[1]["revision"] == first["revision"]
 
 
 def test_a_replica_on_postgresql_installs_a_publication_within_2s(
