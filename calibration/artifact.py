@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from calibration.atomic import write_atomically
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -194,12 +195,7 @@ def write_artifact(artifact: Artifact, path: Path) -> None:
     """Write atomically (a temporary file in the same directory, then ``os.replace``): a server
     polling the file never reads half an artifact."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(artifact.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_atomically(path, artifact.model_dump_json(indent=2) + "\n")
 
 
 def read_artifact(path: Path) -> Artifact:

@@ -27,10 +27,9 @@ from pathlib import Path
 from calibration.artifact import Artifact, ArtifactError, parse_artifact, read_artifact
 from server.config import Settings
 from server.guard import Guard
-from server.indexer import scope_label
 from server.metrics import Metrics
 from server.policy import GuardStartError
-from server.store import GLOBAL, StoredArtifact, TargetStore
+from server.store import GLOBAL, StoredArtifact, TargetStore, scope_label
 
 logger = logging.getLogger("lethe.artifacts")
 

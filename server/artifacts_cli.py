@@ -11,23 +11,25 @@ Exit status: 0 done, 2 bad input or setup.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from calibration.artifact import Artifact
-from server.artifacts import ArtifactMirror, artifact_files, body_of, read_artifact_file
+from calibration.artifact import Artifact, ArtifactError, parse_artifact
+from server.artifacts import artifact_files, body_of, read_artifact_file
 from server.config import ConfigError, Settings
-from server.indexer import scope_label
 from server.logs import ArtifactPublication, AuditLog
-from server.metrics import Metrics
-from server.store import GLOBAL, PublishResult, StoreError, TargetStore, open_store
-from server.targets_cli import seed_forget_sets
+from server.store import (
+    PublishResult,
+    StoredArtifact,
+    StoreError,
+    TargetStore,
+    scope_label,
+)
+from server.store_cli import actor, open_seeded_store, scope_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,38 +40,18 @@ class ArtifactsOptions:
     as_json: bool = False
 
 
-def scope_of(settings: Settings, tenant: str | None) -> str:
-    if tenant is None:
-        return GLOBAL
-    if tenant not in settings.tenants:
-        raise ConfigError(f"unknown tenant {tenant!r} (not in the configuration's tenants)")
-    return tenant
-
-
 def open_configured_store(settings: Settings) -> TargetStore:
     """The configured store, migrated and seeded by the configured files (targets and
     artifacts), as a server starting on it would leave it."""
-    url = settings.unlearning.store
-    if url is None:
-        raise ConfigError("unlearning.store is not set: there is no store to publish to")
+    seeds = {scope: read_artifact_file(path) for scope, path in artifact_files(settings).items()}
+    store = open_seeded_store(settings, "publish to")
     try:
-        store = open_store(url)
-        store.migrate()
-    except StoreError as exc:
-        raise ConfigError(f"the target store cannot be opened: {exc}") from exc
-    try:
-        seed_store(settings, store)
+        for scope, artifact in seeds.items():
+            store.seed_artifact(scope, artifact.artifact_id(), body_of(artifact), "file")
     except StoreError as exc:
         store.close()
         raise ConfigError(f"the target store cannot be seeded: {exc}") from exc
     return store
-
-
-def seed_store(settings: Settings, store: TargetStore) -> None:
-    seed_forget_sets(settings, store)
-    for scope, path in artifact_files(settings).items():
-        artifact = read_artifact_file(path)
-        store.seed_artifact(scope, artifact.artifact_id(), body_of(artifact), "file")
 
 
 def publish(
@@ -101,15 +83,6 @@ def publish(
     return result
 
 
-def actor(kind: str) -> str:
-    """Who published, for the store's record: the command and the user running it."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # a container user without a passwd entry or login name
-        user = f"uid-{os.getuid()}"
-    return f"{kind}:{user}"
-
-
 def run_artifacts(settings: Settings, options: ArtifactsOptions, out: IO[str]) -> int:
     scope = scope_of(settings, options.tenant)
     artifact = read_artifact_file(options.file) if options.file is not None else None
@@ -134,11 +107,7 @@ def run_artifacts(settings: Settings, options: ArtifactsOptions, out: IO[str]) -
 
 
 def _list(store: TargetStore, as_json: bool, out: IO[str]) -> None:
-    rows = store.artifacts()
-    mirror = ArtifactMirror({}, Metrics())
-    mirror.apply(rows)
-    for row in rows:
-        parsed = mirror.active.get(row.scope)
+    for row in store.artifacts():
         item: dict[str, Any] = {
             "scope": scope_label(row.scope),
             "artifact": row.artifact_id,
@@ -147,8 +116,8 @@ def _list(store: TargetStore, as_json: bool, out: IO[str]) -> None:
             "revision": row.revision,
             "calibrated_targets": len(row.calibrated) if row.calibrated is not None else None,
         }
-        if parsed is not None and parsed.row.artifact_id == row.artifact_id:
-            made = parsed.artifact
+        made = _parsed(row)
+        if made is not None:
             item.update(
                 created=made.created,
                 passed=made.passed,
@@ -159,3 +128,11 @@ def _list(store: TargetStore, as_json: bool, out: IO[str]) -> None:
             print(json.dumps(item), file=out)
         else:
             print("\t".join(f"{k}={v}" for k, v in item.items()), file=out)
+
+
+def _parsed(row: StoredArtifact) -> Artifact | None:
+    """The stored artifact, or None if its body cannot be read (listed by its row only)."""
+    try:
+        return parse_artifact(row.body, f"artifact {row.artifact_id[:19]}")
+    except ArtifactError:
+        return None

@@ -170,8 +170,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _incremental(settings: Settings, options: CalibrateOptions, args: argparse.Namespace) -> int:
-    from server.artifacts_cli import scope_of
     from server.incremental import IncrementOptions, run_incremental
+    from server.store_cli import scope_of
 
     increment = IncrementOptions(
         scope=scope_of(settings, args.tenant),

@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from calibration.artifact import Artifact
+from calibration.atomic import write_atomically
 from calibration.builder import QA, Plan, build_queries, read_general, subjects_of
 from calibration.dataset import MANIFEST, Query, read_dataset
-from server.artifacts_cli import actor, open_configured_store, publish
+from server.artifacts_cli import open_configured_store, publish
 from server.calibrate_cli import CalibrateOptions, calibrate
 from server.config import ConfigError, Settings
-from server.indexer import scope_label
 from server.progress import CalibrationProgress
-from server.store import GLOBAL, StoreError, target_hash
+from server.store import GLOBAL, StoreError, scope_label, target_hash
+from server.store_cli import actor
 from verifiers.forgetset import ForgetSetError, Target, load_forget_set
 
 logger = logging.getLogger("lethe.incremental")
@@ -131,14 +131,7 @@ def _group_name(manifest: dict[str, Any], scope: str) -> str:
 
 def _write_private(path: Path, text: str) -> None:
     """``text`` to ``path`` atomically, readable by its owner only from the first byte."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_atomically(path, text, FILE_MODE)
 
 
 def _queries_text(queries: list[Query]) -> str:

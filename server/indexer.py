@@ -16,6 +16,7 @@ from server.config import UnlearningSettings
 from server.heap import HeapFreezer
 from server.metrics import Metrics
 from server.scopes import RECENT_MAX, ScopeIndex, build_index
+from server.store import scope_label
 from verifiers.forgetset import Target
 from verifiers.suite import SuiteConfig, VerifierSuite
 
@@ -29,11 +30,6 @@ RETIRE_AFTER_MIN_SECONDS = 30.0
 FREEZE_MIN_TARGETS = 10_000
 
 Publish = Callable[[set[str]], None]
-
-
-def scope_label(scope: str) -> str:
-    """The scope as metrics and logs name it."""
-    return scope or "global"
 
 
 class Indexer:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from server.coverage import InterimTargets
-from server.store import StoredTarget
+from server.store import StoredTarget, scope_label
 from verifiers.forgetset import ForgetSet, Target
 from verifiers.suite import SuiteConfig, VerifierSuite
 
@@ -93,7 +93,7 @@ class ScopeIndex:
 
     @classmethod
     def build(cls, scope: str, config: SuiteConfig, rows: Mapping[str, StoredTarget]) -> ScopeIndex:
-        base = build_index(scope or "global", (r.target for r in rows.values()), config)
+        base = build_index(scope_label(scope), (r.target for r in rows.values()), config)
         return cls(scope, config, rows, base)
 
     @property

@@ -26,7 +26,7 @@ from server.artifacts import ArtifactMirror, body_of
 from server.config import Settings
 from server.coverage import Coverage, CoverageRule, InterimView, calibrated_targets
 from server.guard import suite_config
-from server.indexer import Indexer, scope_label
+from server.indexer import Indexer
 from server.layered import LayeredSuite
 from server.metrics import Metrics
 from server.scopes import MODULUS, ScopeIndex, set_hash
@@ -39,6 +39,7 @@ from server.store import (
     TargetStore,
     WriteResult,
     open_store,
+    scope_label,
 )
 from verifiers.forgetset import ForgetSet, Target
 

@@ -13,7 +13,6 @@ Exit status: 0 done, 1 some target was refused (conflict, missing), 2 bad input 
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from dataclasses import dataclass
@@ -26,17 +25,15 @@ import yaml
 from pydantic import ValidationError
 
 from server.config import AdminClientSettings, ConfigError, Settings
-from server.guard import read_seed
 from server.logs import AuditLog, TargetChange
 from server.store import (
-    GLOBAL,
     StoreError,
     TargetConflictError,
     TargetMissingError,
     TargetStore,
-    open_store,
     target_hash,
 )
+from server.store_cli import actor, open_seeded_store, scope_of
 from verifiers.forgetset import ForgetSetError, Target, load_forget_set
 
 # Seconds to wait for a server's answer (a write is one transaction: quick).
@@ -93,7 +90,7 @@ def _one(path: Path, data: Any, prefix: str = "") -> Target:
 
 
 def run_targets(settings: Settings, options: TargetsOptions, out: IO[str], stdin: IO[str]) -> int:
-    scope = _scope(settings, options.tenant)
+    scope = scope_of(settings, options.tenant)
     targets = [t for path in options.files for t in read_targets(path, stdin)]
     if options.url is not None:
         if options.action == "export":
@@ -102,31 +99,15 @@ def run_targets(settings: Settings, options: TargetsOptions, out: IO[str], stdin
     return _via_store(settings, scope, options, targets, out)
 
 
-def _scope(settings: Settings, tenant: str | None) -> str:
-    if tenant is None:
-        return GLOBAL
-    if tenant not in settings.tenants:
-        raise ConfigError(f"unknown tenant {tenant!r} (not in the configuration's tenants)")
-    return tenant
-
-
 # --- directly on the store ------------------------------------------------------------------
 
 
 def _via_store(
     settings: Settings, scope: str, options: TargetsOptions, targets: list[Target], out: IO[str]
 ) -> int:
-    url = settings.unlearning.store
-    if url is None:
-        raise ConfigError("unlearning.store is not set: there is no store to change")
-    try:
-        store = open_store(url)
-        store.migrate()
-        seed_forget_sets(settings, store)
-    except StoreError as exc:
-        raise ConfigError(f"the target store cannot be opened: {exc}") from exc
+    store = open_seeded_store(settings, "change")
     audit = AuditLog(settings.server.audit_log) if settings.server.audit_log else None
-    actor = f"cli:{getpass.getuser()}"
+    who = actor("cli")
     try:
         if options.action == "list":
             return _list_store(store, scope, options.as_json, out)
@@ -135,10 +116,10 @@ def _via_store(
         failed = 0
         if options.action == "add":
             for target in targets:
-                failed += _add(store, scope, target, options.replace, actor, audit, out)
+                failed += _add(store, scope, target, options.replace, who, audit, out)
         else:
             for target_id in options.ids:
-                failed += _remove(store, scope, target_id, actor, audit, out)
+                failed += _remove(store, scope, target_id, who, audit, out)
         return 1 if failed else 0
     except StoreError as exc:
         print(f"lethe: the target store failed, nothing more was changed: {exc}", file=sys.stderr)
@@ -147,16 +128,6 @@ def _via_store(
         store.close()
         if audit is not None:
             audit.close()
-
-
-def seed_forget_sets(settings: Settings, store: TargetStore) -> None:
-    """The configured forget-set files seed the store, as a server starting on it would."""
-    seeds = {GLOBAL: settings.unlearning.forget_set}
-    seeds.update({name: tenant.forget_set for name, tenant in settings.tenants.items()})
-    for scope, path in seeds.items():
-        if path is not None:
-            seed = read_seed(path)
-            store.seed(scope, seed.targets, seed.content_hash, "file")
 
 
 def _add(

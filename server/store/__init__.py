@@ -18,6 +18,7 @@ from server.store.base import (
     TargetMissingError,
     TargetStore,
     WriteResult,
+    scope_label,
     target_hash,
 )
 
@@ -57,5 +58,6 @@ __all__ = [
     "TargetStore",
     "WriteResult",
     "open_store",
+    "scope_label",
     "target_hash",
 ]

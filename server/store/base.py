@@ -22,6 +22,12 @@ from verifiers.forgetset import Target
 GLOBAL = ""
 """The scope of the targets every answer is checked against, whatever its tenant."""
 
+
+def scope_label(scope: str) -> str:
+    """The scope as metrics, logs and listings name it."""
+    return scope or "global"
+
+
 Source = Literal["file", "api"]
 PutOutcome = Literal["created", "unchanged", "replaced"]
 
