@@ -182,6 +182,9 @@ class InFlightLimitMiddleware:
                 "The server is handling its maximum number of requests; retry later.",
                 retry_after=self.retry_after,
             )
+            # As before a 413: a body left unread when the connection closes makes the
+            # kernel reset it, and the client loses the 429 it was sent (seen under load).
+            await _drain(receive, more=True)
             await _send_error(send, error, [])
             return
         self.in_flight += 1

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import MutableMapping
 from typing import Any
 
 from server.backends.base import GenerationRequest, GenerationResult
 from server.backends.scripted import ScriptedBackend
+from server.metrics import Metrics
+from server.middleware import InFlightLimitMiddleware
 from tests.conftest import ClientFactory
 from tests.server.test_errors import CHAT, HELLO, _error
 
@@ -71,3 +74,30 @@ def test_overload_answers_429_with_retry_after(client_factory: ClientFactory) ->
         first.join(5)
     assert results["first"] == 200
     assert client.post(CHAT, json=HELLO).status_code == 200
+
+
+async def test_a_429_reads_the_request_body_first() -> None:
+    """Answered before its body is read, a request's connection would be reset on close and
+    the client would never see the 429."""
+    bodies = [
+        {"type": "http.request", "body": b'{"messages": ', "more_body": True},
+        {"type": "http.request", "body": b"[]}", "more_body": False},
+    ]
+    received: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(bodies[len(received)])
+        return received[-1]
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("over the limit: the app is never called")
+
+    limited = InFlightLimitMiddleware(app, limit=0, retry_after=1, metrics=Metrics())
+    await limited({"type": "http", "path": "/v1/chat/completions"}, receive, send)
+    assert len(received) == 2  # the whole body, before answering
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 429
