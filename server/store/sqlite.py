@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +49,9 @@ class SqliteStore(SqlStore):
         self._reader = self._writer if path == MEMORY else _connect(path)
         self._write_lock = threading.Lock()
         self._read_lock = self._write_lock if path == MEMORY else threading.Lock()
+        # Set by close: a server's watcher thread sleeping in wait() wakes at once, so
+        # shutting down never waits out the poll interval.
+        self._closed = threading.Event()
 
     @property
     def description(self) -> str:
@@ -108,9 +110,10 @@ class SqliteStore(SqlStore):
         """SQLite has no notifications: readers compare revisions (cheap, it is local)."""
 
     def wait(self, timeout: float) -> None:
-        time.sleep(timeout)
+        self._closed.wait(timeout)
 
     def close(self) -> None:
+        self._closed.set()
         with self._write_lock:
             self._writer.close()
         if self._reader is not self._writer:
