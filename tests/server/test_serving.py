@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
+
 from server.backends.base import GenerationRequest, StreamDelta
 from server.backends.scripted import ScriptedBackend, fixed
 from server.errors import UpstreamError
@@ -149,6 +151,7 @@ def test_backend_failure_is_502_envelope(client_factory: ClientFactory) -> None:
     assert response.json()["error"]["code"] == "upstream_error"
 
 
+@pytest.mark.slow  # the streamed half waits out the backend's 5 s (deadline checked per item)
 def test_the_request_deadline_bounds_all_the_work(client_factory: ClientFactory) -> None:
     backend = ScriptedBackend(fixed("late"), delay=5.0)
     client = client_factory(backend, server={"request_timeout_seconds": 0.2})

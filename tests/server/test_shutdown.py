@@ -46,6 +46,8 @@ async def _complete(client: httpx.AsyncClient, url: str, stream: bool) -> tuple[
     return response.status_code, response.text
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("guarded", [False, True], ids=["bypass", "guarded"])
 async def test_sigterm_drains_in_flight_requests(tmp_path: Path, guarded: bool) -> None:
     config = _config(tmp_path, guarded)
