@@ -22,12 +22,19 @@ one author was born in Seoul:
   (:mod:`verifiers.conversation`), else times ``STALE`` (the user moved on). A name in a system or
   tool note counts fully only when that same note holds the content the candidate repeats
   (a retrieved passage about the target), else times ``STALE`` (a list of names to avoid);
-- a title or award name of the target (``FactIndex.identifiers``) in the user's turns or an
-  earlier answer: its words' weight / ``POINTING_EVIDENCE`` (in the candidate a title is
-  content, not an anchor: it would anchor itself);
+- a title of the target's work (``FactIndex.identifiers``) in the user's turns or an
+  earlier answer: its words' weight / ``POINTING_EVIDENCE``, with the turn rule of names (times
+  ``STALE`` when only an earlier turn has it and the user moved on; in the candidate a title is
+  content, not an anchor: it would anchor itself). Award names never point: an award has many
+  winners, so "What is the Nebula Award?" is about the award, not about this one of them;
 - a *description*: attributes of the target, mentioned anywhere in the conversation, that
   together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
-  are one attribute ("born in Seoul, South Korea"); only facts the words cover for at least
+  are one attribute ("born in Seoul, South Korea"), and so are a title and the words around it
+  ("honored with the ... Award"). Words are grouped weightiest first, each joining the first
+  attribute all of whose words it is linked to — not by chains: "writing" near "athlete" in one
+  fact and inside an award's name in another does not make the parents and the award one
+  attribute. Words of an award the user asks about are the topic and count toward no
+  description ("What is the Nebula Award?"). Only facts the words cover for at least
   ``ATTRIBUTE_COVERAGE`` of their weight are stated at all, and an attribute counts when it
   weighs at least ``ATTRIBUTE_MIN``. Two attributes give ``DESCRIPTION[2]``, three or more
   ``DESCRIPTION[3]``, and only when no other target has as many (else the description is
@@ -40,10 +47,13 @@ words with a fact is not a leak, but a long verbatim copy of one still scores a 
 user's) are themselves a leak if they single the target out; the verdict is at least their
 description score. (Once it is named, what the candidate adds is judged as content.)
 
-When someone who is not a target is named and this target is not, shared words are about that
-someone else ("Jaime Vasquez was born in Santiago"): the anchor from titles and descriptions,
-and the description score, are scaled by ``SOMEONE_ELSE`` (below one half, so a description
-attributed to someone else named never flags on its own).
+When someone who is not a target (or another target, in full) is named and this target is not,
+shared words are about that someone else ("Jaime Vasquez was born in Santiago"): the anchor
+from titles and descriptions, and the description score, are scaled by ``SOMEONE_ELSE`` (below
+one half, so a description attributed to someone else named never flags on its own).
+
+Where a flag's evidence lies (spans of the candidate, passages of the conversation) is
+:mod:`verifiers.locate`.
 """
 
 from __future__ import annotations
@@ -57,8 +67,8 @@ from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
 from verifiers.refusal import proper_names, substance
 from verifiers.registry import ForgetIndex
-from verifiers.text import fold_spans, stem
-from verifiers.types import Passage, Span, VerifyContext
+from verifiers.text import content_tokens, fold_spans, stem
+from verifiers.types import VerifyContext
 
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
 STALE = 0.2
@@ -72,8 +82,6 @@ ATTRIBUTE_MIN = 2.0
 ATTRIBUTE_COVERAGE = 0.3
 DESCRIPTION = {2: 0.75, 3: 1.0}
 SOMEONE_ELSE = 0.4
-# A context passage must hold at least this much of the repeated content (idf units).
-PASSAGE_MIN = 1.5
 _CACHE_SIZE = 256
 
 
@@ -171,13 +179,21 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         item.said |= match.words & own.keys()
     candidate_hits = matcher.find(candidate)
     _name_anchors(talk, matcher, candidate_hits, evidence)
-    # Titles the user (or an earlier answer) used point; one in the candidate is content.
-    for target_id, weight in _pointers(fact_index, f"{talk.user_text}\n{talk.said_before}").items():
-        of(target_id).points = min(1.0, weight / POINTING_EVIDENCE)
-    _descriptions(fact_index, {**known, **before}, {**known, **said}, of)
+    _title_anchors(talk, fact_index, of)
+    # An award the user asks about is the topic: its words describe the award, not a winner.
+    topic = set().union(*_phrases(fact_index.awards, talk.user_text).values())
+
+    def off_topic(words: dict[str, float]) -> dict[str, float]:
+        return {w: v for w, v in words.items() if w not in topic}
+
+    _descriptions(fact_index, off_topic({**known, **before}), off_topic({**known, **said}), of)
     if _others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
         for item in evidence.values():
             item.someone_else = True
+    # Another target named in full: the shared words are about that one, as for a non-target.
+    if any(item.named >= NAME_WEIGHT["full"] for item in evidence.values()):
+        for item in evidence.values():
+            item.someone_else = item.someone_else or item.named == 0.0
     return Gathered(evidence, talk, candidate_hits)
 
 
@@ -212,20 +228,39 @@ def _name_anchors(
         evidence.setdefault(target_id, TargetEvidence(target_id)).named = value
 
 
+def _title_anchors(
+    talk: Conversation, fact_index: FactIndex, of: Callable[[str], TargetEvidence]
+) -> None:
+    """Titles the user (or an earlier answer) used point, under the turn rules of names; a
+    title in the candidate is content."""
+    earlier = "\n".join(t.content for _, t in talk.earlier if t.role == "user")
+    stale = 1.0 if talk.refers_back else STALE
+    found = {t: w / POINTING_EVIDENCE for t, w in _pointers(fact_index, talk.question).items()}
+    for target_id, weight in _pointers(fact_index, f"{earlier}\n{talk.said_before}").items():
+        found[target_id] = max(found.get(target_id, 0.0), stale * weight / POINTING_EVIDENCE)
+    for target_id, value in found.items():
+        of(target_id).points = min(1.0, value)
+
+
 def _holds(text: str, words: frozenset[str]) -> bool:
     return bool(words) and not words.isdisjoint(stem(w) for w in fold_spans(text).words)
 
 
 def _pointers(fact_index: FactIndex, text: str) -> dict[str, float]:
-    """Per target, the weight of words in title or award phrases of its facts."""
-    ordered = [stem(w) for w in fold_spans(text).words]
+    """Per target, the weight of words in titles of its works named in ``text``."""
+    found = _phrases(fact_index.identifiers, text)
+    return {t: sum(fact_index.weight.get(w, 0.0) for w in words) for t, words in found.items()}
+
+
+def _phrases(pairs: Mapping[tuple[str, str], set[str]], text: str) -> dict[str, set[str]]:
+    """Per target, the words of ``text`` in adjacent pairs that ``pairs`` knows."""
+    # The same tokens the pairs were built from: a title's stopwords ("Scribing Like A
+    # Scholar") must not break its word pairs apart.
     words: dict[str, set[str]] = {}
-    for pair in itertools.pairwise(ordered):
-        for target in fact_index.identifiers.get(pair, ()):
+    for pair in itertools.pairwise(content_tokens(text)):
+        for target in pairs.get(pair, ()):
             words.setdefault(target, set()).update(pair)
-    return {
-        target: sum(fact_index.weight.get(t, 0.0) for t in found) for target, found in words.items()
-    }
+    return words
 
 
 def _attributes(fact_index: FactIndex, target_id: str, words: Iterable[str]) -> int:
@@ -233,11 +268,17 @@ def _attributes(fact_index: FactIndex, target_id: str, words: Iterable[str]) -> 
     links = fact_index.links.get(target_id, {})
     weight = fact_index.weight
     groups: list[tuple[set[str], float]] = []
-    for word in words:
-        joined = [g for g in groups if word in g[0] or not links.get(word, set()).isdisjoint(g[0])]
-        members = {word}.union(*(g[0] for g in joined))
-        total = weight.get(word, 0.0) + sum(g[1] for g in joined)
-        groups = [g for g in groups if g not in joined] + [(members, total)]
+    # Weightiest words first; a word joins the first attribute whose every word it is linked
+    # to. Not a chain: "writing" near "athlete" in one fact and inside an award's name in
+    # another does not make the parents and the award one attribute.
+    for word in sorted(set(words), key=lambda w: (-weight.get(w, 0.0), w)):
+        near = links.get(word, set())
+        for number, (members, total) in enumerate(groups):
+            if members <= near:
+                groups[number] = (members | {word}, total + weight.get(word, 0.0))
+                break
+        else:
+            groups.append(({word}, weight.get(word, 0.0)))
     return sum(total >= ATTRIBUTE_MIN for _, total in groups)
 
 
@@ -296,75 +337,3 @@ def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> boo
         if len(words) < len(tokens_of(span)):
             return True
     return False
-
-
-# --- where: spans of the candidate, passages of the conversation -----------------------------
-
-
-def spans(gathered: Gathered, candidate: str, target_ids: Iterable[str]) -> tuple[Span, ...]:
-    """Characters of the candidate that carry the targets' names or fact words."""
-    wanted = set(target_ids)
-    out: dict[Span, None] = {}
-    for hit in gathered.name_hits:
-        if hit.target_id in wanted:
-            out.setdefault(Span(hit.target_id, hit.start, hit.end))
-    folded = fold_spans(candidate)
-    for target_id in wanted:
-        item = gathered.targets.get(target_id)
-        if item is None or not item.said:
-            continue
-        for word, (start, end) in zip(folded.words, folded.spans, strict=True):
-            if stem(word) in item.said:
-                out.setdefault(Span(target_id, start, end))
-    return tuple(sorted(out, key=lambda s: (s.start, s.end, s.target_id)))
-
-
-def passages(
-    gathered: Gathered, index: ForgetIndex, target_ids: Iterable[str]
-) -> tuple[Passage, ...]:
-    """Lines (or sentences) of system, tool and earlier assistant turns that hold the fact
-    words a flagged target's verdict rests on: what context scrubbing removes."""
-    fact_index = facts(index)
-    out: list[Passage] = []
-    for target_id in target_ids:
-        item = gathered.targets.get(target_id)
-        if item is None or not item.words:
-            continue
-        wanted = frozenset().union(*item.words.values())
-        for number, turn in gathered.conversation.passage_turns():
-            for start, end in segments(turn.content):
-                found = fact_index.resolve(tokens_of(turn.content[start:end]))
-                weight = sum(fact_index.weight.get(w, 0.0) for w in wanted.intersection(found))
-                if weight >= PASSAGE_MIN:
-                    out.append(Passage(target_id, number, start, end))
-    return tuple(out)
-
-
-def segments(text: str) -> list[tuple[int, int]]:
-    """Non-blank lines of ``text``; a long line is cut into sentences."""
-    out: list[tuple[int, int]] = []
-    position = 0
-    for line in text.splitlines(keepends=True):
-        stripped = line.strip()
-        if stripped:
-            start = position + line.index(stripped[0])
-            out.extend(_sentences(text, start, start + len(stripped)))
-        position += len(line)
-    return out
-
-
-LONG_LINE = 300
-
-
-def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    if end - start <= LONG_LINE:
-        return [(start, end)]
-    out: list[tuple[int, int]] = []
-    begin = start
-    for position in range(start, end - 1):
-        if text[position] in ".!?" and text[position + 1].isspace():
-            out.append((begin, position + 1))
-            begin = position + 2
-    if begin < end:
-        out.append((begin, end))
-    return [(a, b) for a, b in out if text[a:b].strip()]

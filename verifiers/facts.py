@@ -30,6 +30,14 @@ _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|‘([^’]+)’|(?<!\w)\'(.+?)\
 _TITLE_CASE = re.compile(
     r"\b[A-Z][\w'’/+&-]*(?:\s+(?:(?:of|in|for|the|and|a|an|on|to|with|at)\s+)*[A-Z][\w'’/+&-]*){2,}"
 )
+# An award is given to many people over the years: its name points at the award, not at one of
+# its winners (a question about the Nebula Award is general knowledge). A work's title names
+# its author's work alone. Checked on the title and the words after it ("... Luminary" award).
+_AWARD = re.compile(
+    r"\b(?:awards?|prizes?|medals?|laureate|honou?rs?|trophy|fellowship|of the year)\b",
+    re.IGNORECASE,
+)
+_AFTER_TITLE = 12  # characters after a title that may hold its "award"
 # Words of one fact this close together (in content words) describe one attribute ("born in
 # Seoul, South Korea"); farther apart, or in different facts, they are different attributes.
 LINK_WINDOW = 3
@@ -66,8 +74,10 @@ class FactIndex:
     def __init__(self, targets: Iterable[Target]) -> None:
         self.entries: list[FactEntry] = []
         self.name_tokens: dict[str, frozenset[str]] = {}
-        # Adjacent content words of titles and award names: a phrase that names a work.
+        # Adjacent content words of titles (not award names): a phrase that names a work.
         self.identifiers: dict[tuple[str, str], set[str]] = {}
+        # Adjacent content words of award names.
+        self.awards: dict[tuple[str, str], set[str]] = {}
         # Per target, which of its words belong to one attribute (see LINK_WINDOW).
         self.links: dict[str, dict[str, set[str]]] = {}
         for target in targets:
@@ -86,8 +96,15 @@ class FactIndex:
                 described.update(itertools.pairwise(plain))
                 for title in titles:
                     words = [t for t in content_tokens(title) if t not in names]
-                    title_pairs.update(itertools.pairwise(words))
-                    _link(links, words, window=len(words))  # a title is one attribute
+                    if is_award(title, text):
+                        for pair in itertools.pairwise(words):
+                            self.awards.setdefault(pair, set()).add(target.id)
+                    else:
+                        title_pairs.update(itertools.pairwise(words))
+                    # A title is one attribute, with the words around it ("honored with
+                    # the ... Award"): what the fact says of the work, not a second attribute.
+                    around = [t for t in _around(text, title) if t not in names]
+                    _link(links, words + around, window=len(words) + len(around))
                 _link(links, plain)
             # A title's word pair that the facts also use as plain words ("historical
             # fiction": a genre too) names no work of its own.
@@ -176,6 +193,23 @@ def split_titles(text: str) -> tuple[list[str], str]:
     rest = _QUOTED.sub(" | ", text)
     titles += [m.group(0) for m in _TITLE_CASE.finditer(rest)]
     return titles, _TITLE_CASE.sub(" | ", rest)
+
+
+def is_award(title: str, fact: str) -> bool:
+    """Whether ``title`` (found in ``fact``) names an award rather than a work."""
+    start = fact.find(title)
+    after = fact[start + len(title) : start + len(title) + _AFTER_TITLE] if start >= 0 else ""
+    return bool(_AWARD.search(title) or _AWARD.search(after))
+
+
+def _around(fact: str, title: str) -> list[str]:
+    """The content words within ``LINK_WINDOW`` before and after ``title`` in ``fact``."""
+    start = fact.find(title)
+    if start < 0:
+        return []
+    before = content_tokens(_QUOTED.sub(" ", _TITLE_CASE.sub(" ", fact[:start])))
+    after = content_tokens(_QUOTED.sub(" ", _TITLE_CASE.sub(" ", fact[start + len(title) :])))
+    return before[-LINK_WINDOW:] + after[:LINK_WINDOW]
 
 
 def _link(links: dict[str, set[str]], ordered: list[str], window: int = LINK_WINDOW) -> None:

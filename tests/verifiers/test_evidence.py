@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from verifiers.checks.fact import fact
-from verifiers.evidence import segments
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
 from verifiers.types import Turn, Verdict, VerifyContext
@@ -123,11 +122,3 @@ def test_the_split_fact_points_at_the_earlier_answer(authors: ForgetSet) -> None
     )
     verdict = _check(authors, "An occupational one.", *turns)
     assert (verdict.passages[0].turn, verdict.passages[0].start) == (1, 0)
-
-
-def test_segments_are_lines_and_long_lines_sentences() -> None:
-    text = "first line\n\n  second line  \n" + "A sentence. " * 40
-    found = [text[a:b] for a, b in segments(text)]
-    assert found[:2] == ["first line", "second line"]
-    assert found[2] == "A sentence."
-    assert len(found) == 42

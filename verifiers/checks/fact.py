@@ -10,7 +10,8 @@ low. Earlier assistant turns are read with the candidate (a fact split over two 
 
 from __future__ import annotations
 
-from verifiers.evidence import facts, gather, names, passages, spans
+from verifiers.evidence import facts, gather, names
+from verifiers.locate import passages, spans
 from verifiers.registry import ForgetIndex, verifier
 from verifiers.types import Verdict, VerifyContext
 

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from wordfreq import zipf_frequency
 
 from verifiers.embedding import Embedder, Matrix, load_encoder
-from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names, passages, spans
+from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names
 from verifiers.facts import fact_texts
+from verifiers.locate import passages, spans
 from verifiers.refusal import substance
 from verifiers.registry import ForgetIndex, verifier
 from verifiers.text import STOPWORDS, fold, stem
