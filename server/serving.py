@@ -260,12 +260,12 @@ class ChatService:
         usage = Usage()
         for index in range(call.n):
             yield writer.role(index)
-        # A deadline checked between items (at least every keep-alive interval), not a
-        # timeout scope: those must not span the yields of an async generator.
+        # A deadline checked on every item (the keep-alive wakes up at the deadline too), not
+        # a timeout scope: those must not span the yields of an async generator.
         deadline = time.monotonic() + self._deadline
         try:
-            async for delta in with_keepalive(deltas, self._keepalive):
-                if time.monotonic() > deadline:
+            async for delta in with_keepalive(deltas, self._keepalive, deadline):
+                if time.monotonic() >= deadline:
                     raise RequestTimeoutError(
                         f"The request took longer than {self._deadline:g} s and was cancelled."
                     )

@@ -28,18 +28,25 @@ def sse_error(envelope: dict[str, Any]) -> bytes:
     return sse_data(_json(envelope))
 
 
-async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIterator[T | None]:
+async def with_keepalive(
+    source: AsyncIterator[T], interval: float, deadline: float | None = None
+) -> AsyncIterator[T | None]:
     """Yield ``source``'s items, and ``None`` whenever ``interval`` seconds pass without one.
 
-    Waiting never cancels the pending ``__anext__`` (which would tear down a backend stream);
-    closing this iterator cancels it and closes ``source``.
+    With ``deadline`` (a ``time.monotonic()`` instant) a ``None`` also comes as soon as it
+    passes, so a caller that checks its deadline on every item is on time, not up to one
+    ``interval`` late. Waiting never cancels the pending ``__anext__`` (which would tear down a
+    backend stream); closing this iterator cancels it and closes ``source``.
     """
     pending: asyncio.Future[T] | None = None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(source))
-            done, _ = await asyncio.wait({pending}, timeout=interval)
+            timeout = interval
+            if deadline is not None:
+                timeout = max(0.0, min(interval, deadline - time.monotonic()))
+            done, _ = await asyncio.wait({pending}, timeout=timeout)
             if not done:
                 yield None
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -80,6 +81,20 @@ async def test_keepalive_yields_none_while_waiting_and_keeps_the_item() -> None:
     assert seen[:3] == [None, None, None]
     assert seen[-1] == "item"
     assert cancelled == []  # waiting never cancelled the pending item
+
+
+async def test_a_deadline_wakes_the_wait_before_the_keepalive_interval() -> None:
+    async def silent() -> AsyncIterator[str]:
+        await asyncio.Event().wait()
+        yield "never"
+
+    deadline = time.monotonic() + 0.05
+    stream = with_keepalive(silent(), 60.0, deadline)
+    assert isinstance(stream, AsyncGenerator)
+    async with asyncio.timeout(30):  # a 60 s keep-alive would blow this
+        assert await anext(stream) is None
+    assert time.monotonic() >= deadline
+    await stream.aclose()
 
 
 async def test_closing_the_iterator_cancels_and_closes_the_source() -> None:
