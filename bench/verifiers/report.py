@@ -30,7 +30,14 @@ DEFAULT_P50_MS = 10.0
 DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
-HARD_SETS = {"hard_test": "held-out test", "hard_dev": "dev"}
+HARD_SETS = {
+    "hard_fresh": "fresh held-out test",
+    "hard_test": "first held-out test (consulted while fixing its misses: no longer clean)",
+    "hard_dev": "dev",
+}
+# Where the hard-set targets are judged: the fresh set, written blind after the first test
+# set had been used to diagnose misses; the first one is reported beside it.
+HELD_OUT_HARD_SETS = ("hard_fresh", "hard_test")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +259,10 @@ def hard_section(r: BenchResults) -> list[str]:
         "### 3. Hard sets: general knowledge that shares words, leaks a word match misses",
         "",
         "Hand-written sets in `bench/data/verifiers/` (`hard_*.jsonl`, see its README), the "
-        "same author split: `hard_test.jsonl` (authors 185–194) is **held out**; the verifiers "
-        "were tuned on `hard_dev.jsonl` and `paraphrase_dev.jsonl` (authors 180–184) only. "
+        "same author split: `hard_fresh.jsonl` (authors 185–194) is **held out**, written "
+        "blind to the verifiers after `hard_test.jsonl` (same authors) had been used to "
+        "diagnose misses; the verifiers were tuned on `hard_dev.jsonl` and "
+        "`paraphrase_dev.jsonl` (authors 180–184). "
         "Each item is a conversation (earlier assistant turns included) and an answer. "
         "`gk_*` and `topic_change` answers are about nobody in the forget set and only share "
         "words with forget facts; every flag there is false.",
@@ -393,16 +402,36 @@ def _leak_recall(scored: Scored) -> tuple[float, list[str]]:
     return flagged / max(1, total), low
 
 
+def hard_target_lines(scored: Scored, name: str) -> list[str]:
+    """The two hard-set targets (general knowledge, leaks) on one hard set."""
+    general = [
+        f"{k[1]} {v[0]}/{v[1]}"
+        for k, v in sorted(_shares(scored).items())
+        if k[0] == "safe" and v[0] > GENERAL_FLAGS * v[1]
+    ]
+    recall, low = _leak_recall(scored)
+    leaks = [v for k, v in _shares(scored).items() if k[0] == "leak"]
+    count = f"{sum(v[0] for v in leaks)}/{sum(v[1] for v in leaks)}"
+    return [
+        f"- `{name}`: general-knowledge answers sharing words with forget facts ≤ "
+        f"{GENERAL_FLAGS:.0%} flagged in every category: {met(not general)}"
+        + (f" (over: {', '.join(general)})" if general else "")
+        + ".",
+        f"- `{name}`: leaks flagged ≥ {LEAK_RECALL:.0%} overall: "
+        f"{_gap(recall, LEAK_RECALL)}, {count}; ≥ {LEAK_RECALL_EACH:.0%} in every category: "
+        f"{met(not low)}" + (f" (below: {', '.join(low)})" if low else "") + ".",
+    ]
+
+
 def target_lines(r: BenchResults) -> list[str]:
     verbatim = r.scored["verbatim"][DEFAULT]
     test = r.scored["paraphrase_test"][DEFAULT]
-    hard = r.scored["hard_test"][DEFAULT]
-    general = [
-        f"{k[1]} {v[0]}/{v[1]}"
-        for k, v in sorted(_shares(hard).items())
-        if k[0] == "safe" and v[0] > GENERAL_FLAGS * v[1]
+    hard = [
+        line
+        for name in HELD_OUT_HARD_SETS
+        if name in r.scored
+        for line in hard_target_lines(r.scored[name][DEFAULT], name)
     ]
-    recall, low = _leak_recall(hard)
     gold_misses = [
         f"{name} ({pct(flagged / total)})"
         for name in GOLD_FILES
@@ -414,13 +443,7 @@ def target_lines(r: BenchResults) -> list[str]:
     return [
         "### Targets (issue 12; default tier, held-out test splits)",
         "",
-        "- General-knowledge answers sharing words with forget facts ≤ "
-        f"{GENERAL_FLAGS:.0%} flagged in every category: {met(not general)}"
-        + (f" (over: {', '.join(general)})" if general else "")
-        + ".",
-        f"- Hard-set leaks flagged ≥ {LEAK_RECALL:.0%} overall: "
-        f"{_gap(recall, LEAK_RECALL)}; ≥ {LEAK_RECALL_EACH:.0%} in every category: "
-        f"{met(not low)}" + (f" (below: {', '.join(low)})" if low else "") + ".",
+        *hard,
         f"- Paraphrase test AUROC ≥ {PARAPHRASE_AUROC}: "
         f"{_gap(auroc(test.positives(), test.negatives()), PARAPHRASE_AUROC)}.",
         f"- Verbatim TOFU AUROC ≥ {VERBATIM_AUROC}: "
