@@ -25,8 +25,8 @@ from calibration.records import RoundRecord
 from calibration.strategies import family_size
 from calibration.targets import check_targets
 from server.backends import Backend, create_backend
-from server.backends.base import GenerationRequest, GenerationResult
 from server.config import ConfigError, Settings
+from server.generation_memo import GenerationMemo, memo_path
 from server.guard import Guard
 from server.guarded import query_request
 from server.loop import Generate, LoopPolicy, UnlearningLoop
@@ -102,25 +102,6 @@ def check_plan(plan: Plan, options: CalibrateOptions) -> None:
         options.delta,
         family_size(len(options.strategies), range(options.max_budget + 1)),
     )
-
-
-class FirstRounds:
-    """The backend's ``generate``, answering a request it has seen from memory.
-
-    Every strategy's loop sends the same first-round request for a query (same messages,
-    sampling and seed), so the candidates of round 0 are generated once and shared: K = 0
-    is then the same records for every strategy, and each further strategy costs only its
-    refinement rounds.
-    """
-
-    def __init__(self, generate: Generate) -> None:
-        self._generate = generate
-        self._seen: dict[GenerationRequest, GenerationResult] = {}
-
-    async def __call__(self, request: GenerationRequest) -> GenerationResult:
-        if request not in self._seen:
-            self._seen[request] = await self._generate(request)
-        return self._seen[request]
 
 
 def recording_loop(
@@ -211,8 +192,13 @@ async def _record(
         recorded: list[Fingerprints] = []
         progress.start(len(plan.queries) * len(options.strategies))
         done = 0
+        # Every strategy sends a query's same first-round request, and a re-run after a
+        # verifier change sends the same requests wherever verdicts did not change: each is
+        # generated once, ever (per model).
+        shared = GenerationMemo(
+            backend.generate, memo_path(options.cache_dir / "generations", settings, model_id)
+        )
         for group in plan.groups:
-            shared = FirstRounds(backend.generate)  # per group: round 0 once for all strategies
             for strategy in options.strategies:
                 group_records, group_fingerprints = await _record_group(
                     group, options, backend, model_id, strategy, shared, progress

@@ -4,7 +4,6 @@ calibration over targets end to end, and what is rejected before any generation.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,8 @@ import pytest
 from calibration.artifact import coverage, read_artifact
 from calibration.dataset import read_dataset
 from calibration.ltt import TargetCountError
-from server.backends.base import GenerationRequest, Message, SamplingParams
-from server.backends.scripted import ScriptedBackend
 from server.calibrate_cli import (
     CalibrateOptions,
-    FirstRounds,
     calibration_plan,
     check_plan,
     run_calibrate,
@@ -171,13 +167,3 @@ def test_a_plain_query_file_runs_against_the_configured_forget_set(tmp_path: Pat
     assert plan.target_kind == "person"
     with pytest.raises(TargetCountError, match="3 calibration units"):
         check_plan(plan, options)
-
-
-async def test_first_rounds_are_generated_once_for_every_strategy() -> None:
-    backend = ScriptedBackend()
-    shared = FirstRounds(backend.generate)
-    ask = GenerationRequest((Message("user", "hi"),), SamplingParams(max_tokens=8, seed=1), n=2)
-    first = await shared(ask)
-    assert await shared(ask) is first  # the same request: answered from memory
-    await shared(replace(ask, sampling=replace(ask.sampling, seed=2)))  # another seed: new
-    assert len(backend.calls) == 2
