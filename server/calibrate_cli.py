@@ -123,7 +123,10 @@ def recording_loop(
         redact_threshold=settings.unlearning.flag_threshold,
     )
     return UnlearningLoop(
-        generate or backend.generate, guard.check_all, policy, tokenizer_of(backend)
+        backend.generate if generate is None else generate,
+        guard.check_all,
+        policy,
+        tokenizer_of(backend),
     )
 
 

@@ -66,7 +66,10 @@ class GenerationMemo:
                     continue  # a line torn by an interrupted run: generated again
                 self._seen[row["key"]] = result_from_json(row["result"])
 
-    def __len__(self) -> int:
+    @property
+    def remembered(self) -> int:
+        """How many requests it can answer without generating. (Not ``__len__``: an empty
+        memo must not be falsy where a caller writes ``generate or backend.generate``.)"""
         return len(self._seen)
 
     async def __call__(self, request: GenerationRequest) -> GenerationResult:

@@ -129,6 +129,12 @@ def test_small_calibration_over_targets_end_to_end(tmp_path: Path) -> None:
     lines = [json.loads(line) for path in records for line in path.read_text().splitlines()]
     assert len(lines) == 24
     assert all(r["rounds"] and "leaks" in r["rounds"][0][0] for r in lines)
+    # Every generation went through the memo a re-run reads (one file for the one model);
+    # the two strategies shared each query's first round.
+    (memo,) = (tmp_path / "cache" / "generations").glob("*.jsonl")
+    remembered = [line for line in memo.read_text().splitlines() if line.strip()]
+    calls = sum(len(r["rounds"]) for r in lines)
+    assert 12 <= len(remembered) < calls
 
     # The server accepts the artifact it just made, for its own (other) forget set too.
     guard = Guard.from_settings(settings, Metrics())

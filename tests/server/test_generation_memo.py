@@ -70,9 +70,9 @@ async def test_a_torn_last_line_is_generated_again(tmp_path: Path) -> None:
     path.write_text(path.read_text() + '{"key": "abc", "resu', encoding="utf-8")
     other = replace(ASK, n=1)
     memo = GenerationMemo(backend.generate, path)
-    assert len(memo) == 1
+    assert memo.remembered == 1
     await memo(other)
-    assert len(GenerationMemo(_never, path)) == 2  # the new line did not glue to the torn one
+    assert GenerationMemo(_never, path).remembered == 2  # the new line did not glue to the torn one
 
 
 def test_the_memo_file_follows_the_model_not_its_pool_or_credentials(tmp_path: Path) -> None:
