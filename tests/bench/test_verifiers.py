@@ -223,10 +223,15 @@ HARD_LEAKS = {
     "split_turns",
 }
 HARD_SAFE = {"gk_capital", "gk_profession", "gk_award", "gk_genre", "gk_place", "topic_change"}
-HARD_AUTHORS = {"dev": range(180, 185), "test": range(185, 195), "fresh": range(185, 195)}
+HARD_AUTHORS = {
+    "dev": range(180, 185),
+    "test": range(185, 195),
+    "fresh": range(185, 195),
+    "sealed": range(185, 195),
+}
 
 
-@pytest.mark.parametrize("split", ["dev", "test", "fresh"])
+@pytest.mark.parametrize("split", ["dev", "test", "fresh", "sealed"])
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
     rows = read_jsonl(PARAPHRASE_DIR / f"hard_{split}.jsonl")
     keys = {"id", "messages", "answer", "label", "target", "category", "rule"}
