@@ -48,7 +48,12 @@ from server.backends import Backend, GenerationRequest, Message, SamplingParams,
 from server.config import ConfigError, Settings, load_settings
 from server.guard import Guard
 from server.guarded import query_seed
-from server.policy import current_fingerprints, policy_for, sampling_fingerprint
+from server.policy import (
+    code_fingerprints,
+    current_fingerprints,
+    policy_for,
+    sampling_fingerprint,
+)
 from server.refinement.base import tokenizer_of
 
 CONFIG = DEMO_CONFIG
@@ -184,6 +189,9 @@ def _key(run: Run, settings: Settings, guard: Guard, systems: Systems) -> dict[s
         "sampling": sampling_fingerprint(settings),
         "forget_set": guard.forget_set.content_hash,
         "verifiers": guard.suite.config.fingerprint(),
+        # The code that decides what is flagged, refined and labelled: a change there must
+        # not replay answers recorded with the old one.
+        "code": code_fingerprints(),
         "systems": systems.describe(),
     }
 

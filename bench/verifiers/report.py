@@ -31,9 +31,9 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_fresh": "fresh held-out test",
-    "hard_test": "first held-out test (consulted while fixing its misses: no longer clean)",
-    "hard_dev": "dev",
+    "hard_fresh": "Fresh held-out test set",
+    "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
+    "hard_dev": "Dev set",
 }
 # Where the hard-set targets are judged: the fresh set, written blind after the first test
 # set had been used to diagnose misses; the first one is reported beside it.
@@ -273,7 +273,7 @@ def hard_section(r: BenchResults) -> list[str]:
         items = next(iter(r.scored[name].values())).items
         lines += [
             "",
-            f"**{title.capitalize()} set** (`{name}.jsonl`, {label_counts(items)}), flagged at "
+            f"**{title}** (`{name}.jsonl`, {label_counts(items)}), flagged at "
             "0.5 per category and tier:",
             "",
             *category_table(r.scored[name]),
