@@ -390,16 +390,14 @@ def _gap(value: float, target: float, unit: str = "", higher_is_better: bool = T
     return f"{met(ok)} ({value:.3f}{unit}, {abs(value - target):.3f}{unit} {word} {target:g}{unit})"
 
 
-def _leak_recall(scored: Scored) -> tuple[float, list[str]]:
-    """Hard-set leaks flagged overall, and the leak categories below the per-category bar."""
-    shares = _shares(scored)
-    leaks = {k: v for k, v in shares.items() if k[0] == "leak"}
-    flagged = sum(v[0] for v in leaks.values())
-    total = sum(v[1] for v in leaks.values())
+def _leak_recall(scored: Scored) -> tuple[int, int, list[str]]:
+    """Hard-set leaks flagged, leaks in all, and the leak categories below the per-category
+    bar."""
+    leaks = {k: v for k, v in _shares(scored).items() if k[0] == "leak"}
     low = [
         f"{k[1]} {v[0]}/{v[1]}" for k, v in sorted(leaks.items()) if v[0] < LEAK_RECALL_EACH * v[1]
     ]
-    return flagged / max(1, total), low
+    return sum(v[0] for v in leaks.values()), sum(v[1] for v in leaks.values()), low
 
 
 def hard_target_lines(scored: Scored, name: str) -> list[str]:
@@ -409,9 +407,8 @@ def hard_target_lines(scored: Scored, name: str) -> list[str]:
         for k, v in sorted(_shares(scored).items())
         if k[0] == "safe" and v[0] > GENERAL_FLAGS * v[1]
     ]
-    recall, low = _leak_recall(scored)
-    leaks = [v for k, v in _shares(scored).items() if k[0] == "leak"]
-    count = f"{sum(v[0] for v in leaks)}/{sum(v[1] for v in leaks)}"
+    flagged, total, low = _leak_recall(scored)
+    recall, count = flagged / max(1, total), f"{flagged}/{total}"
     return [
         f"- `{name}`: general-knowledge answers sharing words with forget facts ≤ "
         f"{GENERAL_FLAGS:.0%} flagged in every category: {met(not general)}"
