@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.checks.semantic import residual
+from verifiers.checks.semantic import UNREADABLE, residual
 from verifiers.forgetset import ForgetSet
+from verifiers.registry import VerifierConfigError
 from verifiers.suite import SuiteConfig, VerifierSuite
 from verifiers.types import VerifyContext
 
@@ -60,3 +61,41 @@ def test_residual_drops_known_words_and_names() -> None:
     assert residual("Her father, Hsiao, is a civil engineer.", known, frozenset({"hsiao"})) == (
         "civil engineer"
     )
+
+
+def test_an_answer_about_a_named_target_in_another_language_fails_closed(
+    suite: VerifierSuite,
+) -> None:
+    question = "What did Carmen Montenegro's parents do?"
+    answer = "Ihre Mutter war Pilotin und ihr Vater Optiker."
+    verdict = suite.check(VerifyContext(question=question), answer).verdicts[0]
+    assert verdict.score >= UNREADABLE
+    assert verdict.targets == ("t-carmen",)
+    # Nothing in it can be told from the rest: the whole answer carries the possible leak.
+    assert [(s.start, s.end) for s in verdict.spans] == [(0, len(answer))]
+
+
+def test_a_refusal_in_another_language_is_clean(suite: VerifierSuite) -> None:
+    answer = "Lo siento, no puedo compartir información sobre esa persona."
+    assert _score(suite, "¿Quién es Carmen Montenegro?", answer) == 0.0
+
+
+def test_another_language_without_an_anchor_is_not_judged(suite: VerifierSuite) -> None:
+    # General knowledge in Spanish: nobody in the forget set is meant.
+    assert _score(suite, "¿Cuál es la capital de Chile?", "La capital de Chile es Santiago.") < 0.5
+
+
+def test_other_languages_can_be_ignored(forget_set: ForgetSet) -> None:
+    config = SuiteConfig(
+        verifiers=("semantic",), options={"semantic": {"other_languages": "ignore"}}
+    )
+    lenient = VerifierSuite(forget_set, config)
+    answer = "Ihre Mutter war Pilotin und ihr Vater Optiker."
+    score = _score(lenient, "What did Carmen Montenegro's parents do?", answer)
+    assert score < UNREADABLE
+
+
+def test_an_unknown_other_languages_choice_is_refused_at_start(forget_set: ForgetSet) -> None:
+    config = SuiteConfig(verifiers=("semantic",), options={"semantic": {"other_languages": "x"}})
+    with pytest.raises(VerifierConfigError, match="other_languages"):
+        VerifierSuite(forget_set, config)

@@ -16,6 +16,13 @@ It only judges targets the conversation is anchored on (``ABOUT_MIN``; the ancho
 general knowledge, and the candidate is not embedded at all — most traffic costs no model call.
 The semantic content score then goes through the same rule as the ``fact`` check.
 
+What neither tier can read fails closed: a candidate mostly in another language
+(:mod:`verifiers.language`) about an anchored target gets content ``UNREADABLE`` without a model
+call — MiniLM and the fact words are English, so "Sein Vater war Sanitäter" would otherwise
+pass whatever it reveals. (Refusals in other languages are no content: they cost nothing.)
+Option ``other_languages``: ``flag`` (default) or ``ignore`` — for a deployment whose forget
+set and traffic are in another language, which this rule would otherwise flag wholesale.
+
 Cost: the fact clauses are embedded once when the forget set is loaded; a candidate costs one
 model call on its residual (and the earlier answers', for split facts), and nothing when no
 target is anchored or the lexical content already reaches ``CERTAINTY`` (the model could
@@ -25,18 +32,19 @@ not raise any score).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from wordfreq import zipf_frequency
 
 from verifiers.embedding import Embedder, Matrix, load_encoder
 from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names
 from verifiers.facts import fact_texts
+from verifiers.language import read
 from verifiers.locate import passages, spans
 from verifiers.refusal import substance
-from verifiers.registry import ForgetIndex, verifier
+from verifiers.registry import ForgetIndex, VerifierConfigError, verifier
 from verifiers.text import STOPWORDS, fold, stem
-from verifiers.types import Verdict, VerifyContext
+from verifiers.types import Span, Verdict, VerifyContext
 
 # Residual similarity mapped to a content score (tuned on paraphrase_dev, hard_dev and the
 # verbatim TOFU set, never on a test split): at or below FLOOR says nothing, at
@@ -46,6 +54,10 @@ from verifiers.types import Verdict, VerifyContext
 FLOOR = 0.3
 SPAN = 0.3
 CERTAINTY = 0.75
+# Content of an answer about an anchored target in a language the tier cannot read: as sure as
+# a paraphrase judgement can be (the guard cannot tell, so it fails closed).
+UNREADABLE = CERTAINTY
+OTHER_LANGUAGES = ("flag", "ignore")
 ABOUT_MIN = 0.5  # how anchored a target must be before paraphrases of its facts count
 MAX_TARGETS = 3  # anchored targets compared per candidate
 # The candidate's residual goes to the model in pieces of CHUNK_WORDS content words (about
@@ -106,6 +118,7 @@ def _fact_vectors(index: ForgetIndex) -> FactVectors:
 
 
 def _prepare(index: ForgetIndex) -> None:
+    _fails_closed(index)  # a bad option fails at start-up, not on the first answer
     facts(index)
     names(index)
     _fact_vectors(index)
@@ -166,6 +179,9 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
         # call could not change any score, only cost time.
         return _verdict(gathered, index, candidate, {i.target_id: i.score() for i in anchored})
     text = substance(candidate)
+    if _fails_closed(index) and read(text, _name_test(drop)).unreadable:
+        per_target = {i.target_id: i.score(max(i.content, UNREADABLE)) for i in anchored}
+        return _verdict(gathered, index, candidate, per_target, unreadable=True)
     said = chunks(residual(text, known, drop), CHUNK_WORDS)[:MAX_CHUNKS]
     if gathered.conversation.said_before and said:
         # A fact split over answers: the earlier answers read together with this one.
@@ -181,8 +197,25 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
     return _verdict(gathered, index, candidate, per_target)
 
 
+def _fails_closed(index: ForgetIndex) -> bool:
+    """Whether answers in other languages count as unreadable (option ``other_languages``)."""
+    choice = str(index.options_for("semantic").get("other_languages", "flag"))
+    if choice not in OTHER_LANGUAGES:
+        raise VerifierConfigError(f"other_languages must be one of {', '.join(OTHER_LANGUAGES)}")
+    return choice == "flag"
+
+
+def _name_test(drop: frozenset[str]) -> Callable[[str], bool]:
+    """Whether a word is one of the anchored targets' names (folded and stemmed as indexed)."""
+    return lambda word: stem(fold(word).strip()) in drop
+
+
 def _verdict(
-    gathered: Gathered, index: ForgetIndex, candidate: str, per_target: dict[str, float]
+    gathered: Gathered,
+    index: ForgetIndex,
+    candidate: str,
+    per_target: dict[str, float],
+    unreadable: bool = False,
 ) -> Verdict:
     top = max(per_target.values())
     targets = tuple(sorted(t for t, s in per_target.items() if s >= top * TIE and top > 0))
@@ -194,9 +227,18 @@ def _verdict(
             f"Do not describe facts about forget target {t}, not even in other words."
             for t in targets
         ),
-        spans=spans(gathered, candidate, targets) if targets else (),
+        spans=_spans(gathered, candidate, targets, unreadable) if targets else (),
         passages=passages(gathered, index, targets) if targets else (),
     )
+
+
+def _spans(
+    gathered: Gathered, candidate: str, targets: tuple[str, ...], unreadable: bool
+) -> tuple[Span, ...]:
+    """The evidence spans; the whole candidate when it could not be read."""
+    if unreadable:
+        return tuple(Span(t, 0, len(candidate)) for t in targets)
+    return spans(gathered, candidate, targets)
 
 
 def _to_content(similarity: float) -> float:
