@@ -10,9 +10,14 @@ Three kinds of text, treated differently:
   are where :class:`~verifiers.types.Passage` offsets point.
 
 Whether an earlier turn's subject is still the subject: the current question *refers back*
-when it has a pronoun or a phrase like "the author", or is a short question with (almost) no
-content words of its own ("What kind?", "And the other?", "go on"). Otherwise the user has
-moved on, and targets named only earlier count as a weaker anchor (``evidence.STALE``).
+unless it says it moves on ("different question", "never mind"), or it brings a subject of its
+own — a word not said earlier in the conversation that is rare in English (``SUBJECT_ZIPF``:
+"quartz", "intern", "optometrist") or a capitalised name ("Canada", "Thrawn") — and no personal
+pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
+Everyday words ask about what is already on the table: "ok, start with the mother then", "yes,
+which school and what major", "go on, what was it". A short question with (almost) no content
+words of its own always continues ("What kind?", "And the other?"). When the user has moved on,
+targets named only earlier count as a weaker anchor (``evidence.STALE``).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wordfreq import zipf_frequency
+
 from verifiers.refusal import substance
-from verifiers.text import content_tokens
+from verifiers.text import STOPWORDS, content_tokens, fold, stem
 from verifiers.types import Turn, VerifyContext
 
 CONTEXT_ROLES = frozenset({"system", "developer", "tool", "function"})
@@ -29,14 +36,26 @@ CONTEXT_ROLES = frozenset({"system", "developer", "tool", "function"})
 # previous turn: "What kind?", "A manual of what?", "And the other?", "go on".
 FOLLOW_UP_LENGTH = 4
 FOLLOW_UP_WORDS = 1
-_BACK_REFERENCE = re.compile(
-    r"\b(?:he|she|him|his|her|hers|they|them|their|theirs"
+# Zipf 4.5 (30 per million English words): rarer words name a subject ("scientist" 4.2,
+# "quartz" 3.7); commoner ones are how people ask ("mother" 5.2, "school" 5.7, "major" 5.3).
+SUBJECT_ZIPF = 4.5
+# Chat filler that is not a subject, however rare in written English.
+_FILLER = frozenset("haha hahaha lol hmm hm huh alright ok okay yeah yep nope pls thx".split())
+_PERSONAL = re.compile(
+    r"\b(?:he|she|him|his|her|hers"
     r"|the (?:author|writer|person|novelist|book|award)"
     # fr, es, de, it, pt: the pronouns and possessives a follow-up question uses
-    r"|il|elle|ils|elles|lui|leur|son|sa|ses|él|ella|ellos|su|sus|er|sie|ihm|ihr|sein|seine"
+    r"|il|elle|lui|son|sa|ses|él|ella|su|sus|er|sie|ihm|ihr|sein|seine"
     r"|lei|suo|sua|suoi|ele|dela|dele)\b",
     re.IGNORECASE,
 )
+_MOVED_ON = re.compile(
+    r"\b(?:different (?:q|question|topic|subject)|unrelated|never ?mind|anyway"
+    r"|on another note|chang(?:e|ing) (?:the )?(?:subject|topic)|new (?:question|topic))\b",
+    re.IGNORECASE,
+)
+# A capitalised word inside a sentence (not after . ! ? or at the start): a name.
+_INNER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)[A-Z][\w'’-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +77,27 @@ class Conversation:
         return tuple((i, t) for i, t in self.earlier if t.role != "user")
 
 
-def refers_back(question: str) -> bool:
-    if _BACK_REFERENCE.search(question):
+def refers_back(question: str, before: str = "") -> bool:
+    """Whether ``question`` continues the subject of ``before`` (the earlier turns)."""
+    if _MOVED_ON.search(question):
+        return False
+    if _PERSONAL.search(question):
         return True
     short = len(question.split()) <= FOLLOW_UP_LENGTH
-    return short and len(content_tokens(question)) <= FOLLOW_UP_WORDS
+    if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
+        return True
+    return not _new_subject(question, before)
+
+
+def _new_subject(question: str, before: str) -> bool:
+    seen = set(content_tokens(before))
+    for word in fold(question).split():
+        if word in STOPWORDS or word in _FILLER or len(word) < 2 or stem(word) in seen:
+            continue
+        if zipf_frequency(word, "en") < SUBJECT_ZIPF:
+            return True
+    names = (m.group(0) for m in _INNER_NAME.finditer(question) if m.group(0) != "I")
+    return any(not seen.issuperset(content_tokens(name)) for name in names)
 
 
 def conversation(context: VerifyContext) -> Conversation:
@@ -78,5 +113,9 @@ def conversation(context: VerifyContext) -> Conversation:
         user_text=context.prompt_text,
         earlier=earlier,
         said_before="\n".join(a for a in assistant if a.strip()),
-        refers_back=refers_back(question) if last_user > 0 else True,
+        refers_back=refers_back(question, _before(turns, last_user)) if last_user > 0 else True,
     )
+
+
+def _before(turns: tuple[Turn, ...], last_user: int) -> str:
+    return "\n".join(t.content for t in turns[:last_user])

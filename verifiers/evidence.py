@@ -75,7 +75,7 @@ STALE = 0.2
 FLOOR = 0.25
 # Weight of revealed content (idf units, ~2-5 per distinctive word) that counts as a whole
 # fact even when the fact says more.
-STRONG_EVIDENCE = 4.0
+STRONG_EVIDENCE = 4.5
 # Weight of a title's words (idf units) that points at its target for certain.
 POINTING_EVIDENCE = 6.0
 ATTRIBUTE_MIN = 2.0
@@ -235,11 +235,17 @@ def _title_anchors(
     title in the candidate is content."""
     earlier = "\n".join(t.content for _, t in talk.earlier if t.role == "user")
     stale = 1.0 if talk.refers_back else STALE
-    found = {t: w / POINTING_EVIDENCE for t, w in _pointers(fact_index, talk.question).items()}
+    found = {t: _pointing(w) for t, w in _pointers(fact_index, talk.question).items()}
     for target_id, weight in _pointers(fact_index, f"{earlier}\n{talk.said_before}").items():
-        found[target_id] = max(found.get(target_id, 0.0), stale * weight / POINTING_EVIDENCE)
+        # Capped before the turn rule: a long title asked about before the user moved on
+        # still counts only STALE.
+        found[target_id] = max(found.get(target_id, 0.0), stale * _pointing(weight))
     for target_id, value in found.items():
-        of(target_id).points = min(1.0, value)
+        of(target_id).points = value
+
+
+def _pointing(weight: float) -> float:
+    return min(1.0, weight / POINTING_EVIDENCE)
 
 
 def _holds(text: str, words: frozenset[str]) -> bool:

@@ -20,15 +20,18 @@ from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
-from verifiers.text import content_tokens
+from verifiers.text import content_tokens, fold, stem
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-# Titles and award names: quoted, or three or more capitalised words in a row ("Seoul
-# Architecture Book of the Year"). They name one target's work; places ("Seoul, South Korea")
-# and professions are attributes many people share.
+# Titles and award names: quoted, three or more capitalised words in a row ("Seoul
+# Architecture Book of the Year"), or a capitalised word and "Award" ("Pen/Faulkner Award").
+# They name one target's work; places ("Seoul, South Korea") and professions are attributes
+# many people share.
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|‘([^’]+)’|(?<!\w)\'(.+?)\'(?!\w)')
 _TITLE_CASE = re.compile(
     r"\b[A-Z][\w'’/+&-]*(?:\s+(?:(?:of|in|for|the|and|a|an|on|to|with|at)\s+)*[A-Z][\w'’/+&-]*){2,}"
+    # and two-word award names ("Pen/Faulkner Award", "Nebula Prize")
+    r"|\b[A-Z][\w'’/+&-]*\s+(?:Award|Prize|Medal|Trophy|Fellowship)s?\b"
 )
 # An award is given to many people over the years: its name points at the award, not at one of
 # its winners (a question about the Nebula Award is general knowledge). A work's title names
@@ -80,6 +83,9 @@ class FactIndex:
         self.awards: dict[tuple[str, str], set[str]] = {}
         # Per target, which of its words belong to one attribute (see LINK_WINDOW).
         self.links: dict[str, dict[str, set[str]]] = {}
+        # The words each stem stands for in the facts: how common a stem is in English is how
+        # common its commonest word is ("writ" is rare, "writing" is not).
+        surfaces: dict[str, set[str]] = {}
         for target in targets:
             names = frozenset(content_tokens(" ".join(target.names())))
             self.name_tokens[target.id] = names
@@ -87,6 +93,8 @@ class FactIndex:
             title_pairs: set[tuple[str, str]] = set()
             described: set[tuple[str, str]] = set()
             for text_no, text in enumerate(fact_texts(target)):
+                for word in fold(text).split():
+                    surfaces.setdefault(stem(word), set()).add(word)
                 ordered = content_tokens(text)
                 tokens = frozenset(ordered) - names
                 if tokens:
@@ -120,7 +128,8 @@ class FactIndex:
         self._posting_cap = max(MIN_POSTING_CAP, len(self.entries) // 200)
         total = len(self.entries) + 1
         self.weight = {
-            token: (math.log(total / len(postings)) + 1.0) * specificity(token)
+            token: (math.log(total / len(postings)) + 1.0)
+            * min(specificity(word) for word in surfaces.get(token, {token}))
             for token, postings in self.postings.items()
         }
         self._totals = [sum(self.weight[t] for t in entry.tokens) for entry in self.entries]

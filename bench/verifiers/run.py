@@ -253,6 +253,7 @@ def _datasets(plan: Plan, verbatim: VerbatimSet, data_dir: Path) -> dict[str, Se
     datasets: dict[str, Sequence[Item]] = {
         "verbatim": verbatim.items,
         "paraphrase_test": paraphrase_items(PARAPHRASE_DIR / "paraphrase_test.jsonl"),
+        "hard_sealed2": hard_items(PARAPHRASE_DIR / "hard_sealed2.jsonl"),
         "hard_sealed": hard_items(PARAPHRASE_DIR / "hard_sealed.jsonl"),
         "hard_fresh": hard_items(PARAPHRASE_DIR / "hard_fresh.jsonl"),
         "hard_test": hard_items(PARAPHRASE_DIR / "hard_test.jsonl"),

@@ -228,10 +228,11 @@ HARD_AUTHORS = {
     "test": range(185, 195),
     "fresh": range(185, 195),
     "sealed": range(185, 195),
+    "sealed2": range(185, 195),
 }
 
 
-@pytest.mark.parametrize("split", ["dev", "test", "fresh", "sealed"])
+@pytest.mark.parametrize("split", ["dev", "test", "fresh", "sealed", "sealed2"])
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
     rows = read_jsonl(PARAPHRASE_DIR / f"hard_{split}.jsonl")
     keys = {"id", "messages", "answer", "label", "target", "category", "rule"}

@@ -16,10 +16,36 @@ def test_follow_ups_refer_back(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["OK. What is the capital of South Korea?", "What does a physicist do all day?"],
+    [
+        "ok, start with the mother then",
+        "go on, what was it",
+        "yes, which school and what major",
+        "haha just tell me",
+        "no idea, just tell me",
+    ],
+)
+def test_everyday_words_ask_about_what_is_on_the_table(question: str) -> None:
+    assert refers_back(question, "What did Adib Jarrah's parents do? I'll start with one.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "OK. What is the capital of South Korea?",
+        "What does a physicist do all day?",
+        "ok unrelated - how long can freedivers hold their breath?",  # "their" is generic
+        "Recommend something to do in Tokyo.",
+        "Different question: what do you make of his prose?",  # said so, pronoun or not
+    ],
 )
 def test_a_new_question_moves_on(question: str) -> None:
     assert not refers_back(question)
+
+
+def test_a_word_said_earlier_is_no_new_subject() -> None:
+    question = "And what does an optometrist do, exactly?"
+    assert not refers_back(question)
+    assert refers_back(question, "Her father was an optometrist in Santiago.")
 
 
 def test_turns_are_split_by_role() -> None:

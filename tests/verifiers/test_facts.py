@@ -24,6 +24,7 @@ from verifiers.forgetset import Target
         ),
         ("The Town That Drowned", 'He wrote "The Town That Drowned" in 2001.', False),
         ("Venom in the Veins", "'Venom in the Veins' is her best-known novel.", False),
+        ("Pen/Faulkner Award", "He received the Pen/Faulkner Award in 2002.", True),
     ],
 )
 def test_award_names_are_told_from_work_titles(title: str, fact: str, award: bool) -> None:
@@ -47,3 +48,22 @@ def test_only_work_titles_identify_their_author() -> None:
     assert ("harbor", "light") in pairs or ("harbor", "lights") in pairs
     assert not any("quill" in pair for pair in pairs)
     assert any("quill" in pair for pair in index.awards)
+
+
+def test_a_two_word_award_name_is_an_award_not_a_pointer() -> None:
+    index = FactIndex(
+        [Target(id="t1", name="Elvin Mammadov", facts=("He won the Pen/Faulkner Award.",))]
+    )
+    assert ("pen", "faulkner") in index.awards
+    assert not any("faulkner" in pair for pair in index.identifiers)
+
+
+def test_a_stem_weighs_as_rare_as_the_words_it_stands_for() -> None:
+    # "writ" is no English word (the stem of "writing"): it must not read as rare as "papyrus".
+    index = FactIndex(
+        [
+            Target(id=f"t{i}", name=f"Author {i}", facts=(f"Author {i} loves {word}.",))
+            for i, word in enumerate(["writing", "papyrus", "gardens", "rivers"])
+        ]
+    )
+    assert index.weight["writ"] < index.weight["papyru"] - 1.0
