@@ -46,3 +46,17 @@ def test_scripts_without_spaces_count_by_length() -> None:
 
 def test_cyrillic_is_foreign() -> None:
     assert read("Её отец был инженером").unreadable
+
+
+def test_the_small_word_lists_decide_as_the_large_ones() -> None:
+    # The small lists stop at Zipf 3, the threshold itself: no decision can differ.
+    from wordfreq import zipf_frequency
+
+    from verifiers.language import LATIN_LANGUAGES, OTHER_MIN_ZIPF, WORDLIST
+
+    words = ["sie", "padre", "juin", "rechtsanwältin", "pittrice", "ganhou", "war", "santiago"]
+    for word in words:
+        small = max(zipf_frequency(word, lang, wordlist=WORDLIST) for lang in LATIN_LANGUAGES)
+        large = max(zipf_frequency(word, lang) for lang in LATIN_LANGUAGES)
+        assert (small >= OTHER_MIN_ZIPF) == (large >= OTHER_MIN_ZIPF)
+        assert small == large or large < OTHER_MIN_ZIPF

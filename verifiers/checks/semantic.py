@@ -39,6 +39,7 @@ from wordfreq import zipf_frequency
 from verifiers.embedding import Embedder, Matrix, load_encoder
 from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names
 from verifiers.facts import fact_texts
+from verifiers.language import load as load_languages
 from verifiers.language import read
 from verifiers.locate import passages, spans
 from verifiers.refusal import substance
@@ -118,7 +119,8 @@ def _fact_vectors(index: ForgetIndex) -> FactVectors:
 
 
 def _prepare(index: ForgetIndex) -> None:
-    _fails_closed(index)  # a bad option fails at start-up, not on the first answer
+    if _fails_closed(index):  # (a bad option fails at start-up, not on the first answer)
+        load_languages()
     facts(index)
     names(index)
     _fact_vectors(index)
