@@ -229,10 +229,11 @@ HARD_AUTHORS = {
     "fresh": range(185, 195),
     "sealed": range(185, 195),
     "sealed2": range(185, 195),
+    "sealed3": range(185, 195),
 }
 
 
-@pytest.mark.parametrize("split", ["dev", "test", "fresh", "sealed", "sealed2"])
+@pytest.mark.parametrize("split", ["dev", "test", "fresh", "sealed", "sealed2", "sealed3"])
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
     rows = read_jsonl(PARAPHRASE_DIR / f"hard_{split}.jsonl")
     keys = {"id", "messages", "answer", "label", "target", "category", "rule"}
