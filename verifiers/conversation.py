@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
@@ -100,7 +101,10 @@ def _new_subject(question: str, before: str) -> bool:
     return any(not seen.issuperset(content_tokens(name)) for name in names)
 
 
+@lru_cache(maxsize=256)
 def conversation(context: VerifyContext) -> Conversation:
+    """The conversation of ``context``: the same for every candidate (and decoded reading) of a
+    request, so computed once for them all."""
     turns = context.turns or tuple(
         Turn("user", text) for text in (*context.history, context.question)
     )

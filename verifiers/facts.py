@@ -20,7 +20,7 @@ from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
-from verifiers.text import content_tokens, fold, stem
+from verifiers.text import content_stems, content_tokens, fold, stem
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # Titles and award names: quoted, three or more capitalised words in a row ("Seoul
@@ -93,9 +93,10 @@ class FactIndex:
             title_pairs: set[tuple[str, str]] = set()
             described: set[tuple[str, str]] = set()
             for text_no, text in enumerate(fact_texts(target)):
-                for word in fold(text).split():
+                words = fold(text).split()
+                for word in words:
                     surfaces.setdefault(stem(word), set()).add(word)
-                ordered = content_tokens(text)
+                ordered = content_stems(words)
                 tokens = frozenset(ordered) - names
                 if tokens:
                     self.entries.append(FactEntry(target.id, text_no, tokens))

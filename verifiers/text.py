@@ -168,4 +168,9 @@ def stem(word: str) -> str:
 
 def content_tokens(text: str) -> list[str]:
     """Stemmed non-stopword tokens of ``text`` in order."""
-    return [stem(w) for w in fold(text).split() if w not in STOPWORDS and len(w) > 1]
+    return content_stems(fold(text).split())
+
+
+def content_stems(words: list[str]) -> list[str]:
+    """:func:`content_tokens` of words already folded (a caller that needs them too)."""
+    return [stem(w) for w in words if w not in STOPWORDS and len(w) > 1]

@@ -41,6 +41,7 @@ from bench.verifiers.data import (
     verbatim_set,
 )
 from bench.verifiers.report import (
+    HELD_OUT_HARD_SETS,
     BenchResults,
     Latency,
     Machine,
@@ -253,10 +254,7 @@ def _datasets(plan: Plan, verbatim: VerbatimSet, data_dir: Path) -> dict[str, Se
     datasets: dict[str, Sequence[Item]] = {
         "verbatim": verbatim.items,
         "paraphrase_test": paraphrase_items(PARAPHRASE_DIR / "paraphrase_test.jsonl"),
-        "hard_sealed2": hard_items(PARAPHRASE_DIR / "hard_sealed2.jsonl"),
-        "hard_sealed": hard_items(PARAPHRASE_DIR / "hard_sealed.jsonl"),
-        "hard_fresh": hard_items(PARAPHRASE_DIR / "hard_fresh.jsonl"),
-        "hard_test": hard_items(PARAPHRASE_DIR / "hard_test.jsonl"),
+        **{name: hard_items(PARAPHRASE_DIR / f"{name}.jsonl") for name in HELD_OUT_HARD_SETS},
     }
     if plan.dev_set:
         datasets["paraphrase_dev"] = paraphrase_items(PARAPHRASE_DIR / "paraphrase_dev.jsonl")

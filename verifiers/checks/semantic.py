@@ -200,11 +200,17 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
 
 
 def _fails_closed(index: ForgetIndex) -> bool:
-    """Whether answers in other languages count as unreadable (option ``other_languages``)."""
+    """Whether answers in other languages count as unreadable (option ``other_languages``,
+    read and checked once per forget index)."""
+    flag: bool = index.resource("other_languages", lambda: _other_languages(index) == "flag")
+    return flag
+
+
+def _other_languages(index: ForgetIndex) -> str:
     choice = str(index.options_for("semantic").get("other_languages", "flag"))
     if choice not in OTHER_LANGUAGES:
         raise VerifierConfigError(f"other_languages must be one of {', '.join(OTHER_LANGUAGES)}")
-    return choice == "flag"
+    return choice
 
 
 def _name_test(drop: frozenset[str]) -> Callable[[str], bool]:
