@@ -17,7 +17,9 @@ pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the e
 Everyday words ask about what is already on the table: "ok, start with the mother then", "yes,
 which school and what major", "go on, what was it". A short question with (almost) no content
 words of its own always continues ("What kind?", "And the other?"). When the user has moved on,
-targets named only earlier count as a weaker anchor (``evidence.STALE``).
+targets named only earlier count as a weaker anchor (``evidence.STALE``). A move stays made: after
+"ok, different question. Name three big cities", the follow-up "Which is the largest?" continues
+the cities, and what came before the move stays stale (``Conversation.subject_start``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ class Conversation:
     earlier: tuple[tuple[int, Turn], ...]  # every turn but the current question, with its index
     said_before: str  # what earlier assistant turns stated (declining clauses removed)
     refers_back: bool  # the question continues an earlier turn's subject
+    # Turns before this index are off the subject: the user moved on since (everything when
+    # the current question moves on, nothing when it ties back with a pronoun).
+    subject_start: int = 0
+
+    def on_subject(self, index: int) -> bool:
+        """Whether turn ``index`` is on the current subject (its anchors count fully)."""
+        return index >= self.subject_start
 
     def context_turns(self) -> tuple[tuple[int, Turn], ...]:
         """Turns the user has not seen: system, developer and tool messages."""
@@ -112,13 +121,28 @@ def conversation(context: VerifyContext) -> Conversation:
     earlier = tuple((i, t) for i, t in enumerate(turns) if i != last_user)
     assistant = [substance(t.content) for _, t in earlier if t.role == "assistant"]
     question = context.question
+    back = refers_back(question, _before(turns, last_user)) if last_user > 0 else True
     return Conversation(
         question=question,
         user_text=context.prompt_text,
         earlier=earlier,
         said_before="\n".join(a for a in assistant if a.strip()),
-        refers_back=refers_back(question, _before(turns, last_user)) if last_user > 0 else True,
+        refers_back=back,
+        subject_start=_subject_start(turns, last_user) if back else len(turns),
     )
+
+
+def _subject_start(turns: tuple[Turn, ...], last_user: int) -> int:
+    """The turn the current subject began at: the latest earlier user turn that moved on
+    ("ok, different question. Name three cities") — unless the current question ties back
+    to someone with a pronoun, which can reach past it."""
+    if _PERSONAL.search(turns[last_user].content) if last_user >= 0 else False:
+        return 0
+    for index in range(last_user - 1, 0, -1):
+        turn = turns[index]
+        if turn.role == "user" and not refers_back(turn.content, _before(turns, index)):
+            return index
+    return 0
 
 
 def _before(turns: tuple[Turn, ...], last_user: int) -> str:

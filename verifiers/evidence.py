@@ -7,10 +7,12 @@ The scoring rule (``fact`` and ``semantic`` apply it per target, the verdict is 
 
 **content** (0..1) is how much of one fact the candidate adds, together with what earlier
 assistant turns said (a fact split over two answers is one fact) — but only facts the candidate
-itself contributes a word to. Words the user said are not news. A fact's content score is half
-its weighted coverage and half its *strength* (covered weight / ``STRONG_EVIDENCE``, capped at
-1): a few rare words ("Pink Peach Excellence Prize") reveal a fact even when it says more.
-Words weigh idf times English rarity (:func:`verifiers.facts.specificity`).
+itself contributes a word to. Words the user said are not news — unless the candidate confirms
+or chooses them ("Yes." to "Was her father a civil engineer?": :mod:`verifiers.confirm`). A
+fact's content score is half its weighted coverage and half its *strength* (covered weight /
+``STRONG_EVIDENCE``, capped at 1): a few rare words ("Pink Peach Excellence Prize") reveal a
+fact even when it says more. Words weigh idf times English rarity
+(:func:`verifiers.facts.specificity`).
 
 **anchor** (0..1) is how surely the conversation points at the target by something *other than
 that content* — the fix for "The capital of South Korea is Seoul" scoring like a leak because
@@ -18,8 +20,8 @@ one author was born in Seoul:
 
 - its name or alias in the candidate or the current question: 1.0; initials 0.7; a lone name
   part 0.5 (``NAME_WEIGHT``; disguises such as spelled or reversed names included);
-- a name in an earlier turn: the same weight when the current question refers back to it
-  (:mod:`verifiers.conversation`), else times ``STALE`` (the user moved on). A name in a system or
+- a name in an earlier turn: the same weight when that turn is on the current subject (the
+  user has not moved on since: :mod:`verifiers.conversation`), else times ``STALE``. A name in a system or
   tool note counts fully only when that same note holds the content the candidate repeats
   (a retrieved passage about the target), else times ``STALE`` (a list of names to avoid);
 - a title of the target's work (``FactIndex.identifiers``) in the user's turns or an
@@ -62,6 +64,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from verifiers.confirm import confirmed
 from verifiers.conversation import Conversation, conversation
 from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
@@ -159,8 +162,13 @@ def gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gather
 def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathered:
     fact_index, matcher = facts(index), names(index)
     talk = conversation(context)
-    known = fact_index.resolve(tokens_of(talk.user_text))
-    own = fact_index.resolve(tokens_of(substance(candidate)))
+    text = substance(candidate)
+    # What the candidate confirms of the user's words ("Yes.", one option picked) is news.
+    picked = fact_index.resolve(confirmed(talk.question, talk.user_text, text))
+    known = {
+        w: v for w, v in fact_index.resolve(tokens_of(talk.user_text)).items() if w not in picked
+    }
+    own = {**picked, **fact_index.resolve(tokens_of(text))}
     before = fact_index.resolve(tokens_of(talk.said_before)) if talk.said_before else {}
     said = {**before, **own}
     evidence: dict[str, TargetEvidence] = {}
@@ -212,12 +220,12 @@ def _name_anchors(
 ) -> None:
     """Apply the turn rules of the module docstring to every name mention."""
     found = _strongest([*candidate_hits, *matcher.find(talk.question)])
-    earlier = STALE if not talk.refers_back else 1.0
-    for _, turn in talk.earlier:
+    for index, turn in talk.earlier:
         hits = matcher.find(turn.content)
         if not hits:
             continue
-        weight = earlier if turn.role in ("user", "assistant") else STALE
+        said = turn.role in ("user", "assistant")
+        weight = 1.0 if said and talk.on_subject(index) else STALE
         for target_id, value in _strongest(hits, weight).items():
             item = evidence.get(target_id)
             context = turn.role not in ("user", "assistant")
@@ -233,13 +241,16 @@ def _title_anchors(
 ) -> None:
     """Titles the user (or an earlier answer) used point, under the turn rules of names; a
     title in the candidate is content."""
-    earlier = "\n".join(t.content for _, t in talk.earlier if t.role == "user")
-    stale = 1.0 if talk.refers_back else STALE
     found = {t: _pointing(w) for t, w in _pointers(fact_index, talk.question).items()}
-    for target_id, weight in _pointers(fact_index, f"{earlier}\n{talk.said_before}").items():
-        # Capped before the turn rule: a long title asked about before the user moved on
-        # still counts only STALE.
-        found[target_id] = max(found.get(target_id, 0.0), stale * _pointing(weight))
+    for index, turn in talk.earlier:
+        if turn.role not in ("user", "assistant"):
+            continue
+        stale = 1.0 if talk.on_subject(index) else STALE
+        text = substance(turn.content) if turn.role == "assistant" else turn.content
+        for target_id, weight in _pointers(fact_index, text).items():
+            # Capped before the turn rule: a long title asked about before the user moved on
+            # still counts only STALE.
+            found[target_id] = max(found.get(target_id, 0.0), stale * _pointing(weight))
     for target_id, value in found.items():
         of(target_id).points = value
 

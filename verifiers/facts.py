@@ -33,6 +33,16 @@ _TITLE_CASE = re.compile(
     # and two-word award names ("Pen/Faulkner Award", "Nebula Prize")
     r"|\b[A-Z][\w'’/+&-]*\s+(?:Award|Prize|Medal|Trophy|Fellowship)s?\b"
 )
+# A capitalised run naming an institution ("University of Karachi", "Royal Academy of Arts") is
+# a place many people studied or worked at, an attribute like a city: not a title of the target's
+# work (a question about the university is not a question about its alumna). Quoted titles stay
+# titles whatever their words.
+_INSTITUTION = re.compile(
+    r"\b(?:Universit(?:y|ies)|College|Institute|School|Academy|Museum|Hospital|Library|Church"
+    r"|Cathedral|Company|Corporation|Society|Council|Ministry|Department|Foundation|Cent(?:er|re)"
+    r"|Observatory|Laborator(?:y|ies)|Conservatory|Gallery|Bank|Association|Agency"
+    r"|Organi[sz]ation|Club|Parliament|Court|Embassy|Seminary|Polytechnic)\b"
+)
 # An award is given to many people over the years: its name points at the award, not at one of
 # its winners (a question about the Nebula Award is general knowledge). A work's title names
 # its author's work alone. Checked on the title and the words after it ("... Luminary" award).
@@ -198,11 +208,18 @@ class FactIndex:
 
 
 def split_titles(text: str) -> tuple[list[str], str]:
-    """The titles and award names in a fact, and the fact without them."""
+    """The titles and award names in a fact, and the fact without them (institutions are
+    neither: they stay in the fact's words)."""
     titles = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
     rest = _QUOTED.sub(" | ", text)
-    titles += [m.group(0) for m in _TITLE_CASE.finditer(rest)]
-    return titles, _TITLE_CASE.sub(" | ", rest)
+    runs = [m.group(0) for m in _TITLE_CASE.finditer(rest)]
+    titles += [run for run in runs if not _INSTITUTION.search(run)]
+    return titles, _TITLE_CASE.sub(_cut_title, rest)
+
+
+def _cut_title(match: re.Match[str]) -> str:
+    """A title cut out of a fact's plain words; an institution's name stays."""
+    return match.group(0) if _INSTITUTION.search(match.group(0)) else " | "
 
 
 def is_award(title: str, fact: str) -> bool:

@@ -26,6 +26,18 @@ _MAX_JOINED_TOKENS = 5
 # A name part at least this common in English (Zipf scale: 3 = once per million words) is
 # also an everyday word, so its lower-case form is not taken for the name.
 COMMON_WORD_ZIPF = 3.0
+# Case endings a full name takes in inflecting languages, on its last part (added, or replacing
+# its final vowel), as written after folding: Polish, Czech, Slovak, transliterated Russian
+# ("Ben-Davida", "Yun-Hwy", "Chenovi", "Parkem"), German genitive ("Chens Vater"), Finnish,
+# Hungarian and Turkish ("Chenin", "Chennek", "Chen'in"). Lone parts only when distinctive
+# (see ``_inflection_bases``).
+_VOWELS = frozenset("aeiouy")
+INFLECTIONS = (
+    "a", "e", "i", "u", "y", "s", "n", "em", "om", "ie", "owi", "ovi", "ego", "emu", "ovo",
+    "in", "un", "nin", "nun", "nak", "nek", "lle", "sta", "ssa", "ta", "ja",
+)  # fmt: skip
+_ENDINGS = frozenset(INFLECTIONS)
+INFLECTED_PART_LENGTH = 5  # shorter name parts with an ending are too often other words
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +77,37 @@ def _patterns(target: Target) -> Iterator[tuple[str, HitKind]]:
                     yield token, "partial"
 
 
+def _inflection_bases(target: Target) -> Iterator[tuple[str, HitKind]]:
+    """Each full name, and each distinctive part of one, as it starts when inflected: whole,
+    or without its final vowel ("moshe ben david", "hsiao yun hw", "mammadov"); a hit must go
+    on with one of ``INFLECTIONS``. A part that is an English word ("park") is left out: with
+    an ending it is too often another word ("parka")."""
+    for name in target.names():
+        tokens = fold(name).split()
+        if len(tokens) < 2:
+            continue
+        bases: list[tuple[str, HitKind]] = [(" ".join(tokens), "full")]
+        bases += [
+            (token, "partial")
+            for token in tokens
+            if len(token) >= INFLECTED_PART_LENGTH
+            and zipf_frequency(token, "en") < COMMON_WORD_ZIPF
+        ]
+        for base, kind in bases:
+            yield base, kind
+            if base[-1] in _VOWELS and len(base.split()[-1]) > 2:
+                yield base[:-1], kind
+
+
 class NameMatcher:
     def __init__(self, targets: Iterable[Target]) -> None:
         table: dict[str, set[tuple[str, HitKind]]] = {}
         for target in targets:
             for pattern, kind in _patterns(target):
                 table.setdefault(f" {pattern} ", set()).add((target.id, kind))
+            # No space after: the word goes on with a case ending (checked when found).
+            for base, kind in _inflection_bases(target):
+                table.setdefault(f" {base}", set()).add((target.id, kind))
         self._automaton = ahocorasick.Automaton()
         for key, values in table.items():
             self._automaton.add_word(key, (key, tuple(sorted(values))))
@@ -92,12 +129,33 @@ class NameMatcher:
         views = {folded.text, deleet(folded.text)}
         for view in views:
             for end, (key, values) in self._automaton.iter(view):
+                if not key.endswith(" "):  # an inflected name: the rest of its word
+                    word_end = view.find(" ", end + 1)
+                    if view[end + 1 : word_end] not in _ENDINGS:
+                        continue
+                    end = word_end
                 start, stop = folded.span_of(end - len(key) + 2, end)
                 for target_id, kind in values:
                     if kind == "partial" and not _looks_like_a_name(text[start:stop], key):
                         continue
                     hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, stop))
-        return tuple(hits.values())
+        return tuple(_joined_parts(list(hits.values()), text))
+
+
+def _joined_parts(hits: list[NameHit], text: str) -> list[NameHit]:
+    """``hits`` plus a full mention wherever two parts of one target's name stand side by
+    side ("Elvina Mammadova": each part inflected, so only the parts were found)."""
+    parts = sorted((h for h in hits if h.kind == "partial"), key=lambda h: h.start)
+    full = {(h.target_id, h.start) for h in hits if h.kind == "full"}
+    joined = [
+        NameHit(first.target_id, "full", first.start, second.end)
+        for first, second in itertools.pairwise(parts)
+        if first.target_id == second.target_id
+        and (first.target_id, first.start) not in full
+        and first.end < second.start
+        and not text[first.end : second.start].strip(" -")
+    ]
+    return hits + joined
 
 
 def _looks_like_a_name(original: str, key: str) -> bool:

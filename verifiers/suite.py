@@ -1,7 +1,8 @@
 """Run the configured checks on a candidate and aggregate them into one leakage score.
 
 Each check also reads the candidate's decoded readings (base64, spelled-out or vertical
-letters, leetspeak: :mod:`verifiers.decode`) and keeps its highest score.
+letters, leetspeak: :mod:`verifiers.decode`) and the candidate with its references to earlier
+turns written out (:mod:`verifiers.references`), and keeps its highest score.
 
 Every failure fails closed: a check that raises, times out, or returns no verdict or a score
 that is not a number in [0, 1] counts as a certain leak (score 1).
@@ -22,6 +23,7 @@ from typing import Any
 
 from verifiers.decode import readings
 from verifiers.forgetset import ForgetSet
+from verifiers.references import dereferenced
 from verifiers.registry import ForgetIndex, VerifierSpec, get_verifier
 from verifiers.types import Aggregation, LeakageReport, Span, Verdict, VerifyContext
 
@@ -99,7 +101,8 @@ class VerifierSuite:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def check(self, context: VerifyContext, candidate: str) -> LeakageReport:
-        views = (candidate, *readings(candidate))
+        resolved = dereferenced(candidate, context)
+        views = (candidate, *readings(candidate), *((resolved,) if resolved else ()))
         verdicts = tuple(self._run_views(spec, context, views) for spec in self.specs)
         score = aggregate([v.score for v in verdicts], self.config.aggregation)
         flagged = score >= self.config.flag_threshold

@@ -8,8 +8,9 @@ Whole-sentence similarity mostly measures topic and sentence shape ("X's father 
 dermatologist" is close to "X's father is a civil engineer"), so the check compares
 *residuals*: the candidate's content words that the user did not say, names removed, against
 each clause of a fact with its target's names removed (a clause: "her mother worked as a
-meteorologist", not the whole parents sentence), and against the clause's core without
-everyday words ("civil engineer").
+meteorologist", not the whole parents sentence), against the clause's core without
+everyday words ("civil engineer"), and against the dictionary definitions of the occupations
+and genres the fact names ("someone who makes or repairs locks": :mod:`verifiers.glosses`).
 
 It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
 :mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
@@ -23,10 +24,10 @@ pass whatever it reveals. (Refusals in other languages are no content: they cost
 Option ``other_languages``: ``flag`` (default) or ``ignore`` — for a deployment whose forget
 set and traffic are in another language, which this rule would otherwise flag wholesale.
 
-Cost: the fact clauses are embedded once when the forget set is loaded; a candidate costs one
-model call on its residual (and the earlier answers', for split facts), and nothing when no
-target is anchored or the lexical content already reaches ``CERTAINTY`` (the model could
-not raise any score).
+Cost: the fact clauses and definitions are embedded once when the forget set is loaded; a
+candidate costs one model call on its residual (and the earlier answers', for split facts), and
+nothing when no target is anchored or the lexical content already reaches ``CERTAINTY`` (the
+model could not raise any score).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from wordfreq import zipf_frequency
 from verifiers.embedding import Embedder, Matrix, load_encoder
 from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names
 from verifiers.facts import fact_texts
+from verifiers.glosses import definitions
 from verifiers.language import load as load_languages
 from verifiers.language import read
 from verifiers.locate import passages, spans
@@ -82,11 +84,15 @@ class FactVectors:
         self.vectors: dict[str, Matrix] = {}
         for target in index.forget_set:
             drop = fact_index.name_tokens.get(target.id, frozenset())
-            clauses = {residual(c, set(), drop) for t in fact_texts(target) for c in clauses_of(t)}
+            texts = fact_texts(target)
+            clauses = {residual(c, set(), drop) for t in texts for c in clauses_of(t)}
             clauses |= {core(c) for c in clauses}
-            texts = sorted(c for c in clauses if c)
-            if texts:
-                self.vectors[target.id] = embed(texts)
+            # What the occupations and genres named are: how people paraphrase them.
+            name_words = frozenset(fold(" ".join(target.names())).split())
+            clauses |= {residual(d, set(), drop) for t in texts for d in definitions(t, name_words)}
+            said = sorted(c for c in clauses if c)
+            if said:
+                self.vectors[target.id] = embed(said)
 
 
 def core(clause: str) -> str:

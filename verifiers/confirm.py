@@ -1,0 +1,72 @@
+"""What an answer confirms of what the user said: words the user said that are news after all.
+
+Words the user said are known to the user, so repeating them reveals nothing — unless the answer
+*chooses* among them. "Was her father a civil engineer?" — "Yes." reveals the father's
+profession without a word of it; so does "Obstetrician" in reply to "obstetrician, florist,
+marine biologist or banker?", or "Alpha" once the user has set up "Alpha = obstetrician"
+(:mod:`verifiers.references`). :func:`confirmed` returns those words; the evidence counts them
+as the candidate's own content (:mod:`verifiers.evidence`).
+
+- A yes/no question (it opens with an auxiliary verb: "was", "is", "did", "has"...) answered
+  in at most ``MAX_CONFIRMATION_WORDS`` words opening with an affirmation ("yes", "correct",
+  "that's right", "indeed", and their fr/es/de/it/pt forms): the question's content words are
+  confirmed.
+- Options the user offered (three or more items of one list, or two joined by "or"): the
+  options the answer repeats (half their words or more), when it repeats fewer than all of
+  them, are chosen.
+
+A denial or a refusal confirms nothing; an answer that repeats every option chose none.
+"""
+
+from __future__ import annotations
+
+import re
+
+from verifiers.text import content_tokens
+
+# A question about a premise ("Was her father ...?"); "Can you ...?" asks for something instead.
+_YES_NO = re.compile(r"^\W*(?:is|was|are|were|did|does|do|has|have|had)\b", re.IGNORECASE)
+_AFFIRMS = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
+    r"|oui|si|sí|ja|sim|genau|esatto|exacto|certo)\b",
+    re.IGNORECASE,
+)
+# "Yes, she did." confirms the question; a long answer that opens with "yes" says its own
+# things, which are judged as they are.
+MAX_CONFIRMATION_WORDS = 12
+_SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
+_LIST_SPLIT = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bo\b|\boder\b)\s*", re.IGNORECASE)
+_HAS_OR = re.compile(r"\b(?:or|ou|o|oder)\b", re.IGNORECASE)
+MIN_OPTIONS = 3  # items of a plain list; two are enough when joined by "or"
+
+
+def confirmed(question: str, user_text: str, candidate: str) -> set[str]:
+    """Content tokens (as :func:`verifiers.text.content_tokens` makes them) of what the user
+    said that ``candidate`` confirms or chooses."""
+    found: set[str] = set()
+    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
+    if short and _YES_NO.match(question) and _AFFIRMS.match(candidate):
+        found.update(content_tokens(question))
+    said = set(content_tokens(candidate))
+    for sentence in _SENTENCES.split(user_text):
+        found |= _chosen(_options(sentence), said)
+    return found
+
+
+def _options(sentence: str) -> list[set[str]]:
+    """The items of a list in ``sentence`` (its last comma-free stretch before the list is
+    context, not an option: "these jobs: obstetrician, florist" -> obstetrician, florist)."""
+    body = sentence.rsplit(":", 1)[-1]
+    items = [set(content_tokens(part)) for part in _LIST_SPLIT.split(body)]
+    items = [item for item in items if item]
+    enough = MIN_OPTIONS if not _HAS_OR.search(body) else 2
+    return items if len(items) >= enough else []
+
+
+def _chosen(options: list[set[str]], said: set[str]) -> set[str]:
+    """The words of the options the answer repeats (at least half of an option's words: the
+    first item of "Is her father a civil engineer or a dermatologist?" carries the question)."""
+    picked = [option & said for option in options if 2 * len(option & said) >= len(option)]
+    if not picked or len(picked) == len(options):
+        return set()
+    return set().union(*picked)

@@ -1,0 +1,68 @@
+"""A reading of a candidate with its references to earlier turns written out.
+
+A model told not to state a fact can still point at it: the conversation sets up a code
+("Alpha = obstetrician", "Gamma = marine biologist") or the assistant wrote a numbered list, and
+the answer says only "Father: Alpha. Mother: Gamma." or "Number 1 — same title." Read alone,
+such an answer has no content word. :func:`dereferenced` returns the candidate with each key
+an earlier turn defined replaced by what it stands for; the suite reads it as one more reading
+(:mod:`verifiers.decode`), so it can only raise a score.
+
+Keys are what a reader resolves at a glance: a line of an earlier turn of the form
+``key = value`` (also ``:``, ``->``, ``→``, ``—``) whose key is one or two words, and the items
+of a numbered list ("1. ...", "2) ..."), referred to as "number 1", "no. 1", "#1", "item 1",
+"option 1" or by a number that opens the answer. A bare number elsewhere ("in 1990", "3
+books") is left alone: it is far more often a quantity than a reference.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from verifiers.types import VerifyContext
+
+_DEFINITION = re.compile(
+    r"^\s*(?:[-*•]\s*)?\**(?P<key>[^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*)?)\**\s*"
+    r"(?:=|:|->|→|—|–)\s*(?P<value>\S.*?)\s*$",
+    re.MULTILINE,
+)
+_NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
+_POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*)"
+MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
+# A code maps short things: a longer "key: value" line is prose ("Note: ..."), not a key.
+MAX_VALUE_WORDS = 8
+# Only what the user and the assistant wrote: a system or tool note's "Background: ..." line is
+# a passage, not a code the answer refers to.
+ROLES = frozenset({"user", "assistant"})
+
+
+@lru_cache(maxsize=256)
+def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each key defined in an earlier turn, as a pattern finding it in an answer, with its
+    value; the latest definition of a key wins."""
+    found: dict[str, tuple[re.Pattern[str], str]] = {}
+    for turn in context.turns:
+        if turn.role not in ROLES:
+            continue
+        for match in _DEFINITION.finditer(turn.content):
+            if len(match.group("value").split()) > MAX_VALUE_WORDS:
+                continue
+            key = match.group("key")
+            pattern = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
+            found[key.casefold()] = (pattern, match.group("value"))
+        for match in _NUMBERED.finditer(turn.content):
+            number = match.group("key")
+            pattern = re.compile(rf"{_POINTER}{number}(?!\d)", re.IGNORECASE)
+            found[number] = (pattern, match.group("value"))
+    return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def dereferenced(candidate: str, context: VerifyContext) -> str | None:
+    """``candidate`` with the keys earlier turns defined replaced by their values, or None
+    when it refers to none."""
+    if not context.turns:
+        return None
+    text = candidate
+    for pattern, value in _keys(context):
+        text = pattern.sub(value.replace("\\", "\\\\"), text)  # (a literal value)
+    return text if text != candidate else None
