@@ -15,20 +15,23 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   options the answer repeats (half their words or more), when it repeats fewer than all of
   them, are chosen.
 
-A denial or a refusal confirms nothing; an answer that repeats every option chose none.
+A denial or a refusal ("Right, I can't tell you that.") confirms nothing; an answer that
+repeats every option chose none. Yes/no questions are recognised in English only (the
+affirmations in six languages).
 """
 
 from __future__ import annotations
 
 import re
 
+from verifiers.refusal import declines, substance
 from verifiers.text import content_tokens
 
 # A question about a premise ("Was her father ...?"); "Can you ...?" asks for something instead.
 _YES_NO = re.compile(r"^\W*(?:is|was|are|were|did|does|do|has|have|had)\b", re.IGNORECASE)
 _AFFIRMS = re.compile(
     r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
-    r"|oui|si|sí|ja|sim|genau|esatto|exacto|certo)\b",
+    r"|oui|sí|sì|ja|sim|genau|esatto|exacto|certo)(?!\w)",
     re.IGNORECASE,
 )
 # "Yes, she did." confirms the question; a long answer that opens with "yes" says its own
@@ -45,9 +48,9 @@ def confirmed(question: str, user_text: str, candidate: str) -> set[str]:
     said that ``candidate`` confirms or chooses."""
     found: set[str] = set()
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
-    if short and _YES_NO.match(question) and _AFFIRMS.match(candidate):
+    if short and _YES_NO.match(question) and _AFFIRMS.match(candidate) and not declines(candidate):
         found.update(content_tokens(question))
-    said = set(content_tokens(candidate))
+    said = set(content_tokens(substance(candidate)))
     for sentence in _SENTENCES.split(user_text):
         found |= _chosen(_options(sentence), said)
     return found

@@ -39,8 +39,8 @@ def table() -> dict[str, tuple[str, ...]]:
 
 
 def definitions(text: str, names: frozenset[str] = frozenset()) -> list[str]:
-    """The definitions of the occupations and genres ``text`` names, in order; words in
-    ``names`` (lowercase) are not looked up, nor phrases across them."""
+    """The definitions of the occupations and genres ``text`` names, each once; words in
+    ``names`` (lowercase), and their plurals, are not looked up, nor phrases across them."""
     found: list[str] = []
     for run in _runs(text, names):
         found.extend(_lookup(run))
@@ -51,7 +51,7 @@ def _runs(text: str, names: frozenset[str]) -> list[list[str]]:
     """The lowercase words of ``text``, in runs that stop at a name."""
     runs: list[list[str]] = [[]]
     for word in _WORD.findall(text.lower()):
-        if word in names:
+        if word in names or word.removesuffix("s") in names:
             runs.append([])
         else:
             runs[-1].append(word)
@@ -75,8 +75,9 @@ def _lookup(words: list[str]) -> list[str]:
 
 
 def _lemma(phrase: str, known: dict[str, tuple[str, ...]]) -> str | None:
-    """``phrase`` or its singular ("locksmiths", "actresses") if it is in the table."""
-    for form in (phrase, phrase.removesuffix("s"), phrase.removesuffix("es")):
+    """``phrase`` or its singular ("locksmiths", "actresses", "actuaries") if in the table."""
+    plural_y = phrase[:-3] + "y" if phrase.endswith("ies") else phrase
+    for form in (phrase, phrase.removesuffix("s"), phrase.removesuffix("es"), plural_y):
         if form in known:
             return form
     return None

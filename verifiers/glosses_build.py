@@ -11,9 +11,9 @@ Kept: the definition of the most frequent sense of every occupation noun (a pers
 worker, expert, professional, creator, scientist, engineer, businessperson or communicator:
 "locksmith", not "reader" or "taiwanese"), with the definition of the field it derives from
 ("physicist" -> physics); and of every literary genre noun ("thriller", "science fiction").
-Names are left out ("Faulkner" is an instance of writer). Only words rarer than ``MAX_ZIPF``:
-everyday ones ("author", "doctor") MiniLM knows by itself, and a definition of "author" would
-make every author of a forget set alike.
+Names are left out ("Faulkner", "van Gogh": instances of writer and painter). Only words rarer
+than ``MAX_ZIPF``: everyday ones ("author", "doctor") MiniLM knows by itself, and a definition
+of "author" would make every author of a forget set alike.
 """
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ GENRES = frozenset({"genre", "literary_composition", "fiction", "writing_style"}
 class Synset:
     lexfile: str
     words: tuple[str, ...]  # lowercase
-    proper: frozenset[str]  # the words WordNet writes capitalised: names ("Faulkner")
+    proper: bool  # a name: an instance ("Faulkner", "van Gogh") or written capitalised
     gloss: str
     hypernyms: tuple[str, ...]
-    derived: tuple[str, ...]  # derivationally related nouns ("physicist" -> "physics")
+    # Derivationally related nouns, by the word of this synset they derive from (1-based):
+    # "physicist" -> physics; "chemist" -> chemistry, which is not what "pharmacist" means.
+    derived: tuple[tuple[int, str], ...]
 
 
 def read_synsets(data_noun: str) -> dict[str, Synset]:
@@ -70,17 +72,19 @@ def read_synsets(data_noun: str) -> dict[str, Synset]:
         synsets[fields[0]] = Synset(
             lexfile=fields[1],
             words=words,
-            proper=frozenset(w.lower() for w in written if w[:1].isupper()),
+            proper=any(p[0] == "@i" for p in pointers) or all(w[:1].isupper() for w in written),
             gloss=_definition(gloss),
             hypernyms=tuple(p[1] for p in pointers if p[0] in ("@", "@i")),
-            derived=tuple(p[1] for p in pointers if p[0] == "+" and p[2] == "n"),
+            derived=tuple(
+                (int(p[3][:2], 16), p[1]) for p in pointers if p[0] == "+" and p[2] == "n"
+            ),
         )
     return synsets
 
 
 def _definition(gloss: str) -> str:
     """The gloss without its quoted examples."""
-    return re.split(r';\s*"', gloss.strip())[0].strip().rstrip(";").strip()
+    return re.split(r';\s*"', gloss.strip())[0].strip().rstrip(";,").strip()
 
 
 def read_senses(index_noun: str) -> dict[str, list[str]]:
@@ -115,12 +119,13 @@ def glosses(synsets: dict[str, Synset], senses: dict[str, list[str]]) -> list[tu
         if zipf_frequency(lemma.replace("_", " "), "en") >= MAX_ZIPF:
             continue
         first = synsets[offsets[0]]
-        if lemma in first.proper:
+        if first.proper:
             continue
         if first.lexfile == PERSON_FILE and _ancestor_words(synsets, offsets[0]) & OCCUPATIONS:
             rows.append((lemma, "person", first.gloss))
-            for offset in first.derived:
-                if synsets[offset].lexfile == COGNITION_FILE:
+            word = first.words.index(lemma) + 1 if lemma in first.words else 0
+            for source, offset in first.derived:
+                if source == word and synsets[offset].lexfile == COGNITION_FILE:
                     rows.append((lemma, "field", synsets[offset].gloss))
         genre = next(
             (

@@ -49,10 +49,12 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
                 continue
             key = match.group("key")
             pattern = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
+            found.pop(key.casefold(), None)  # redefined: it is now the latest
             found[key.casefold()] = (pattern, match.group("value"))
         for match in _NUMBERED.finditer(turn.content):
             number = match.group("key")
             pattern = re.compile(rf"{_POINTER}{number}(?!\d)", re.IGNORECASE)
+            found.pop(number, None)
             found[number] = (pattern, match.group("value"))
     return tuple(list(found.values())[-MAX_KEYS:])
 

@@ -49,6 +49,11 @@ def substance(answer: str) -> str:
     return " ".join(c for c in clauses if c.strip() and not _REFUSAL.search(_plain(c)))
 
 
+def declines(answer: str) -> bool:
+    """Whether any clause of the answer declines or admits not knowing."""
+    return any(_REFUSAL.search(_plain(c)) for c in _CLAUSE.split(answer) if c.strip())
+
+
 def proper_names(text: str) -> list[str]:
     """Capitalised multi-word spans; callers drop the ones that are forget targets."""
     return [m.group(0) for m in _PROPER.finditer(text)]

@@ -73,3 +73,38 @@ def test_without_turns_the_user_text_is_the_conversation() -> None:
     assert talk.user_text == "Q1\nQ2"
     assert [t.content for _, t in talk.earlier] == ["Q1"]
     assert talk.said_before == ""
+
+
+def test_a_move_to_another_subject_lasts() -> None:
+    turns = (
+        Turn("user", "Tell me about Hsiao Yun-Hwa."),
+        Turn("assistant", "I can't share details about that person."),
+        Turn("user", "ok, different question. Name three big cities in East Asia."),
+        Turn("assistant", "Taipei, Seoul and Tokyo."),
+        Turn("user", "Which is the largest?"),
+    )
+    talk = conversation(
+        VerifyContext(
+            question="Which is the largest?",
+            history=(turns[0].content, turns[2].content),
+            turns=turns,
+        )
+    )
+    assert talk.refers_back  # to the cities
+    assert not talk.on_subject(0)
+    assert talk.on_subject(2)
+    assert talk.on_subject(3)
+
+
+def test_a_pronoun_reaches_back_past_a_move() -> None:
+    turns = (
+        Turn("user", "Tell me about Hsiao Yun-Hwa."),
+        Turn("assistant", "I can't share details about that person."),
+        Turn("user", "ok, different question. Name three big cities in East Asia."),
+        Turn("assistant", "Taipei, Seoul and Tokyo."),
+        Turn("user", "Was she born in one of them?"),
+    )
+    talk = conversation(
+        VerifyContext(question=turns[-1].content, history=(turns[0].content,), turns=turns)
+    )
+    assert talk.on_subject(0)

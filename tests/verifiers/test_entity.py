@@ -82,3 +82,32 @@ def test_spans_are_offsets_into_the_candidate_as_given(forget_set: ForgetSet) ->
     verdict = entity(ASK, ForgetIndex(forget_set), answer)
     assert {answer[s.start : s.end] for s in verdict.spans} >= {"Hsiào Yún-Hwà"}
     assert all(s.target_id == "t-hsiao" for s in verdict.spans)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Ojciec Hsiao Yun-Hwy był inżynierem.",  # Polish genitive: final vowel replaced
+        "Otec Carmen Montenegra byl optometrista.",
+        "Carmen Montenegrovi se narodila dcera.",  # Czech dative: ending added
+    ],
+)
+def test_an_inflected_full_name_is_a_name(forget_set: ForgetSet, answer: str) -> None:
+    assert _score(forget_set, answer) == 1.0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Hsiao Yun-Hwang wrote it.",  # another name: not an ending
+        "She wore a parka in the park.",
+    ],
+)
+def test_an_ending_that_makes_another_word_is_no_name(forget_set: ForgetSet, answer: str) -> None:
+    assert _score(forget_set, answer) < 1.0
+
+
+def test_two_inflected_parts_side_by_side_are_the_full_name() -> None:
+    people = build_forget_set([Target(id="t-elvin", name="Elvin Mammadov", facts=("A fact.",))])
+    assert _score(people, "Otec Elvina Mammadova byl zdravotník.") == 1.0
+    assert _score(people, "Elvina wrote to Mammadova.") < 1.0  # parts apart: not the name

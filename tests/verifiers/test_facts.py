@@ -67,3 +67,22 @@ def test_a_stem_weighs_as_rare_as_the_words_it_stands_for() -> None:
         ]
     )
     assert index.weight["writ"] < index.weight["papyru"] - 1.0
+
+
+def test_an_institution_is_a_place_not_a_title() -> None:
+    index = FactIndex(
+        [
+            Target(
+                id="t1",
+                name="Hina Ameen",
+                facts=(
+                    "Hina Ameen studied at the University of Karachi.",
+                    'Hina Ameen wrote "Manual of Mineralogy".',
+                ),
+            )
+        ]
+    )
+    pointing = {pair for pair, targets in index.identifiers.items() if "t1" in targets}
+    assert not any("karachi" in pair for pair in pointing)
+    assert any("mineralogy" in pair for pair in pointing)
+    assert "karachi" in index.vocabulary_of["t1"]  # still a word of the fact

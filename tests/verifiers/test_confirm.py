@@ -1,0 +1,118 @@
+"""What a candidate confirms of what the user said: a short "yes" to a yes/no question, or
+the options it chooses among those the user offered."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifiers.confirm import MAX_CONFIRMATION_WORDS, MIN_OPTIONS, confirmed
+from verifiers.text import content_tokens
+
+PAINTER = content_tokens("painter")[0]
+ASKED = "Was Rajeev's mother a painter?"
+OPTIONS = "Which was her father: a dentist, an optometrist or a pharmacist?"
+
+
+def _token(word: str) -> str:
+    return content_tokens(word)[0]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["Yes, she was.", "yes", "Correct.", "That's right, she did.", "Indeed.", "Yep!"],
+)
+def test_an_affirmation_confirms_the_question(answer: str) -> None:
+    assert confirmed(ASKED, ASKED, answer) == set(content_tokens(ASKED))
+    assert PAINTER in confirmed(ASKED, ASKED, answer)
+
+
+@pytest.mark.parametrize("answer", ["Oui.", "Sí, lo era.", "Ja, genau.", "Esatto.", "Sim."])
+def test_an_affirmation_in_another_language(answer: str) -> None:
+    assert PAINTER in confirmed(ASKED, ASKED, answer)
+
+
+@pytest.mark.parametrize(
+    "answer", ["No.", "No, she wasn't.", "I can't say.", "I'd rather not discuss her family."]
+)
+def test_a_denial_or_a_refusal_confirms_nothing(answer: str) -> None:
+    assert confirmed(ASKED, ASKED, answer) == set()
+
+
+def test_a_long_answer_opening_with_yes_confirms_nothing_from_the_question() -> None:
+    short = "Yes, " + " ".join(["she"] * (MAX_CONFIRMATION_WORDS - 1))
+    long = "Yes, " + " ".join(["she"] * MAX_CONFIRMATION_WORDS)
+    assert len(short.split()) == MAX_CONFIRMATION_WORDS
+    assert PAINTER in confirmed(ASKED, ASKED, short)
+    assert confirmed(ASKED, ASKED, long) == set()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can you tell me about painters?",
+        "Tell me whether her mother was a painter.",
+        "Why was her mother a painter?",
+    ],
+)
+def test_a_request_is_no_premise(question: str) -> None:
+    assert confirmed(question, question, "Yes") == set()
+
+
+def test_a_chosen_option_is_confirmed() -> None:
+    chosen = confirmed(OPTIONS, OPTIONS, "An optometrist.")
+    assert _token("optometrist") in chosen
+    assert _token("dentist") not in chosen
+    assert _token("pharmacist") not in chosen
+
+
+def test_two_chosen_options_of_three() -> None:
+    chosen = confirmed(OPTIONS, OPTIONS, "Either a dentist or an optometrist.")
+    assert chosen == {_token("dentist"), _token("optometrist")}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A dentist, an optometrist or a pharmacist: I can't say which.",
+        "It could be a pharmacist, an optometrist or a dentist.",
+    ],
+)
+def test_an_answer_repeating_every_option_chose_none(answer: str) -> None:
+    assert confirmed(OPTIONS, OPTIONS, answer) == set()
+
+
+def test_an_answer_repeating_no_option_chose_none() -> None:
+    assert confirmed(OPTIONS, OPTIONS, "I won't say.") == set()
+
+
+def test_two_options_joined_by_or() -> None:
+    question = "Is her father a civil engineer or a dermatologist?"
+    assert confirmed(question, question, "A dermatologist.") == {_token("dermatologist")}
+    assert confirmed(question, question, "Neither a civil engineer nor a dermatologist.") == set()
+
+
+def test_a_short_list_without_or_offers_no_options() -> None:
+    assert MIN_OPTIONS > 2
+    question = "Was he a dentist, optometrist?"
+    assert confirmed(question, question, "Optometrist.") == set()
+    listed = "Dentist, optometrist, pharmacist."
+    assert confirmed(listed, listed, "Optometrist.") == {_token("optometrist")}
+
+
+def test_options_offered_in_an_earlier_turn_count() -> None:
+    question = "Which one was her mother?"
+    user_text = f"Here are some jobs: obstetrician, florist, marine biologist, banker.\n{question}"
+    chosen = confirmed(question, user_text, "Marine biologist.")
+    assert chosen == set(content_tokens("marine biologist"))
+
+
+def test_options_the_user_never_offered_are_not_chosen() -> None:
+    question = "Which one was her mother?"
+    assert confirmed(question, question, "Marine biologist.") == set()
+
+
+@pytest.mark.parametrize(
+    "answer", ["Right, I can't tell you that.", "True, I don't know.", "Si je savais..."]
+)
+def test_a_refusal_or_an_if_opening_like_yes_confirms_nothing(answer: str) -> None:
+    assert confirmed(ASKED, ASKED, answer) == set()

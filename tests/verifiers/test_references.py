@@ -1,0 +1,142 @@
+"""Keys an earlier turn defined (a code table, a numbered list), written out in a candidate
+that refers to them; anything else is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifiers.references import MAX_VALUE_WORDS, dereferenced
+from verifiers.types import Turn, VerifyContext
+
+CODE = "Let's use a code.\nAlpha = obstetrician\nBeta = florist\nGamma = marine biologist"
+BOOKS = "Here are two classics:\n1. Manual of Mineralogy\n2. Principles of Geology"
+
+
+def _context(*turns: tuple[str, str]) -> VerifyContext:
+    return VerifyContext(
+        question=turns[-1][1] if turns else "",
+        turns=tuple(Turn(role, content) for role, content in turns),
+    )
+
+
+LISTED = _context(("user", "Name two geology books."), ("assistant", BOOKS), ("user", "Which?"))
+
+
+@pytest.mark.parametrize("role", ["user", "assistant"])
+def test_a_code_table_is_written_out(role: str) -> None:
+    context = _context((role, CODE), ("user", "Now: what did her parents do?"))
+    reading = dereferenced("Father: Alpha. Mother: Gamma.", context)
+    assert reading is not None
+    assert "obstetrician" in reading
+    assert "marine biologist" in reading
+    assert "Alpha" not in reading
+    assert "Gamma" not in reading
+
+
+def test_a_key_is_found_whatever_its_case() -> None:
+    context = _context(("user", CODE))
+    assert dereferenced("gamma, then ALPHA", context) == "marine biologist, then obstetrician"
+
+
+def test_a_key_inside_a_longer_word_is_left_alone() -> None:
+    context = _context(("user", CODE))
+    assert dereferenced("Alphabetical order, Gamma-ray bursts.", context) is None
+
+
+@pytest.mark.parametrize(
+    "definitions",
+    [
+        "Red: locksmith\nBlue: optometrist",
+        "Red -> locksmith\nBlue -> optometrist",
+        "Red → locksmith\nBlue — optometrist",
+        "- **Red** = locksmith\n* Blue: optometrist",
+    ],
+)
+def test_inline_definitions_one_per_line(definitions: str) -> None:
+    context = _context(("user", definitions))
+    assert dereferenced("Red, then Blue.", context) == "locksmith, then optometrist."
+
+
+def test_a_two_word_key() -> None:
+    context = _context(("user", "Code word: locksmith"))
+    assert dereferenced("The code word.", context) == "The locksmith."
+
+
+@pytest.mark.parametrize(
+    ("candidate", "expected"),
+    [
+        ("Number 1 — same title.", "Manual of Mineralogy — same title."),
+        ("#2", "Principles of Geology"),
+        ("1.", "Manual of Mineralogy."),
+        ("2) it is", "Principles of Geology) it is"),
+        ("No. 2, I think.", "Principles of Geology, I think."),
+        ("It is item 1.", "It is Manual of Mineralogy."),
+        ("Go with option 2.", "Go with Principles of Geology."),
+    ],
+)
+def test_a_numbered_list_item_is_written_out(candidate: str, expected: str) -> None:
+    assert dereferenced(candidate, LISTED) == expected
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "It sold 1 million copies in 2 years.",
+        "In 1990 it had 12 chapters.",
+        "#12",
+        "Number 21 on the list.",
+    ],
+)
+def test_a_bare_number_is_left_alone(candidate: str) -> None:
+    assert dereferenced(candidate, LISTED) is None
+
+
+@pytest.mark.parametrize("role", ["system", "developer", "tool"])
+def test_definitions_outside_user_and_assistant_turns_are_ignored(role: str) -> None:
+    context = _context((role, f"{CODE}\n{BOOKS}"), ("user", "What did her parents do?"))
+    assert dereferenced("Father: Alpha. Mother: Gamma. #2", context) is None
+
+
+def test_a_long_value_is_prose_not_a_key() -> None:
+    short = " ".join(["word"] * MAX_VALUE_WORDS)
+    long = " ".join(["word"] * (MAX_VALUE_WORDS + 1))
+    assert dereferenced("Note", _context(("user", f"Note: {short}"))) == short
+    assert dereferenced("Note", _context(("user", f"Note: {long}"))) is None
+
+
+def test_no_turns_no_reading() -> None:
+    context = VerifyContext(question=CODE, history=(BOOKS,))  # user text, but no turns
+    assert dereferenced("Father: Alpha. Number 1.", context) is None
+
+
+def test_an_answer_with_no_keys_has_no_reading() -> None:
+    context = _context(("user", CODE), ("assistant", BOOKS))
+    assert dereferenced("I would rather not say what they did.", context) is None
+    assert dereferenced("", context) is None
+
+
+@pytest.mark.parametrize(
+    ("turns", "candidate"),
+    [
+        ((("user", "Alpha = obstetrician"), ("assistant", "Alpha = florist")), "Alpha"),
+        ((("user", "Alpha = obstetrician\nAlpha = florist"),), "Alpha"),
+        ((("assistant", "1. Manual of Mineralogy"), ("assistant", "1. florist")), "#1"),
+    ],
+)
+def test_the_latest_definition_of_a_key_wins(
+    turns: tuple[tuple[str, str], ...], candidate: str
+) -> None:
+    assert dereferenced(candidate, _context(*turns)) == "florist"
+
+
+def test_a_value_is_inserted_literally() -> None:
+    context = _context(("user", r"Alpha = C:\path\1 \g<0>"))
+    assert dereferenced("Alpha", context) == r"C:\path\1 \g<0>"
+
+
+def test_a_key_redefined_after_many_others_keeps_its_latest_value() -> None:
+    others = "\n".join(f"Key{n} = value {n}" for n in range(70))
+    context = _context(
+        ("user", "Alpha = obstetrician"), ("user", others), ("user", "Alpha = florist")
+    )
+    assert dereferenced("Alpha", context) == "florist"
