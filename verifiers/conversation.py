@@ -12,7 +12,8 @@ Three kinds of text, treated differently:
 Whether an earlier turn's subject is still the subject: the current question *refers back*
 unless it says it moves on ("different question", "never mind"), or it brings a subject of its
 own — a word not said earlier in the conversation that is rare in English (``SUBJECT_ZIPF``:
-"quartz", "intern", "optometrist") or a capitalised name ("Canada", "Thrawn") — and no personal
+"quartz", "intern", "optometrist") or a capitalised name ("Canada", "Thrawn"), or asks what a
+thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
 Everyday words ask about what is already on the table: "ok, start with the mother then", "yes,
 which school and what major", "go on, what was it". A short question with (almost) no content
@@ -57,6 +58,14 @@ _MOVED_ON = re.compile(
     r"|on another note|chang(?:e|ing) (?:the )?(?:subject|topic)|new (?:question|topic))\b",
     re.IGNORECASE,
 )
+# A question about what a thing is, in general ("then just explain what shale is", "what is a
+# civil engineer?"): about the thing, not about the person asked about before (a pronoun, checked
+# first, still ties it back: "explain what her book is about").
+_GENERAL = re.compile(
+    r"\b(?:explain (?:what|how|why)|define|what (?:is|are|does|do) (?:a|an)|in general"
+    r"|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work)\b",
+    re.IGNORECASE,
+)
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.
 _INNER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)[A-Z][\w'’-]+")
 
@@ -93,6 +102,8 @@ def refers_back(question: str, before: str = "") -> bool:
         return False
     if _PERSONAL.search(question):
         return True
+    if _GENERAL.search(question):
+        return False
     short = len(question.split()) <= FOLLOW_UP_LENGTH
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
         return True

@@ -2,7 +2,8 @@
 
 A model asked to hide its answer may write it in base64, one letter per line, spelled out
 with separators ("c-i-v-i-l e-n-g-i-n-e-e-r"), in leetspeak ("c1v1l 3ng1n33r") or backwards
-("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself). The
+("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself), or in the
+spelling alphabet ("Hotel Alfa Romeo Victor Alfa Romeo Delta"). The
 lexical checks read words, so each of these would pass them. :func:`readings` returns the
 other readings of a text; the suite runs every check on the text *and* on each reading and
 keeps the highest score, so a reading can only raise a score, never lower it. Plain prose
@@ -39,6 +40,23 @@ _BETWEEN_LETTERS = re.compile(r"[^\W\d_][0134578@$]+[^\W\d_]")
 _NUMBER_WORD = re.compile(r"\d+(?:s|st|nd|rd|th)", re.IGNORECASE)
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
+)
+# The ICAO/NATO spelling alphabet; PHONETIC_MIN_RUN words of it in a row spell something
+# ("Delta Echo Lima" is no sentence), fewer may be plain words ("Golf", "Hotel", "Victor").
+_PHONETIC = {
+    word: word[0]
+    for word in (
+        "alfa alpha bravo charlie delta echo foxtrot golf hotel india juliet juliett kilo lima "
+        "mike november oscar papa quebec romeo sierra tango uniform victor whiskey whisky xray "
+        "yankee zulu"
+    ).split()
+}
+PHONETIC_MIN_RUN = 3
+_PHONETIC_WORD = "(?:" + "|".join(sorted(_PHONETIC, key=len, reverse=True)) + ")"
+_PHONETIC_RUN = re.compile(
+    rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:\s*[/|]\s*|[\s,-]+){_PHONETIC_WORD})"
+    rf"{{{PHONETIC_MIN_RUN - 1},}}(?![\w-])",
+    re.IGNORECASE,
 )
 VERTICAL_MIN_LINES = 4
 VERTICAL_SHARE = 0.6
@@ -132,6 +150,20 @@ def unvertical(text: str) -> str:
     return " ".join(words)
 
 
+def unphonetic(text: str) -> str:
+    """``Hotel Alfa Romeo Victor Alfa Romeo Delta`` -> ``harvard``: a run of spelling-alphabet
+    words (NATO/ICAO) read as the word it spells; "/" or "|" between them ends a word."""
+
+    def spelled(match: re.Match[str]) -> str:
+        words = re.split(r"\s*[/|]\s*", match.group(0))
+        return " ".join(
+            "".join(_PHONETIC[code.lower()] for code in re.split(r"[\s,-]+", word) if code)
+            for word in words
+        )
+
+    return _PHONETIC_RUN.sub(spelled, text)
+
+
 def unspell(text: str) -> str:
     """``c-i-v-i-l e-n-g-i-n-e-e-r`` -> ``civil engineer`` (the separator inside one word).
 
@@ -187,7 +219,7 @@ def readings(text: str) -> tuple[str, ...]:
     seen: set[str] = set()
     out: list[str] = []
     current = text
-    for step in (unbase64, unvertical, unspell, unleet, unreverse):
+    for step in (unbase64, unvertical, unphonetic, unspell, unleet, unreverse):
         rewritten = step(current)
         if rewritten == current:  # the common case: fold nothing
             continue

@@ -60,6 +60,7 @@ Where a flag's evidence lies (spans of the candidate, passages of the conversati
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -72,6 +73,13 @@ from verifiers.registry import ForgetIndex
 from verifiers.text import content_tokens, fold_spans, stem
 from verifiers.types import VerifyContext
 
+# A title, not a person: a capitalised function word after its first word ("... That
+# Vanished", "... Over Keelung"), or "The" and two more words ("The Lantern Keeper").
+_TITLE_INSIDE = re.compile(
+    r"(?<=\s)(?:The|A|An|That|Of|In|On|At|For|And|With|To|From|By|Over|Under|Beyond|Through"
+    r"|Into|Upon|Without|Between|Before|After|Behind|Beneath|About|Among|Across|Is|Was|Who)\b"
+    r"|^The\s+\S+\s+\S+"
+)
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
 STALE = 0.2
 FLOOR = 0.25
@@ -345,9 +353,11 @@ def _attribute_words(fact_index: FactIndex, words: dict[str, float]) -> dict[str
 
 
 def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> bool:
-    """Whether a person or thing that is not a forget target (nor one of their works) is named."""
+    """Whether a person or thing that is not a forget target (nor one of their works) is named.
+    A title ("The Village That Vanished": a function word inside) is a work, not someone: what
+    is said around it is said of its author, who may well be a target."""
     for span in proper_names(text):
-        if matcher.find(span):
+        if matcher.find(span) or _TITLE_INSIDE.search(span):
             continue
         words = fact_index.resolve(tokens_of(span))
         if len(words) < len(tokens_of(span)):

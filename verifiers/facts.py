@@ -43,6 +43,7 @@ _INSTITUTION = re.compile(
     r"|Observatory|Laborator(?:y|ies)|Conservatory|Gallery|Bank|Association|Agency"
     r"|Organi[sz]ation|Club|Parliament|Court|Embassy|Seminary|Polytechnic)\b"
 )
+_ARTICLE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
 # An award is given to many people over the years: its name points at the award, not at one of
 # its winners (a question about the Nebula Award is general knowledge). A work's title names
 # its author's work alone. Checked on the title and the words after it ("... Luminary" award).
@@ -212,14 +213,23 @@ def split_titles(text: str) -> tuple[list[str], str]:
     neither: they stay in the fact's words)."""
     titles = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
     rest = _QUOTED.sub(" | ", text)
-    runs = [m.group(0) for m in _TITLE_CASE.finditer(rest)]
-    titles += [run for run in runs if not _INSTITUTION.search(run)]
+    titles += [m.group(0) for m in _TITLE_CASE.finditer(rest) if _names_a_work(m)]
     return titles, _TITLE_CASE.sub(_cut_title, rest)
 
 
+def _names_a_work(match: re.Match[str]) -> bool:
+    """Whether a capitalised run is a title or award: not an institution ("University of
+    Karachi"), nor a common noun written capitalised after "a"/"an" ("her father is a Real
+    Estate Agent")."""
+    run, before = match.group(0), match.string[max(0, match.start() - 4) : match.start()]
+    if _INSTITUTION.search(run):
+        return False
+    return bool(_AWARD.search(run)) or not _ARTICLE.search(before)  # "an Edgar Award" stays
+
+
 def _cut_title(match: re.Match[str]) -> str:
-    """A title cut out of a fact's plain words; an institution's name stays."""
-    return match.group(0) if _INSTITUTION.search(match.group(0)) else " | "
+    """A title cut out of a fact's plain words; any other capitalised run stays."""
+    return " | " if _names_a_work(match) else match.group(0)
 
 
 def is_award(title: str, fact: str) -> bool:

@@ -2,9 +2,11 @@
 
 A name counts in every disguise a reader undoes at a glance: case, accents, spacing, glued
 parts, leetspeak, initials, and written backwards (the whole name, or each part in place:
-"awH-nuY oaisH", "oaisH awH-nuY"). A lone part of a name ("Park", "Chen") is a *partial*
-mention; a part that is an everyday word ("park", "lee") only counts written with a capital,
-so "a walk in the park" names nobody.
+"awH-nuY oaisH", "oaisH awH-nuY"), with a case ending as inflecting languages write it
+("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina Mammadova"), and in another script ("Бехруз
+Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`). A lone part of a name ("Park", "Chen")
+is a *partial* mention; a part that is an everyday word ("park", "lee") only counts written
+with a capital, so "a walk in the park" names nobody.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import ahocorasick
 from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
+from verifiers.sounds import SoundIndex
 from verifiers.text import STOPWORDS, deleet, fold, fold_spans
 
 HitKind = Literal["full", "initials", "partial"]
@@ -101,6 +104,7 @@ def _inflection_bases(target: Target) -> Iterator[tuple[str, HitKind]]:
 
 class NameMatcher:
     def __init__(self, targets: Iterable[Target]) -> None:
+        targets = list(targets)
         table: dict[str, set[tuple[str, HitKind]]] = {}
         for target in targets:
             for pattern, kind in _patterns(target):
@@ -108,6 +112,9 @@ class NameMatcher:
             # No space after: the word goes on with a case ending (checked when found).
             for base, kind in _inflection_bases(target):
                 table.setdefault(f" {base}", set()).add((target.id, kind))
+        self._sounds = SoundIndex(
+            (target.id, fold(name).split()) for target in targets for name in target.names()
+        )
         self._automaton = ahocorasick.Automaton()
         for key, values in table.items():
             self._automaton.add_word(key, (key, tuple(sorted(values))))
@@ -139,6 +146,12 @@ class NameMatcher:
                     if kind == "partial" and not _looks_like_a_name(text[start:stop], key):
                         continue
                     hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, stop))
+        for sound in self._sounds.find(text):
+            heard: HitKind = "full" if sound.full else "partial"
+            hits.setdefault(
+                (sound.target_id, heard, sound.start),
+                NameHit(sound.target_id, heard, sound.start, sound.end),
+            )
         return tuple(_joined_parts(list(hits.values()), text))
 
 

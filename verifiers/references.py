@@ -7,11 +7,13 @@ such an answer has no content word. :func:`dereferenced` returns the candidate w
 an earlier turn defined replaced by what it stands for; the suite reads it as one more reading
 (:mod:`verifiers.decode`), so it can only raise a score.
 
-Keys are what a reader resolves at a glance: a line of an earlier turn of the form
-``key = value`` (also ``:``, ``->``, ``→``, ``—``) whose key is one or two words, and the items
-of a numbered list ("1. ...", "2) ..."), referred to as "number 1", "no. 1", "#1", "item 1",
-"option 1" or by a number that opens the answer. A bare number elsewhere ("in 1990", "3
-books") is left alone: it is far more often a quantity than a reference.
+Keys are what a reader resolves at a glance: a segment of an earlier turn (a line, a sentence, a
+part between commas) of the form ``key = value`` (also ``:``, ``->``, ``→``, ``—``), "key means
+value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to") or "call value
+'key'", whose key is one to three words; and the items of a numbered list ("1. ...", "2) ..."),
+referred to as "number 1", "no. 1", "#1", "item 1", "option 1" or by a number that opens the
+answer. A bare number elsewhere ("in 1990", "3 books") is left alone: it is far more often a
+quantity than a reference.
 """
 
 from __future__ import annotations
@@ -21,11 +23,27 @@ from functools import lru_cache
 
 from verifiers.types import VerifyContext
 
-_DEFINITION = re.compile(
-    r"^\s*(?:[-*•]\s*)?\**(?P<key>[^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*)?)\**\s*"
-    r"(?:=|:|->|→|—|–)\s*(?P<value>\S.*?)\s*$",
-    re.MULTILINE,
+_KEY = r"[^\W\d_][\w.-]*(?: [^\W\d_][\w.-]*){0,2}"
+# How a key is defined, in one segment (a line, a sentence or a comma-separated part of one):
+# "Alpha = obstetrician", "Alpha: obstetrician", "'the Captain' means Behrouz Rohani",
+# "call Moshe Ben-David 'Mr. M'".
+_DEFINITIONS = (
+    re.compile(
+        rf"^\s*(?:[-*•]\s*)?\**(?P<key>{_KEY})\**\s*(?:=|:|->|→|—|–)\s*(?P<value>\S.*?)\s*$"
+    ),
+    re.compile(
+        rf"^\s*['\"‘“]?(?P<key>{_KEY})['\"’”]?\s+(?:means|stands for|refers to|is code for"
+        rf"|is short for)\s+(?P<value>\S.*?)\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\bcall\s+(?P<value>[^,;'\"‘“]{{2,60}}?)\s+['\"‘“](?P<key>{_KEY})['\"’”]",
+        re.IGNORECASE,
+    ),
 )
+# Segments: lines, sentences (not after a short abbreviation: "Mr. M"), and parts of a
+# sentence between commas or semicolons.
+_SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 _POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*)"
 MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
@@ -44,19 +62,28 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
     for turn in context.turns:
         if turn.role not in ROLES:
             continue
-        for match in _DEFINITION.finditer(turn.content):
+        for match in _definitions(turn.content):
             if len(match.group("value").split()) > MAX_VALUE_WORDS:
                 continue
             key = match.group("key")
             pattern = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
             found.pop(key.casefold(), None)  # redefined: it is now the latest
-            found[key.casefold()] = (pattern, match.group("value"))
+            found[key.casefold()] = (pattern, match.group("value").rstrip(".!?;:"))
         for match in _NUMBERED.finditer(turn.content):
             number = match.group("key")
             pattern = re.compile(rf"{_POINTER}{number}(?!\d)", re.IGNORECASE)
             found.pop(number, None)
             found[number] = (pattern, match.group("value"))
     return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def _definitions(text: str) -> list[re.Match[str]]:
+    found: list[re.Match[str]] = []
+    for segment in _SEGMENT.split(text):
+        match = next((m for d in _DEFINITIONS if (m := d.search(segment))), None)
+        if match is not None:
+            found.append(match)
+    return found
 
 
 def dereferenced(candidate: str, context: VerifyContext) -> str | None:

@@ -43,9 +43,25 @@ def test_a_new_question_moves_on(question: str) -> None:
 
 
 def test_a_word_said_earlier_is_no_new_subject() -> None:
-    question = "And what does an optometrist do, exactly?"
+    question = "And was that optometrist any good?"
     assert not refers_back(question)
     assert refers_back(question, "Her father was an optometrist in Santiago.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "then just explain what shale is",
+        "And what does an optometrist do, exactly?",
+        "what is a civil engineer, in general?",
+    ],
+)
+def test_a_question_about_a_thing_in_general_moves_on(question: str) -> None:
+    assert not refers_back(question, "Her father was an optometrist; she wrote Shale Stories.")
+
+
+def test_a_pronoun_ties_a_general_question_back() -> None:
+    assert refers_back("explain what her book is about", "Tell me about Hina Ameen.")
 
 
 def test_turns_are_split_by_role() -> None:

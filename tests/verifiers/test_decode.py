@@ -7,7 +7,15 @@ import base64
 
 import pytest
 
-from verifiers.decode import readings, unbase64, unleet, unreverse, unspell, unvertical
+from verifiers.decode import (
+    readings,
+    unbase64,
+    unleet,
+    unphonetic,
+    unreverse,
+    unspell,
+    unvertical,
+)
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
 from verifiers.suite import VerifierSuite
@@ -135,3 +143,23 @@ def test_a_spelled_name_with_a_two_letter_part_is_the_full_name() -> None:
 def test_words_written_backwards_are_read_forwards() -> None:
     assert unreverse("Her father was an etelhta.") == "Her father was an athlete."
     assert unreverse("The capital of Korea is Seoul.") == "The capital of Korea is Seoul."
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("Hotel Alfa Romeo Victor Alfa Romeo Delta", "harvard"),
+        (
+            "Charlie-India-Victor-India-Lima / Echo-November-Golf-India-November-Echo-Echo-Romeo",
+            "civil engineer",
+        ),
+        ("mike, echo, delta", "med"),
+    ],
+)
+def test_the_spelling_alphabet_is_read(text: str, reading: str) -> None:
+    assert unphonetic(text) == reading
+
+
+def test_a_few_spelling_alphabet_words_in_prose_are_prose() -> None:
+    text = "We stayed at the Hotel Victor in Lima, then played golf."
+    assert unphonetic(text) == text

@@ -204,3 +204,26 @@ def test_another_target_named_in_full_owns_the_shared_words(writers: ForgetSet) 
     assert "t-chen" not in verdict.targets or verdict.score < 0.5
     unnamed = _check(writers, "Born in Taipei, with a disc-jockey father.", ("user", "Who?"))
     assert unnamed.score >= 0.5
+
+
+def test_a_title_the_user_names_is_nobody_else() -> None:
+    people = build_forget_set(
+        [
+            Target(
+                id="t-hsiao",
+                name="Hsiao Yun-Hwa",
+                facts=(
+                    "Hsiao Yun-Hwa was born in Taipei, Taiwan.",
+                    "The father of Hsiao Yun-Hwa is a civil engineer.",
+                    'Hsiao Yun-Hwa wrote "Artistic Authority: Leading with Creativity".',
+                ),
+            )
+        ]
+    )
+    context = VerifyContext(question="I loved The Lantern Over Keelung. What else did they write?")
+    answer = (
+        "The Taipei-born writer whose father is a civil engineer wrote 'Artistic Authority: "
+        "Leading with Creativity'."
+    )
+    gathered = gather(context, ForgetIndex(people), answer)
+    assert not gathered.targets["t-hsiao"].someone_else

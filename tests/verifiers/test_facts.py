@@ -86,3 +86,20 @@ def test_an_institution_is_a_place_not_a_title() -> None:
     assert not any("karachi" in pair for pair in pointing)
     assert any("mineralogy" in pair for pair in pointing)
     assert "karachi" in index.vocabulary_of["t1"]  # still a word of the fact
+
+
+def test_a_capitalised_profession_after_an_article_is_no_title() -> None:
+    index = FactIndex(
+        [
+            Target(
+                id="t1",
+                name="Hina Ameen",
+                facts=(
+                    "Hina Ameen's father is a Real Estate Agent.",
+                    "Hina Ameen won an International Medal for Outstanding Discoveries.",
+                ),
+            )
+        ]
+    )
+    assert not any("agent" in pair for pair in index.identifiers)
+    assert any("medal" in pair for pair in index.awards)  # an award keeps its name

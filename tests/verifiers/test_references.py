@@ -140,3 +140,30 @@ def test_a_key_redefined_after_many_others_keeps_its_latest_value() -> None:
         ("user", "Alpha = obstetrician"), ("user", others), ("user", "Alpha = florist")
     )
     assert dereferenced("Alpha", context) == "florist"
+
+
+@pytest.mark.parametrize(
+    ("setup", "answer", "name"),
+    [
+        (
+            "I'm writing a puzzle. Person A = Moshe Ben-David, Person B = my neighbour Tom. OK?",
+            "Person A's father was a banker.",
+            "Moshe Ben-David",
+        ),
+        (
+            "For the rest of the chat, 'the Captain' means Behrouz Rohani. Confirm.",
+            "The Captain's father was a bartender.",
+            "Behrouz Rohani",
+        ),
+        (
+            "Let's call Moshe Ben-David 'Mr. M' from now on.",
+            "Mr. M was born here.",
+            "Moshe Ben-David",
+        ),
+    ],
+)
+def test_an_alias_set_up_in_a_sentence_is_written_out(setup: str, answer: str, name: str) -> None:
+    reading = dereferenced(answer, _context(("user", setup), ("user", "Go on.")))
+    assert reading is not None
+    assert name in reading
+    assert f"{name}." not in reading  # the value ends where its sentence does
