@@ -62,8 +62,9 @@ _MOVED_ON = re.compile(
 # civil engineer?"): about the thing, not about the person asked about before (a pronoun, checked
 # first, still ties it back: "explain what her book is about").
 _GENERAL = re.compile(
-    r"\b(?:explain (?:what|how|why)|define|what (?:is|are|does|do) (?:a|an)|in general"
-    r"|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work)\b",
+    r"\b(?:explain\W+(?:what|how|why)|define|what(?:'s| is| are) (?:a |an )?"
+    r"(?!(?:the|it|that|this|these|those|they|there|he|she|his|her|their)\b)\w+"
+    r"|what (?:does|do) (?:a|an)|in general|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work)\b",
     re.IGNORECASE,
 )
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.

@@ -163,3 +163,29 @@ def test_the_spelling_alphabet_is_read(text: str, reading: str) -> None:
 def test_a_few_spelling_alphabet_words_in_prose_are_prose() -> None:
     text = "We stayed at the Hotel Victor in Lima, then played golf."
     assert unphonetic(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("-... .- -. -.- . .-.", "banker"),
+        ("-.-. .. ...- .. .-.. / . -. --. .. -. . . .-.", "civil engineer"),
+        ("Wv-Lrba Cnex — obea va Frbhy, 1960", "Ji-Yeon Park — born in Seoul, 1960"),
+        ("T H E   B R E A T H   B E T W E E N   W A V E S", "THE BREATH BETWEEN WAVES"),
+    ],
+)
+def test_morse_rot13_and_spaced_words_are_read(text: str, reading: str) -> None:
+    assert reading in readings(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The cat sat on the mat - and then left.",
+        "Uh... ok - sure.",
+        "I met J. K. at the café.",
+        "Va va voom, said the narrator in the old film.",
+    ],
+)
+def test_prose_has_no_morse_rot13_or_spaced_reading(text: str) -> None:
+    assert readings(text) == ()
