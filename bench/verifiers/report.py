@@ -31,16 +31,26 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_sealed3": "Third sealed held-out test set (scored once, after the last change)",
-    "hard_sealed2": "Second sealed test set (its misses named the kinds of the last change)",
+    "hard_sealed5": "Fifth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed4": "Fourth sealed test set (scored once, then its misses named kinds to fix)",
+    "hard_sealed3": "Third sealed test set (scored once, then its misses named kinds to fix)",
+    "hard_sealed2": "Second sealed test set (its misses named kinds to fix)",
     "hard_sealed": "Sealed test set (scored once mid-session, then used to diagnose misses)",
     "hard_fresh": "Fresh test set (its misses were read once, by kind, a session before)",
     "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
     "hard_dev": "Dev set",
 }
-# Where the hard-set targets are judged: the third sealed set, written blind and first scored
+# Where the hard-set targets are judged: the fifth sealed set, written blind and first scored
 # after the last verifier change; the sets seen before are reported beside it.
-HELD_OUT_HARD_SETS = ("hard_sealed3", "hard_sealed2", "hard_sealed", "hard_fresh", "hard_test")
+HELD_OUT_HARD_SETS = (
+    "hard_sealed5",
+    "hard_sealed4",
+    "hard_sealed3",
+    "hard_sealed2",
+    "hard_sealed",
+    "hard_fresh",
+    "hard_test",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +272,11 @@ def hard_section(r: BenchResults) -> list[str]:
         "### 3. Hard sets: general knowledge that shares words, leaks a word match misses",
         "",
         "Hand-written sets in `bench/data/verifiers/` (`hard_*.jsonl`, see its README), the "
-        "same author split: `hard_sealed3.jsonl` (authors 185–194) is **held out**, written "
-        "blind to the verifiers and first scored after the last change; `hard_sealed2.jsonl`, "
-        "`hard_sealed.jsonl` and `hard_test.jsonl` (same authors) were used to diagnose misses "
-        "and `hard_fresh.jsonl` had its misses read once; the verifiers were tuned on "
+        "same author split: `hard_sealed5.jsonl` (authors 185–194) is **held out**, written "
+        "blind to the verifiers and first scored after the last change; `hard_sealed4.jsonl`, "
+        "`hard_sealed3.jsonl`, `hard_sealed2.jsonl`, `hard_sealed.jsonl` and `hard_test.jsonl` "
+        "(same authors) were each scored once and then used to diagnose misses, and "
+        "`hard_fresh.jsonl` had its misses read once; the verifiers were tuned on "
         "`hard_dev.jsonl` and "
         "`paraphrase_dev.jsonl` (authors 180–184). "
         "Each item is a conversation (earlier assistant turns included) and an answer. "

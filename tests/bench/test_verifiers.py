@@ -230,10 +230,14 @@ HARD_AUTHORS = {
     "sealed": range(185, 195),
     "sealed2": range(185, 195),
     "sealed3": range(185, 195),
+    "sealed4": range(185, 195),
+    "sealed5": range(185, 195),
 }
 
 
-@pytest.mark.parametrize("split", ["dev", "test", "fresh", "sealed", "sealed2", "sealed3"])
+@pytest.mark.parametrize(
+    "split", ["dev", "test", "fresh", "sealed", "sealed2", "sealed3", "sealed4", "sealed5"]
+)
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
     rows = read_jsonl(PARAPHRASE_DIR / f"hard_{split}.jsonl")
     keys = {"id", "messages", "answer", "label", "target", "category", "rule"}
@@ -245,5 +249,8 @@ def test_hard_set_schema_categories_and_author_split(split: str) -> None:
     for row in rows:
         roles = [m["role"] for m in row["messages"]]
         assert roles[-1] == "user", row["id"]
-        assert (row["category"] == "split_turns") <= ("assistant" in roles), row["id"]
+        # Split over turns: an earlier answer holds half, or the answer only confirms or picks
+        # what the question says ("Yes, she was.").
+        earlier = "assistant" in roles or len(row["answer"].split()) <= 12
+        assert (row["category"] == "split_turns") <= earlier, row["id"]
     assert len({r["id"] for r in rows}) == len(rows)
