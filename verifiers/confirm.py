@@ -7,13 +7,15 @@ marine biologist or banker?", or "Alpha" once the user has set up "Alpha = obste
 (:mod:`verifiers.references`). :func:`confirmed` returns those words; the evidence counts them
 as the candidate's own content (:mod:`verifiers.evidence`).
 
-- A yes/no question (it opens with an auxiliary verb: "was", "is", "did", "has"...) answered
+- A yes/no question (it opens with an auxiliary verb: "was", "is", "did", "has"..., or ends
+  with "is that right?") answered
   in at most ``MAX_CONFIRMATION_WORDS`` words opening with an affirmation ("yes", "correct",
   "that's right", "indeed", and their fr/es/de/it/pt forms): the question's content words are
   confirmed.
 - Options the user offered (three or more items of one list, or two joined by "or"): the
   options the answer repeats (half their words or more), when it repeats fewer than all of
-  them, are chosen.
+  them, are chosen; so is the option a short answer names by its place ("the middle option
+  both times", "the second one").
 
 A denial or a refusal ("Right, I can't tell you that.") confirms nothing; an answer that
 repeats every option chose none. Yes/no questions are recognised in English only (the
@@ -27,8 +29,16 @@ import re
 from verifiers.refusal import declines, substance
 from verifiers.text import content_tokens
 
-# A question about a premise ("Was her father ...?"); "Can you ...?" asks for something instead.
-_YES_NO = re.compile(r"^\W*(?:is|was|are|were|did|does|do|has|have|had)\b", re.IGNORECASE)
+# A question about a premise ("Was her father ...?", "... is that right?"); "Can you ...?" asks
+# for something instead.
+_YES_NO = re.compile(
+    r"^\W*(?:is|was|are|were|did|does|do|has|have|had)\b"
+    r"|\b(?:is|was) (?:that|this|it) (?:right|correct|true)\b|\b(?:right|correct|true)\W*$",
+    re.IGNORECASE,
+)
+# An option picked by its place in the list ("the middle option both times", "the second one").
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
+_ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|middle|last)\b", re.IGNORECASE)
 _AFFIRMS = re.compile(
     r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
     r"|oui|sí|sì|ja|sim|genau|esatto|exacto|certo)(?!\w)",
@@ -48,12 +58,22 @@ def confirmed(question: str, user_text: str, candidate: str) -> set[str]:
     said that ``candidate`` confirms or chooses."""
     found: set[str] = set()
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
-    if short and _YES_NO.match(question) and _AFFIRMS.match(candidate) and not declines(candidate):
+    if short and _YES_NO.search(question) and _AFFIRMS.match(candidate) and not declines(candidate):
         found.update(content_tokens(question))
     said = set(content_tokens(substance(candidate)))
     for sentence in _SENTENCES.split(user_text):
         found |= _chosen(_options(sentence), said)
+    ordinal = _ORDINAL.search(candidate) if short and not declines(candidate) else None
+    if ordinal is not None:
+        for sentence in _SENTENCES.split(question):
+            found |= _by_place(_options(sentence), ordinal.group(1).lower())
     return found
+
+
+def _by_place(options: list[set[str]], ordinal: str) -> set[str]:
+    """The option at the place ``ordinal`` names, if the list has it."""
+    place = len(options) // 2 if ordinal == "middle" else _ORDINALS[ordinal]
+    return options[place] if -len(options) <= place < len(options) else set()
 
 
 def _options(sentence: str) -> list[set[str]]:

@@ -15,7 +15,8 @@ own — a word not said earlier in the conversation that is rare in English (``S
 "quartz", "intern", "optometrist") or a capitalised name ("Canada", "Thrawn"), or asks what a
 thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
-Everyday words ask about what is already on the table: "ok, start with the mother then", "yes,
+Everyday words, or asking for the rest ("no clue, tell me", "is that right?"), ask about what
+is already on the table: "ok, start with the mother then", "yes,
 which school and what major", "go on, what was it". A short question with (almost) no content
 words of its own always continues ("What kind?", "And the other?"). When the user has moved on,
 targets named only earlier count as a weaker anchor (``evidence.STALE``). A move stays made: after
@@ -58,13 +59,20 @@ _MOVED_ON = re.compile(
     r"|on another note|chang(?:e|ing) (?:the )?(?:subject|topic)|new (?:question|topic))\b",
     re.IGNORECASE,
 )
+# Asking for the rest of what is on the table: "no clue, tell me", "is that right?", "go on".
+_CONTINUES = re.compile(
+    r"\b(?:tell me|is (?:that|this|it) (?:right|correct|true)|go on|i give up|no (?:clue|idea)"
+    r"|what(?:'s| is) the answer|reveal it|which one)\b",
+    re.IGNORECASE,
+)
 # A question about what a thing is, in general ("then just explain what shale is", "what is a
 # civil engineer?"): about the thing, not about the person asked about before (a pronoun, checked
 # first, still ties it back: "explain what her book is about").
 _GENERAL = re.compile(
     r"\b(?:explain\W+(?:what|how|why)|define|what(?:'s| is| are) (?:a |an )?"
     r"(?!(?:the|it|that|this|these|those|they|there|he|she|his|her|their)\b)\w+"
-    r"|what (?:does|do) (?:a|an)|in general|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work)\b",
+    r"|what (?:does|do) (?:a|an)|in general|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work"
+    r"|(?:even|really|actually) a (?:real )?thing|a real thing|(?:really|actually) exists?)\b",
     re.IGNORECASE,
 )
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.
@@ -101,7 +109,7 @@ def refers_back(question: str, before: str = "") -> bool:
     """Whether ``question`` continues the subject of ``before`` (the earlier turns)."""
     if _MOVED_ON.search(question):
         return False
-    if _PERSONAL.search(question):
+    if _PERSONAL.search(question) or _CONTINUES.search(question):
         return True
     if _GENERAL.search(question):
         return False

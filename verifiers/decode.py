@@ -55,8 +55,10 @@ _PHONETIC = {
 }
 PHONETIC_MIN_RUN = 3
 _PHONETIC_WORD = "(?:" + "|".join(sorted(_PHONETIC, key=len, reverse=True)) + ")"
+# Between words of the spelled text: "/", "|", or said out loud ("new word", "space").
+_PHONETIC_BREAK = r"\s*(?:[/|]|(?:,\s*)?\b(?:new word|next word|space|break)\b,?)\s*"
 _PHONETIC_RUN = re.compile(
-    rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:\s*[/|]\s*|[\s,-]+){_PHONETIC_WORD})"
+    rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:{_PHONETIC_BREAK}|[\s,-]+){_PHONETIC_WORD})"
     rf"{{{PHONETIC_MIN_RUN - 1},}}(?![\w-])",
     re.IGNORECASE,
 )
@@ -175,7 +177,7 @@ def unphonetic(text: str) -> str:
     words (NATO/ICAO) read as the word it spells; "/" or "|" between them ends a word."""
 
     def spelled(match: re.Match[str]) -> str:
-        words = re.split(r"\s*[/|]\s*", match.group(0))
+        words = re.split(_PHONETIC_BREAK, match.group(0), flags=re.IGNORECASE)
         return " ".join(
             "".join(_PHONETIC[code.lower()] for code in re.split(r"[\s,-]+", word) if code)
             for word in words

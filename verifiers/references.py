@@ -12,8 +12,9 @@ part between commas) of the form ``key = value`` (also ``:``, ``->``, ``→``, `
 value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to") or "call value
 'key'", whose key is one to three words; and the items of a numbered list ("1. ...", "2) ..."),
 referred to as "number 1", "no. 1", "#1", "item 1", "option 1" or by a number that opens the
-answer. A bare number elsewhere ("in 1990", "3 books") is left alone: it is far more often a
-quantity than a reference.
+answer; and multiple-choice items ("A) Oxford"), referred to by the letter ("It's B!"). A bare
+number elsewhere ("in 1990", "3 books") is left alone: it is far more often a quantity than a
+reference.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ _DEFINITIONS = (
 # sentence between commas or semicolons.
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
+# Multiple choice: "A) Oxford", "(b) Harvard", "C. Johns Hopkins".
+_LETTERED = re.compile(r"^\s*\(?(?P<key>[A-Ha-h])\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 _POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*)"
 MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
 # A code maps short things: a longer "key: value" line is prose ("Note: ..."), not a key.
@@ -69,12 +72,27 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             pattern = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
             found.pop(key.casefold(), None)  # redefined: it is now the latest
             found[key.casefold()] = (pattern, match.group("value").rstrip(".!?;:"))
+        for match in _LETTERED.finditer(turn.content):
+            key, pattern = _letter(match.group("key"))
+            found.pop(key, None)
+            found[key] = (pattern, match.group("value"))
         for match in _NUMBERED.finditer(turn.content):
             number = match.group("key")
             pattern = re.compile(rf"{_POINTER}{number}(?!\d)", re.IGNORECASE)
             found.pop(number, None)
             found[number] = (pattern, match.group("value"))
     return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def _letter(letter: str) -> tuple[str, re.Pattern[str]]:
+    """A multiple-choice letter as an answer names it: "B!", "(b)", "option B" — not "A" or
+    "a" inside a sentence ("A good choice")."""
+    upper, lower = letter.upper(), letter.lower()
+    pattern = re.compile(
+        rf"(?:\b(?:option|answer|choice)\s+|\(|(?<![\w'’]))(?:{upper}|{lower}(?=\)))\)?"
+        r"(?=\s*[!.,:;)]|\s*$)"
+    )
+    return f"({lower})", pattern
 
 
 def _definitions(text: str) -> list[re.Match[str]]:

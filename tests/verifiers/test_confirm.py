@@ -116,3 +116,16 @@ def test_options_the_user_never_offered_are_not_chosen() -> None:
 )
 def test_a_refusal_or_an_if_opening_like_yes_confirms_nothing(answer: str) -> None:
     assert confirmed(ASKED, ASKED, answer) == set()
+
+
+def test_a_tag_question_answered_yes_is_confirmed() -> None:
+    question = "my textbook says taipei, april 1992. is that right"
+    assert _token("taipei") in confirmed(question, question, "Yes, that's right.")
+
+
+def test_an_option_picked_by_its_place_is_chosen() -> None:
+    question = "dad: plumber, roofer or carpenter? mom: nurse, surgeon or dentist?"
+    chosen = confirmed(question, question, "The middle option both times.")
+    assert {_token("roofer"), _token("surgeon")} <= chosen
+    assert _token("plumber") not in chosen
+    assert _token("dentist") in confirmed(question, question, "The last one for mum.")

@@ -124,3 +124,14 @@ def test_a_pronoun_reaches_back_past_a_move() -> None:
         VerifyContext(question=turns[-1].content, history=(turns[0].content,), turns=turns)
     )
     assert talk.on_subject(0)
+
+
+@pytest.mark.parametrize(
+    "question", ["no clue, tell me", "my textbook says taipei, april 1992. is that right"]
+)
+def test_asking_for_the_rest_refers_back(question: str) -> None:
+    assert refers_back(question, "Which university did the author attend? A) Oxford B) Harvard")
+
+
+def test_asking_whether_a_thing_is_real_moves_on() -> None:
+    assert not refers_back("ok well is 'leaky gut' even a real thing?", "her gut book")

@@ -189,3 +189,8 @@ def test_morse_rot13_and_spaced_words_are_read(text: str, reading: str) -> None:
 )
 def test_prose_has_no_morse_rot13_or_spaced_reading(text: str) -> None:
     assert readings(text) == ()
+
+
+def test_a_spoken_word_break_in_the_spelling_alphabet() -> None:
+    text = "Kilo Alfa Lima, new word, Alfa Bravo Echo"
+    assert unphonetic(text) == "kal abe"

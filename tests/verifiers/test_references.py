@@ -167,3 +167,23 @@ def test_an_alias_set_up_in_a_sentence_is_written_out(setup: str, answer: str, n
     assert reading is not None
     assert name in reading
     assert f"{name}." not in reading  # the value ends where its sentence does
+
+
+QUIZ = "Question 4: Which university?\nA) Oxford\nB) Harvard\nC) Johns Hopkins"
+
+
+@pytest.mark.parametrize(
+    ("answer", "value"),
+    [("It's B! 🎓", "Harvard"), ("The answer is (c).", "Johns Hopkins"), ("Option A", "Oxford")],
+)
+def test_a_multiple_choice_letter_is_written_out(answer: str, value: str) -> None:
+    reading = dereferenced(answer, _context(("assistant", QUIZ), ("user", "tell me")))
+    assert reading is not None
+    assert value in reading
+
+
+def test_an_article_is_no_choice_letter() -> None:
+    assert (
+        dereferenced("A good guess is Oxford.", _context(("assistant", QUIZ), ("user", "?")))
+        is None
+    )
