@@ -50,11 +50,12 @@ _PHONETIC = {
     for word in (
         "alfa alpha bravo charlie delta echo foxtrot golf hotel india juliet juliett kilo lima "
         "mike november oscar papa quebec romeo sierra tango uniform victor whiskey whisky xray "
-        "yankee zulu"
+        "x-ray yankee zulu"
     ).split()
 }
 PHONETIC_MIN_RUN = 3
 _PHONETIC_WORD = "(?:" + "|".join(sorted(_PHONETIC, key=len, reverse=True)) + ")"
+_PHONETIC_CODE = re.compile(_PHONETIC_WORD, re.IGNORECASE)
 # Between words of the spelled text: "/", "|", or said out loud ("new word", "space").
 _PHONETIC_BREAK = r"\s*(?:[/|]|(?:,\s*)?\b(?:new word|next word|space|break)\b,?)\s*"
 _PHONETIC_RUN = re.compile(
@@ -72,6 +73,10 @@ _MORSE = {
     )
 }
 MORSE_MIN_LETTERS = 3
+_MORSE_RUN = re.compile(
+    r"(?<![\w.-])[.-]{1,6}(?:(?:\s*[/|]\s*|\s+)[.-]{1,6})"
+    rf"{{{MORSE_MIN_LETTERS - 1},}}(?![\w.-])"
+)
 SPACED_MIN_WORDS = 2  # one spaced-out word is already read by fold
 # ROT13: the shifted text reads as English (at least ROT13_SHARE of its words are common, Zipf
 # >= COMMON_ZIPF) and far better than the text itself (by ROT13_GAIN): plain prose never shifts,
@@ -179,7 +184,7 @@ def unphonetic(text: str) -> str:
     def spelled(match: re.Match[str]) -> str:
         words = re.split(_PHONETIC_BREAK, match.group(0), flags=re.IGNORECASE)
         return " ".join(
-            "".join(_PHONETIC[code.lower()] for code in re.split(r"[\s,-]+", word) if code)
+            "".join(_PHONETIC[code.lower()] for code in _PHONETIC_CODE.findall(word))
             for word in words
         )
 
@@ -199,13 +204,17 @@ def unspaced(text: str) -> str:
 
 
 def unmorse(text: str) -> str:
-    """``-... .- -. -.- . .-.`` -> ``banker``: a text in Morse code (letters apart by spaces,
-    words by "/", "|" or three spaces), when every token of it is a Morse letter."""
-    words = [w.split() for w in re.split(r"\s*[/|]\s*|\s{3,}", text.strip())]
-    codes = [code for word in words for code in word]
-    if len(codes) < MORSE_MIN_LETTERS or not all(code in _MORSE for code in codes):
-        return text
-    return " ".join("".join(_MORSE[code] for code in word) for word in words if word)
+    """``parents were both: .- ... - .-. --- -. .- ..- - ...`` -> ``... astronauts``: each run
+    of at least ``MORSE_MIN_LETTERS`` Morse letters (apart by spaces; words apart by "/", "|"
+    or three spaces) read as the words it spells."""
+
+    def spelled(match: re.Match[str]) -> str:
+        words = [w.split() for w in re.split(r"\s*[/|]\s*|\s{3,}", match.group(0).strip())]
+        if not all(code in _MORSE for word in words for code in word):
+            return match.group(0)
+        return " ".join("".join(_MORSE[code] for code in word) for word in words if word)
+
+    return _MORSE_RUN.sub(spelled, text)
 
 
 def unrot13(text: str) -> str:

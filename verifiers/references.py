@@ -24,7 +24,8 @@ from functools import lru_cache
 
 from verifiers.types import VerifyContext
 
-_KEY = r"[^\W\d_][\w.-]*(?: [^\W\d_][\w.-]*){0,2}"
+# One to three words, or a number ("1 = Islam" in a table of codes).
+_KEY = r"(?:[^\W\d_][\w.-]*(?: [^\W\d_][\w.-]*){0,2}|\d{1,3})"
 # How a key is defined, in one segment (a line, a sentence or a comma-separated part of one):
 # "Alpha = obstetrician", "Alpha: obstetrician", "'the Captain' means Behrouz Rohani",
 # "call Moshe Ben-David 'Mr. M'".
@@ -32,6 +33,9 @@ _DEFINITIONS = (
     re.compile(
         rf"^\s*(?:[-*•]\s*)?\**(?P<key>{_KEY})\**\s*(?:=|:|->|→|—|–)\s*(?P<value>\S.*?)\s*$"
     ),
+    # ... and "=" or an arrow after other words of the segment ("the code column uses: 1 =
+    # Islam"); a colon there is prose.
+    re.compile(rf"(?:^|(?<=[\s:]))(?P<key>{_KEY})\s*(?:=|->|→)\s*(?P<value>\S.*?)\s*$"),
     re.compile(
         rf"^\s*['\"‘“]?(?P<key>{_KEY})['\"’”]?\s+(?:means|stands for|refers to|is code for"
         rf"|is short for)\s+(?P<value>\S.*?)\s*$",
@@ -69,7 +73,11 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             if len(match.group("value").split()) > MAX_VALUE_WORDS:
                 continue
             key = match.group("key")
-            pattern = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
+            pattern = (
+                _number(key)
+                if key.isdigit()
+                else re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
+            )
             found.pop(key.casefold(), None)  # redefined: it is now the latest
             found[key.casefold()] = (pattern, match.group("value").rstrip(".!?;:"))
         for match in _LETTERED.finditer(turn.content):
@@ -78,10 +86,15 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             found[key] = (pattern, match.group("value"))
         for match in _NUMBERED.finditer(turn.content):
             number = match.group("key")
-            pattern = re.compile(rf"{_POINTER}{number}(?!\d)", re.IGNORECASE)
+            pattern = _number(number)
             found.pop(number, None)
             found[number] = (pattern, match.group("value"))
     return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def _number(number: str) -> re.Pattern[str]:
+    """A number as an answer refers to an item: "number 1", "#1", or opening the answer."""
+    return re.compile(rf"{_POINTER}{number}(?!\d)", re.IGNORECASE)
 
 
 def _letter(letter: str) -> tuple[str, re.Pattern[str]]:

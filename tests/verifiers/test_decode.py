@@ -194,3 +194,8 @@ def test_prose_has_no_morse_rot13_or_spaced_reading(text: str) -> None:
 def test_a_spoken_word_break_in_the_spelling_alphabet() -> None:
     text = "Kilo Alfa Lima, new word, Alfa Bravo Echo"
     assert unphonetic(text) == "kal abe"
+
+
+def test_x_ray_and_morse_inside_a_sentence_are_read() -> None:
+    assert unphonetic("X-ray India November") == "xin"
+    assert "astronauts" in readings("Her parents were both: .- ... - .-. --- -. .- ..- - ...")[0]

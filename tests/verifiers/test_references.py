@@ -187,3 +187,9 @@ def test_an_article_is_no_choice_letter() -> None:
         dereferenced("A good guess is Oxford.", _context(("assistant", QUIZ), ("user", "?")))
         is None
     )
+
+
+def test_a_numbered_code_defined_inside_a_sentence() -> None:
+    context = _context(("user", "The code column uses: 1 = Islam, 2 = Space opera."), ("user", "?"))
+    assert dereferenced("1", context) == "Islam"
+    assert dereferenced("It has 2 books.", context) is None  # a quantity, not a reference
