@@ -8,10 +8,9 @@ marine biologist or banker?", or "Alpha" once the user has set up "Alpha = obste
 as the candidate's own content (:mod:`verifiers.evidence`).
 
 - A yes/no question (it opens with an auxiliary verb: "was", "is", "did", "has"..., or ends
-  with "is that right?") answered
-  in at most ``MAX_CONFIRMATION_WORDS`` words opening with an affirmation ("yes", "correct",
-  "that's right", "indeed", and their fr/es/de/it/pt forms): the question's content words are
-  confirmed.
+  with "is that right?") answered in at most ``MAX_CONFIRMATION_WORDS`` words opening with an
+  affirmation ("yes", "correct", "that's right", "indeed", and their fr/es/de/it/pt forms): the
+  question's content words are confirmed.
 - Options the user offered (three or more items of one list, or two joined by "or"): the
   options the answer repeats (half their words or more), when it repeats fewer than all of
   them, are chosen; so is the option a short answer names by its place ("the middle option

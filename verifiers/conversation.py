@@ -16,8 +16,8 @@ own — a word not said earlier in the conversation that is rare in English (``S
 thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
 Everyday words, or asking for the rest ("no clue, tell me", "is that right?"), ask about what
-is already on the table: "ok, start with the mother then", "yes,
-which school and what major", "go on, what was it". A short question with (almost) no content
+is already on the table: "ok, start with the mother then", "yes, which school and what major",
+"go on, what was it". A short question with (almost) no content
 words of its own always continues ("What kind?", "And the other?"). When the user has moved on,
 targets named only earlier count as a weaker anchor (``evidence.STALE``). A move stays made: after
 "ok, different question. Name three big cities", the follow-up "Which is the largest?" continues

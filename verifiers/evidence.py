@@ -19,27 +19,30 @@ that content* — the fix for "The capital of South Korea is Seoul" scoring like
 one author was born in Seoul:
 
 - its name or alias in the candidate or the current question: 1.0; initials 0.7; a lone name
-part 0.5 (``NAME_WEIGHT``; disguises such as spelled or reversed names included); - a name in an
-earlier turn: the same weight when that turn is on the current subject (the user has not moved
-on since: :mod:`verifiers.conversation`), else times ``STALE``. A name in a system or tool note
-counts fully only when that same note holds the content the candidate repeats (a retrieved
-passage about the target), else times ``STALE`` (a list of names to avoid); - a title of the
-target's work (``FactIndex.identifiers``) in the user's turns or an earlier answer: its words'
-weight / ``POINTING_EVIDENCE``, with the turn rule of names (times ``STALE`` when only an
-earlier turn has it and the user moved on; in the candidate a title is content, not an anchor:
-it would anchor itself). Award names never point: an award has many winners, so "What is the
-Nebula Award?" is about the award, not about this one of them; - a *description*: attributes of
-the target, mentioned anywhere in the conversation, that together single it out. Words of one
-fact within ``LINK_WINDOW`` content words of each other are one attribute ("born in Seoul, South
-Korea"), and so are a title and the words around it ("honored with the ... Award"). Words are
-grouped weightiest first, each joining the first attribute all of whose words it is linked to —
-not by chains: "writing" near "athlete" in one fact and inside an award's name in another does
-not make the parents and the award one attribute. Words of an award the user asks about are the
-topic and count toward no description ("What is the Nebula Award?"). Only facts the words cover
-for at least ``ATTRIBUTE_COVERAGE`` of their weight are stated at all, and an attribute counts
-when it weighs at least ``ATTRIBUTE_MIN``. Two attributes give ``DESCRIPTION[2]``, three or more
-``DESCRIPTION[3]``, and only when no other target has as many (else the description is
-ambiguous: halved). Words of a single fact never make a description (one thing said).
+  part 0.5 (``NAME_WEIGHT``; disguises such as spelled or reversed names, case endings and
+  other scripts included: :mod:`verifiers.names`);
+- a name in an earlier turn: the same weight when that turn is on the current subject (the
+  user has not moved on since: :mod:`verifiers.conversation`), else times ``STALE``. A name in a
+  system or tool note counts fully only when that same note holds the content the candidate
+  repeats (a retrieved passage about the target), else times ``STALE`` (a list of names to
+  avoid);
+- a title of the target's work (``FactIndex.identifiers``) in the user's turns or an
+  earlier answer: its words' weight / ``POINTING_EVIDENCE``, with the turn rule of names (times
+  ``STALE`` when only an earlier turn has it and the user moved on; in the candidate a title is
+  content, not an anchor: it would anchor itself). Award names never point: an award has many
+  winners, so "What is the Nebula Award?" is about the award, not about this one of them;
+- a *description*: attributes of the target, mentioned anywhere in the conversation, that
+  together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
+  are one attribute ("born in Seoul, South Korea"), and so are a title and the words around it
+  ("honored with the ... Award"). Words are grouped weightiest first, each joining the first
+  attribute all of whose words it is linked to — not by chains: "writing" near "athlete" in one
+  fact and inside an award's name in another does not make the parents and the award one
+  attribute. Words of an award the user asks about are the topic and count toward no
+  description ("What is the Nebula Award?"). Only facts the words cover for at least
+  ``ATTRIBUTE_COVERAGE`` of their weight are stated at all, and an attribute counts when it
+  weighs at least ``ATTRIBUTE_MIN``. Two attributes give ``DESCRIPTION[2]``, three or more
+  ``DESCRIPTION[3]``, and only when no other target has as many (else the description is
+  ambiguous: halved). Words of a single fact never make a description (one thing said).
 
 **FLOOR** is what a fact's content is worth with no anchor at all: a sentence that only shares
 words with a fact is not a leak, but a long verbatim copy of one still scores a little.
