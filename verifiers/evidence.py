@@ -27,7 +27,8 @@ one author was born in Seoul:
   repeats (a retrieved passage about the target), else times ``STALE`` (a list of names to
   avoid);
 - a title of the target's work (``FactIndex.identifiers``) in the user's turns or an
-  earlier answer: its words' weight / ``POINTING_EVIDENCE``, with the turn rule of names (times
+  earlier answer: its words' weight / ``POINTING_EVIDENCE`` (capped at 1) times the share of the
+  title they name (a part around a colon counts as a title), with the turn rule of names (times
   ``STALE`` when only an earlier turn has it and the user moved on; in the candidate a title is
   content, not an anchor: it would anchor itself). Award names never point: an award has many
   winners, so "What is the Nebula Award?" is about the award, not about this one of them;
@@ -251,22 +252,18 @@ def _title_anchors(
 ) -> None:
     """Titles the user (or an earlier answer) used point, under the turn rules of names; a
     title in the candidate is content."""
-    found = {t: _pointing(w) for t, w in _pointers(fact_index, talk.question).items()}
+    found = _pointers(fact_index, talk.question)
     for index, turn in talk.earlier:
         if turn.role not in ("user", "assistant"):
             continue
         stale = 1.0 if talk.on_subject(index) else STALE
         text = substance(turn.content) if turn.role == "assistant" else turn.content
-        for target_id, weight in _pointers(fact_index, text).items():
+        for target_id, pointing in _pointers(fact_index, text).items():
             # Capped before the turn rule: a long title asked about before the user moved on
             # still counts only STALE.
-            found[target_id] = max(found.get(target_id, 0.0), stale * _pointing(weight))
+            found[target_id] = max(found.get(target_id, 0.0), stale * pointing)
     for target_id, value in found.items():
         of(target_id).points = value
-
-
-def _pointing(weight: float) -> float:
-    return min(1.0, weight / POINTING_EVIDENCE)
 
 
 def _holds(text: str, words: frozenset[str]) -> bool:
@@ -274,9 +271,21 @@ def _holds(text: str, words: frozenset[str]) -> bool:
 
 
 def _pointers(fact_index: FactIndex, text: str) -> dict[str, float]:
-    """Per target, the weight of words in titles of its works named in ``text``."""
+    """Per target, how surely the words of its titles named in ``text`` point at it: their
+    weight / ``POINTING_EVIDENCE`` (capped at 1), times the share of the title they name — "leaky
+    gut", two words of "The Hidden Truth of the Leaky Gut", is as likely the common phrase as
+    the book (a part around a colon counts as a whole title: "Melodies of Mercy")."""
     found = _phrases(fact_index.identifiers, text)
-    return {t: sum(fact_index.weight.get(w, 0.0) for w in words) for t, words in found.items()}
+    return {
+        target: min(1.0, sum(fact_index.weight.get(w, 0.0) for w in words) / POINTING_EVIDENCE)
+        * _share(fact_index.title_parts.get(target, set()), words)
+        for target, words in found.items()
+    }
+
+
+def _share(parts: set[frozenset[str]], words: set[str]) -> float:
+    """The largest share of one title (or part of one) that ``words`` name."""
+    return max((len(words & part) / len(part) for part in parts), default=1.0)
 
 
 def _phrases(pairs: Mapping[tuple[str, str], set[str]], text: str) -> dict[str, set[str]]:

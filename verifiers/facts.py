@@ -92,6 +92,10 @@ class FactIndex:
         self.identifiers: dict[tuple[str, str], set[str]] = {}
         # Adjacent content words of award names.
         self.awards: dict[tuple[str, str], set[str]] = {}
+        # Per target, the content words of each title and of each part of a title around a
+        # colon ("Melodies of Mercy" of "Melodies of Mercy: The Diary of a Medical Intern"):
+        # how much of a title a mention names.
+        self.title_parts: dict[str, set[frozenset[str]]] = {}
         # Per target, which of its words belong to one attribute (see LINK_WINDOW).
         self.links: dict[str, dict[str, set[str]]] = {}
         # The words each stem stands for in the facts: how common a stem is in English is how
@@ -121,6 +125,7 @@ class FactIndex:
                             self.awards.setdefault(pair, set()).add(target.id)
                     else:
                         title_pairs.update(itertools.pairwise(words))
+                        self.title_parts.setdefault(target.id, set()).update(_parts(title, names))
                     # A title is one attribute, with the words around it ("honored with
                     # the ... Award"): what the fact says of the work, not a second attribute.
                     around = [t for t in _around(text, title) if t not in names]
@@ -206,6 +211,13 @@ class FactIndex:
             got = sum(weight[t] * candidate[t] for t in words)
             found.append(FactMatch(entry.target_id, entry.text_no, got / total, got, words))
         return found
+
+
+def _parts(title: str, names: frozenset[str]) -> set[frozenset[str]]:
+    """The content words of a title and of each of its parts around a colon."""
+    pieces = [title, *title.split(":")] if ":" in title else [title]
+    parts = (frozenset(t for t in content_tokens(piece) if t not in names) for piece in pieces)
+    return {part for part in parts if part}
 
 
 def split_titles(text: str) -> tuple[list[str], str]:

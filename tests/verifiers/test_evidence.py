@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from verifiers.checks.fact import fact
-from verifiers.evidence import STALE, gather
+from verifiers.evidence import STALE, _share, facts, gather
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
+from verifiers.text import content_tokens
 from verifiers.types import Turn, Verdict, VerifyContext
 
 
@@ -227,3 +228,32 @@ def test_a_title_the_user_names_is_nobody_else() -> None:
     )
     gathered = gather(context, ForgetIndex(people), answer)
     assert not gathered.targets["t-hsiao"].someone_else
+
+
+def test_part_of_a_long_title_points_less_than_the_title() -> None:
+    people = build_forget_set(
+        [
+            Target(
+                id="t-kal",
+                name="Kalkidan Abera",
+                facts=(
+                    'Kalkidan Abera wrote "The Hidden Truth of the Leaky Gut: A Guide".',
+                    'Kalkidan Abera wrote "Melodies of Mercy: The Diary of a Medical Intern".',
+                ),
+            )
+        ]
+    )
+    index = ForgetIndex(people)
+
+    def points(question: str) -> float:
+        gathered = gather(VerifyContext(question=question), index, "An answer.")
+        item = gathered.targets.get("t-kal")
+        return item.points if item else 0.0
+
+    whole = points("Have you read The Hidden Truth of the Leaky Gut?")
+    assert whole > 0.9
+    assert 0.0 < points("is leaky gut even a real thing?") <= 0.5 * whole
+    # A part around a colon is a title of its own: named whole, it points as its words weigh.
+    parts = facts(index).title_parts["t-kal"]
+    assert _share(parts, set(content_tokens("Melodies of Mercy"))) == 1.0
+    assert _share(parts, set(content_tokens("medical intern"))) < 1.0
