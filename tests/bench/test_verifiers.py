@@ -233,12 +233,24 @@ HARD_AUTHORS = {
     "sealed4": range(185, 195),
     "sealed5": range(185, 195),
     "sealed6": range(185, 195),
+    "sealed7": range(185, 195),
 }
 
 
 @pytest.mark.parametrize(
     "split",
-    ["dev", "test", "fresh", "sealed", "sealed2", "sealed3", "sealed4", "sealed5", "sealed6"],
+    [
+        "dev",
+        "test",
+        "fresh",
+        "sealed",
+        "sealed2",
+        "sealed3",
+        "sealed4",
+        "sealed5",
+        "sealed6",
+        "sealed7",
+    ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
     rows = read_jsonl(PARAPHRASE_DIR / f"hard_{split}.jsonl")
