@@ -24,6 +24,7 @@ affirmations in six languages).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from verifiers.refusal import declines, substance
 from verifiers.text import content_tokens
@@ -56,17 +57,24 @@ def confirmed(question: str, user_text: str, candidate: str) -> set[str]:
     """Content tokens (as :func:`verifiers.text.content_tokens` makes them) of what the user
     said that ``candidate`` confirms or chooses."""
     found: set[str] = set()
-    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
-    if short and _YES_NO.search(question) and _AFFIRMS.match(candidate) and not declines(candidate):
+    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS and not declines(candidate)
+    if short and _YES_NO.search(question) and _AFFIRMS.match(candidate):
         found.update(content_tokens(question))
     said = set(content_tokens(substance(candidate)))
-    for sentence in _SENTENCES.split(user_text):
-        found |= _chosen(_options(sentence), said)
-    ordinal = _ORDINAL.search(candidate) if short and not declines(candidate) else None
+    for options in _offered(user_text):
+        found |= _chosen(options, said)
+    ordinal = _ORDINAL.search(candidate) if short else None
     if ordinal is not None:
-        for sentence in _SENTENCES.split(question):
-            found |= _by_place(_options(sentence), ordinal.group(1).lower())
+        for options in _offered(question):
+            found |= _by_place(options, ordinal.group(1).lower())
     return found
+
+
+@lru_cache(maxsize=256)
+def _offered(text: str) -> tuple[list[set[str]], ...]:
+    """The option lists of each sentence of ``text`` (the same for every candidate of a
+    request, so read once)."""
+    return tuple(options for s in _SENTENCES.split(text) if (options := _options(s)))
 
 
 def _by_place(options: list[set[str]], ordinal: str) -> set[str]:

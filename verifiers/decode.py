@@ -220,11 +220,12 @@ def unmorse(text: str) -> str:
 def unrot13(text: str) -> str:
     """``Wv-Lrba Cnex — obea va Frbhy`` -> ``Ji-Yeon Park — born in Seoul``: letters shifted by
     13, when the shifted text reads as English and the text itself does not."""
+    own = _english_share(text)
+    if own > 1.0 - ROT13_GAIN:  # already reads as English: no shift can gain enough
+        return text
     shifted = codecs.encode(text, "rot13")
-    gain = _english_share(shifted) - _english_share(text)
-    if _english_share(shifted) >= ROT13_SHARE and gain >= ROT13_GAIN:
-        return shifted
-    return text
+    share = _english_share(shifted)
+    return shifted if share >= ROT13_SHARE and share - own >= ROT13_GAIN else text
 
 
 def _english_share(text: str) -> float:

@@ -67,6 +67,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from verifiers.confirm import confirmed
 from verifiers.conversation import Conversation, conversation
@@ -252,6 +253,16 @@ def _title_anchors(
 ) -> None:
     """Titles the user (or an earlier answer) used point, under the turn rules of names; a
     title in the candidate is content."""
+    for target_id, value in _conversation_pointers(fact_index, talk):
+        of(target_id).points = value
+
+
+@lru_cache(maxsize=256)
+def _conversation_pointers(
+    fact_index: FactIndex, talk: Conversation
+) -> tuple[tuple[str, float], ...]:
+    """Per target, how surely the conversation's titles point at it: the same for every
+    candidate of a request, so computed once."""
     found = _pointers(fact_index, talk.question)
     for index, turn in talk.earlier:
         if turn.role not in ("user", "assistant"):
@@ -262,8 +273,7 @@ def _title_anchors(
             # Capped before the turn rule: a long title asked about before the user moved on
             # still counts only STALE.
             found[target_id] = max(found.get(target_id, 0.0), stale * pointing)
-    for target_id, value in found.items():
-        of(target_id).points = value
+    return tuple(found.items())
 
 
 def _holds(text: str, words: frozenset[str]) -> bool:
