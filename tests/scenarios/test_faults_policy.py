@@ -194,6 +194,12 @@ def test_watcher_keeps_serving_through_a_corrupt_file(
 # --- run time: the forget set changes while a request is in flight ---------------------------
 
 
+# How long the scripted backend holds a request, so the change and the reload land while it is in
+# flight: 0.5 s was too short once under a full `make test` on 2 loaded cores (the answer came
+# back before the reload swapped the artifact).
+IN_FLIGHT_S = 2.0
+
+
 def _reload_during(
     client: TestClient, backend: ScriptedBackend, body: dict[str, Any], change: Any
 ) -> tuple[Any, Any]:
@@ -222,7 +228,7 @@ def test_target_added_mid_request_is_enforced_on_that_request(
     # Control: against the old forget set alone this answer passes.
     assert client.post(CHAT, json=ASK).json()["unlearning"]["status"] == "accepted"
     backend.calls.clear()
-    backend.delay = 0.5
+    backend.delay = IN_FLIGHT_S
     response, reload = _reload_during(
         client,
         backend,
@@ -256,7 +262,7 @@ def test_reload_mid_request_that_outdates_the_artifact_marks_the_answer_stale(
     _write_artifact(_settings(tmp_path), tmp_path / "a.json")
     backend = ScriptedBackend(fixed(SAFE))
     client = _guarded(tmp_path, client_factory, backend, artifact=str(tmp_path / "a.json"))
-    backend.delay = 0.5
+    backend.delay = IN_FLIGHT_S
     # An artifact made for another model: the answer in flight is no longer covered by it.
     # (A forget set that changes is judged target by target, never stale: see test_reload.)
     response, reload = _reload_during(
