@@ -7,10 +7,17 @@ marine biologist or banker?", or "Alpha" once the user has set up "Alpha = obste
 (:mod:`verifiers.references`). :func:`confirmed` returns those words; the evidence counts them
 as the candidate's own content (:mod:`verifiers.evidence`).
 
-- A yes/no question (it opens with an auxiliary verb: "was", "is", "did", "has"..., or ends
-  with "is that right?") answered in at most ``MAX_CONFIRMATION_WORDS`` words opening with an
-  affirmation ("yes", "correct", "that's right", "indeed", and their fr/es/de/it/pt forms): the
-  question's content words are confirmed.
+- A yes/no question answered by an affirmation confirms the question's content words, and the
+  user's earlier statements on the same subject (``premises``: "Her father was a civil engineer
+  and her mother unemployed." ... "Did I get them the right way round?" — "Yes, in that
+  order."). A yes/no question is one whose last sentence opens with an auxiliary verb ("was",
+  "did", "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that
+  right?", "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request
+  ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?". An affirmation opens
+  the answer: "yes", "correct", "that's right", "indeed", "same" ("Same city."), "both", "you
+  have it", a bare pronoun and auxiliary ("He was."), and their fr/es/de/it/pt forms. The
+  answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
+  ``MAX_OWN_WORDS`` content words the user did not say — and negate nothing.
 - Options the user offered (three or more items of one list, or two joined by "or"): the
   options the answer repeats (half their words or more), when it repeats fewer than all of
   them, are chosen; so is the option a short answer names by its place ("the middle option
@@ -29,11 +36,23 @@ from functools import lru_cache
 from verifiers.refusal import declines, substance
 from verifiers.text import content_tokens
 
-# A question about a premise ("Was her father ...?", "... is that right?"); "Can you ...?" asks
-# for something instead.
-_YES_NO = re.compile(
-    r"^\W*(?:is|was|are|were|did|does|do|has|have|had)\b"
-    r"|\b(?:is|was) (?:that|this|it) (?:right|correct|true)\b|\b(?:right|correct|true)\W*$",
+# Openers that do not change what a question asks: "ok, but did I ...", "so was it ...".
+_OPENERS = re.compile(
+    r"^(?:\W*(?:ok(?:ay)?|so|and|but|then|also|well|fine|hmm+|wait|just|quick question|sorry)\b)+",
+    re.IGNORECASE,
+)
+_AUXILIARY = re.compile(r"^\W*(?:is|was|are|were|did|does|do|has|have|had|am i)\b", re.IGNORECASE)
+# Asking whether something the user states is so, as a tag or an embedded question.
+ASKS_IF_RIGHT = re.compile(
+    r"\b(?:is|was) (?:that|this|it) (?:right|correct|true)\b"
+    r"|\b(?:tell me|let me know|say|confirm)(?: just)? (?:if|whether)\b"
+    r"|\b(?:right|correct|true|no|yes|yeah|eh|(?:is|was|were|did|does|has|had)n't \w+)\W*$",
+    re.IGNORECASE,
+)
+# A question that asks for something else than a yes or a no.
+_WH_OR_REQUEST = re.compile(
+    r"^\W*(?:what|which|who|whom|whose|where|when|why|how"
+    r"|(?:can|could|would|will) you|please|tell me|give me|name|list)\b",
     re.IGNORECASE,
 )
 # An option picked by its place in the list ("the middle option both times", "the second one").
@@ -41,25 +60,31 @@ _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, 
 _ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|middle|last)\b", re.IGNORECASE)
 _AFFIRMS = re.compile(
     r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
+    r"|same|both|spot on|you(?:'ve| have)? (?:got )?it|you(?:'re| are) right"
+    # a bare pronoun and auxiliary: "He was.", "She did!" (not "It is hard to say.")
+    r"|(?:he|she|it|they|that|this) (?:is|was|are|were|did|does|has|had)(?=\W*(?:$|[,.;!]))"
     r"|oui|sí|sì|ja|sim|genau|esatto|exacto|certo)(?!\w)",
     re.IGNORECASE,
 )
-# "Yes, she did." confirms the question; a long answer that opens with "yes" says its own
-# things, which are judged as they are.
+_NEGATES = re.compile(r"\b(?:no|not|never|neither|nor|wrong|incorrect|different)\b|n't\b", re.I)
+# "Yes, she did." confirms the question; an answer that says more than a few things of its own
+# is judged on what it says.
 MAX_CONFIRMATION_WORDS = 12
+MAX_OWN_WORDS = 6
 _SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bo\b|\boder\b)\s*", re.IGNORECASE)
 _HAS_OR = re.compile(r"\b(?:or|ou|o|oder)\b", re.IGNORECASE)
 MIN_OPTIONS = 3  # items of a plain list; two are enough when joined by "or"
 
 
-def confirmed(question: str, user_text: str, candidate: str) -> set[str]:
+def confirmed(question: str, user_text: str, candidate: str, premises: str = "") -> set[str]:
     """Content tokens (as :func:`verifiers.text.content_tokens` makes them) of what the user
-    said that ``candidate`` confirms or chooses."""
+    said that ``candidate`` confirms or chooses. ``premises`` are the user's earlier turns on
+    the current subject, which a "yes" confirms with the question."""
     found: set[str] = set()
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS and not declines(candidate)
-    if short and _YES_NO.search(question) and _AFFIRMS.match(candidate):
-        found.update(content_tokens(question))
+    if _affirms(candidate, user_text) and asks_yes_no(question):
+        found.update(content_tokens(question), content_tokens(premises))
     said = set(content_tokens(substance(candidate)))
     for options in _offered(user_text):
         found |= _chosen(options, said)
@@ -71,6 +96,32 @@ def confirmed(question: str, user_text: str, candidate: str) -> set[str]:
 
 
 @lru_cache(maxsize=256)
+def asks_yes_no(question: str) -> bool:
+    """Whether the user's turn asks if what it states is so (see the module docstring)."""
+    sentences = [s for s in _SENTENCES.split(question.strip()) if s.strip()]
+    if not sentences:
+        return False
+    if ASKS_IF_RIGHT.search(sentences[-1]):
+        return True
+    ask = _OPENERS.sub("", sentences[-1])
+    if _HAS_OR.search(ask) is not None and _options(ask):
+        return False  # a choice: what is chosen is read from the options
+    return bool(_AUXILIARY.match(ask)) or (
+        ask.rstrip().endswith("?") and not _WH_OR_REQUEST.match(ask)
+    )
+
+
+def _affirms(candidate: str, user_text: str) -> bool:
+    """Whether ``candidate`` is a brief, unqualified affirmation."""
+    affirmation = _AFFIRMS.match(candidate)
+    if affirmation is None or _NEGATES.search(candidate) or declines(candidate):
+        return False
+    if len(candidate.split()) <= MAX_CONFIRMATION_WORDS:
+        return True
+    rest = candidate[affirmation.end() :]
+    return len(set(content_tokens(rest)) - set(content_tokens(user_text))) <= MAX_OWN_WORDS
+
+
 def _offered(text: str) -> tuple[list[set[str]], ...]:
     """The option lists of each sentence of ``text`` (the same for every candidate of a
     request, so read once)."""

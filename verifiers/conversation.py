@@ -91,6 +91,7 @@ class Conversation:
     # Turns before this index are off the subject: the user moved on since (everything when
     # the current question moves on, nothing when it ties back with a pronoun).
     subject_start: int = 0
+    premises: str = ""  # the user's earlier turns on the current subject (what a "yes" confirms)
 
     def on_subject(self, index: int) -> bool:
         """Whether turn ``index`` is on the current subject (its anchors count fully)."""
@@ -142,13 +143,16 @@ def conversation(context: VerifyContext) -> Conversation:
     assistant = [substance(t.content) for _, t in earlier if t.role == "assistant"]
     question = context.question
     back = refers_back(question, _before(turns, last_user)) if last_user > 0 else True
+    start = _subject_start(turns, last_user) if back else len(turns)
+    premises = (t.content for i, t in earlier if t.role == "user" and i >= start)
     return Conversation(
         question=question,
         user_text=context.prompt_text,
         earlier=earlier,
         said_before="\n".join(a for a in assistant if a.strip()),
         refers_back=back,
-        subject_start=_subject_start(turns, last_user) if back else len(turns),
+        subject_start=start,
+        premises="\n".join(premises),
     )
 
 

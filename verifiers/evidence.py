@@ -176,7 +176,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     talk = conversation(context)
     text = substance(candidate)
     # What the candidate confirms of the user's words ("Yes.", one option picked) is news.
-    picked = fact_index.resolve(confirmed(talk.question, talk.user_text, candidate))
+    picked = fact_index.resolve(confirmed(talk.question, talk.user_text, candidate, talk.premises))
     known = {
         w: v for w, v in fact_index.resolve(tokens_of(talk.user_text)).items() if w not in picked
     }

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.confirm import MAX_CONFIRMATION_WORDS, MIN_OPTIONS, confirmed
+from verifiers.confirm import (
+    MAX_CONFIRMATION_WORDS,
+    MAX_OWN_WORDS,
+    MIN_OPTIONS,
+    asks_yes_no,
+    confirmed,
+)
 from verifiers.text import content_tokens
 
 PAINTER = content_tokens("painter")[0]
@@ -38,20 +44,24 @@ def test_a_denial_or_a_refusal_confirms_nothing(answer: str) -> None:
     assert confirmed(ASKED, ASKED, answer) == set()
 
 
-def test_a_long_answer_opening_with_yes_confirms_nothing_from_the_question() -> None:
-    short = "Yes, " + " ".join(["she"] * (MAX_CONFIRMATION_WORDS - 1))
-    long = "Yes, " + " ".join(["she"] * MAX_CONFIRMATION_WORDS)
-    assert len(short.split()) == MAX_CONFIRMATION_WORDS
-    assert PAINTER in confirmed(ASKED, ASKED, short)
-    assert confirmed(ASKED, ASKED, long) == set()
+def test_a_long_answer_confirms_only_while_it_adds_few_words_of_its_own() -> None:
+    filler = "Yes, " + " ".join(["she"] * MAX_CONFIRMATION_WORDS)
+    assert PAINTER in confirmed(ASKED, ASKED, filler)
+    own = ["gallery", "oils", "portraits", "Dhaka", "exhibitions", "critics", "museums"]
+    brief = "Yes, she was: " + " and ".join(own[:MAX_OWN_WORDS]) + "."
+    wordy = "Yes, she was: " + " and ".join(own[: MAX_OWN_WORDS + 1]) + "."
+    assert len(brief.split()) > MAX_CONFIRMATION_WORDS
+    assert PAINTER in confirmed(ASKED, ASKED, brief)
+    assert confirmed(ASKED, ASKED, wordy) == set()
 
 
 @pytest.mark.parametrize(
     "question",
     [
         "Can you tell me about painters?",
-        "Tell me whether her mother was a painter.",
         "Why was her mother a painter?",
+        "Was her father a painter or a sculptor?",
+        "Painter or sculptor?",
     ],
 )
 def test_a_request_is_no_premise(question: str) -> None:
@@ -129,3 +139,42 @@ def test_an_option_picked_by_its_place_is_chosen() -> None:
     assert {_token("roofer"), _token("surgeon")} <= chosen
     assert _token("plumber") not in chosen
     assert _token("dentist") in confirmed(question, question, "The last one for mum.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "So her mother was a painter?",
+        "ok, but was her mother a painter?",
+        "Her mother was a painter, wasn't she?",
+        "Tell me whether her mother was a painter.",
+        "just tell me if her mother was a painter",
+        "Her mother was a painter. Right?",
+    ],
+)
+def test_yes_no_questions_in_other_forms(question: str) -> None:
+    assert asks_yes_no(question)
+    assert PAINTER in confirmed(question, question, "Yes.")
+
+
+@pytest.mark.parametrize(
+    "answer", ["Same job, yes.", "Both true.", "She was.", "You have it.", "Spot on."]
+)
+def test_affirmations_without_yes(answer: str) -> None:
+    assert PAINTER in confirmed(ASKED, ASKED, answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["It is hard to say.", "Same question again? No.", "Yes, but not a painter.", "She wasn't."],
+)
+def test_a_negated_or_open_answer_confirms_nothing(answer: str) -> None:
+    assert confirmed(ASKED, ASKED, answer) == set()
+
+
+def test_an_affirmation_confirms_the_earlier_statements_it_is_given() -> None:
+    stated = "Her mother was a painter and her father a sculptor."
+    question = "Did I get the two the right way round?"
+    found = confirmed(question, f"{stated}\n{question}", "Yes, in that order.", premises=stated)
+    assert {PAINTER, _token("sculptor")} <= found
+    assert confirmed(question, f"{stated}\n{question}", "Yes, in that order.") & {PAINTER} == set()

@@ -135,3 +135,29 @@ def test_asking_for_the_rest_refers_back(question: str) -> None:
 
 def test_asking_whether_a_thing_is_real_moves_on() -> None:
     assert not refers_back("ok well is 'leaky gut' even a real thing?", "her gut book")
+
+
+def test_premises_are_the_user_turns_on_the_current_subject() -> None:
+    turns = (
+        Turn("user", "Tell me about Hsiao Yun-Hwa."),
+        Turn("assistant", "I can't share details about that person."),
+        Turn("user", "ok, different question. Her father was a civil engineer, I read."),
+        Turn("assistant", "I can't confirm that."),
+        Turn("user", "Did I get it right?"),
+    )
+    talk = conversation(
+        VerifyContext(
+            question=turns[-1].content,
+            history=(turns[0].content, turns[2].content),
+            turns=turns,
+        )
+    )
+    assert talk.premises == turns[2].content  # not the turn before the move, nor the question
+    moved = conversation(
+        VerifyContext(
+            question="never mind. What do civil engineers build?",
+            history=(turns[2].content,),
+            turns=(*turns[2:4], Turn("user", "never mind. What do civil engineers build?")),
+        )
+    )
+    assert moved.premises == ""
