@@ -234,6 +234,7 @@ HARD_AUTHORS = {
     "sealed5": range(185, 195),
     "sealed6": range(185, 195),
     "sealed7": range(185, 195),
+    "sealed8": range(185, 195),
 }
 
 
@@ -250,6 +251,7 @@ HARD_AUTHORS = {
         "sealed5",
         "sealed6",
         "sealed7",
+        "sealed8",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
