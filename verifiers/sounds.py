@@ -6,8 +6,15 @@ its own script, so no spelling of it matches. Each word in a non-Latin script is
 Vowels, ``h``, ``w`` and ``y`` are dropped (they are what Cyrillic "Бехруз" -> "Bekhruz",
 Japanese "befuruzu" and Arabic "bhrwz" disagree on), digraphs and close sounds are merged
 (``kh``/``ch`` -> ``h``, ``zh``/``z`` -> ``s``, ``f`` -> ``h``, ``l`` -> ``r`` as Japanese
-writes it, ``x``/``sh`` -> ``s``), doubled letters collapse. "Behrouz Rohani" and all five
-spellings above become ``brs rn``.
+writes it, ``x``/``sh`` -> ``s``, ``v`` -> ``b`` as Korean, Hebrew and Greek write it),
+doubled letters collapse. "Behrouz Rohani" and all five spellings above become ``brs rn``.
+
+Hebrew writes few vowels, and one letter, vav, is either a vowel ("o", "u") or "v": each run of
+vavs is read both ways, so a Hebrew word has up to ``2 ** MAX_VAV_RUNS`` skeletons, and matches
+when one of them does ("מונטנגרו" -> ``mntngr``, "דוד" -> ``dbd``). Its other letters are read
+as names are written in it: bet and kaf as "b" and "k" (the letters without a dot, which a
+transliterator reads "v" and "kh", stand for "b" and "k" in foreign names as often as not),
+pe as "p", and gimel, zayin and tsadi with a geresh as "j", "zh" and "ch".
 
 A skeleton is short and loses much, so one word proves little: a *full* mention needs
 ``MIN_PARTS`` or more consecutive words whose skeletons equal consecutive parts of one name, in
@@ -47,12 +54,30 @@ _MERGES = (
     ("j", "s"),
     ("z", "s"),
     ("l", "r"),  # Japanese has one sound for both
+    ("v", "b"),  # Korean and Hebrew write both alike; Greek writes b as μπ, v as β
 )
+# Hebrew letters read as a foreign name is written in Hebrew (before transliterating the rest).
+_HEBREW = (
+    ("ג'", "j"),
+    ("ג׳", "j"),
+    ("ז'", "zh"),
+    ("ז׳", "zh"),
+    ("צ'", "ch"),
+    ("צ׳", "ch"),
+    ("ב", "b"),
+    ("כ", "k"),
+    ("ך", "k"),
+    ("פ", "p"),
+)
+_VAV_RUN = re.compile("ו+")
+MAX_VAV_RUNS = 3
 _DROPPED = re.compile(r"[aeiouyhw]|[^a-z]")
+_HEBREW_LETTERS = re.compile(r"[\u05d0-\u05ea]")
 _DOUBLED = re.compile(r"(.)\1+")
-# Letters with their combining marks (Indic vowel signs, Arabic and Hebrew points are not \w).
+# Letters with their combining marks (Indic vowel signs, Arabic and Hebrew points are not \w;
+# the Hebrew maqaf, U+05BE, joins words like a hyphen).
 _WORD = re.compile(
-    r"(?:[^\W\d_]|[\u0300-\u036f\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff])+"
+    r"(?:[^\W\d_]|[\u0300-\u036f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff])+"
 )
 # Japanese runs its words together: katakana (how foreign names are written) is read, kana and
 # Chinese characters around it are not ("ロハニの父親は" -> "ロハニ").
@@ -66,6 +91,24 @@ def skeleton(word: str) -> str:
     for old, new in _MERGES:
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", _DROPPED.sub("", text))
+
+
+@lru_cache(maxsize=65536)
+def skeletons(word: str) -> frozenset[str]:
+    """Every skeleton ``word`` may have: one, or for a Hebrew word one per reading of its
+    vavs."""
+    if not _HEBREW_LETTERS.search(word):
+        return frozenset({skeleton(word)})
+    for old, new in _HEBREW:
+        word = word.replace(old, new)
+    pieces = _VAV_RUN.split(word)
+    if len(pieces) - 1 > MAX_VAV_RUNS:
+        return frozenset({skeleton(word)})
+    readings = [""]
+    for number, piece in enumerate(pieces):
+        vav = ("", "b") if number < len(pieces) - 1 else ("",)
+        readings = [r + piece + v for r in readings for v in vav]
+    return frozenset(skeleton(r) for r in readings)
 
 
 def _foreign(word: str) -> bool:
@@ -104,33 +147,36 @@ class SoundIndex:
             return ()
         return tuple(self._hits(list(_foreign_words(text))))
 
-    def _hits(self, words: list[tuple[int, int, str]]) -> Iterator[SoundHit]:
-        for index, (start, end, sound) in enumerate(words):
-            for target_id, name, position, _ in self._parts.get(sound, ()):
-                run = self._run(words, index, name, position)
-                letters = sum(len(s) for _, _, s in words[index : index + run])
-                if run >= MIN_PARTS and letters >= MIN_LETTERS:
-                    yield SoundHit(target_id, True, start, words[index + run - 1][1])
-                elif len(sound) >= MIN_LETTERS:
-                    yield SoundHit(target_id, False, start, end)
+    def _hits(self, words: list[tuple[int, int, frozenset[str]]]) -> Iterator[SoundHit]:
+        for index, (start, end, sounds) in enumerate(words):
+            for sound in sounds:
+                for target_id, name, position, _ in self._parts.get(sound, ()):
+                    run = self._run(words, index, name, position)
+                    parts = self._skeletons[name][position : position + run]
+                    if run >= MIN_PARTS and sum(map(len, parts)) >= MIN_LETTERS:
+                        yield SoundHit(target_id, True, start, words[index + run - 1][1])
+                    elif len(sound) >= MIN_LETTERS:
+                        yield SoundHit(target_id, False, start, end)
 
-    def _run(self, words: list[tuple[int, int, str]], index: int, name: int, position: int) -> int:
+    def _run(
+        self, words: list[tuple[int, int, frozenset[str]]], index: int, name: int, position: int
+    ) -> int:
         """How many words from ``index`` on match the name's parts from ``position`` on."""
         parts = self._skeletons[name]
         run = 0
         while (
             index + run < len(words)
             and position + run < len(parts)
-            and words[index + run][2] == parts[position + run]
+            and parts[position + run] in words[index + run][2]
         ):
             run += 1
         return run
 
 
-def _foreign_words(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, skeleton) of each word in another script."""
+def _foreign_words(text: str) -> Iterator[tuple[int, int, frozenset[str]]]:
+    """(start, end, skeletons) of each word in another script."""
     for word in _WORD.finditer(text):
         for part in _READABLE.finditer(word.group(0)):
             if _foreign(part.group(0)):
                 start = word.start() + part.start()
-                yield start, start + len(part.group(0)), skeleton(part.group(0))
+                yield start, start + len(part.group(0)), skeletons(part.group(0))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.sounds import SoundIndex, skeleton
+from verifiers.sounds import MAX_VAV_RUNS, SoundIndex, skeleton, skeletons
 
 NAMES = SoundIndex(
     [
         ("t-behrouz", ["behrouz", "rohani"]),
         ("t-xin", ["xin", "lee", "williams"]),
         ("t-elvin", ["elvin", "mammadov"]),
+        ("t-carmen", ["carmen", "montenegro"]),
+        ("t-moshe", ["moshe", "ben", "david"]),
     ]
 )
 
@@ -32,6 +34,10 @@ def test_transliterations_share_a_skeleton(written: str) -> None:
         ("Синь Ли Уильямс родилась в Пекине.", "t-xin"),
         ("신 리 윌리엄스의 아버지", "t-xin"),
         ("Отец Эльвина Мамедова", "t-elvin"),
+        ("אביו של אלווין ממדוב היה פרמדיק.", "t-elvin"),
+        ("כרמן מונטנגרו נולדה בסנטיאגו.", "t-carmen"),
+        ("משה בן־דוד נולד ב-1940.", "t-moshe"),
+        ("אביו של בהרוז רוחאני", "t-behrouz"),
     ],
 )
 def test_a_name_in_another_script_is_a_full_mention(text: str, target: str | None) -> None:
@@ -56,3 +62,15 @@ def test_spans_are_offsets_into_the_text() -> None:
 )
 def test_no_mention(text: str) -> None:
     assert not [h for h in NAMES.find(text) if h.full]
+
+
+def test_each_vav_is_read_as_a_vowel_and_as_v() -> None:
+    # דוד is "David" (vav as v), מונטנגרו "Montenegro" (vav as o, twice)
+    assert skeleton("david") in skeletons("דוד")
+    assert skeleton("montenegro") in skeletons("מונטנגרו")
+    assert len(skeletons("מונטנגרו")) == 4
+
+
+def test_a_word_with_too_many_vavs_has_one_reading() -> None:
+    word = "ו".join("אבגדה"[: MAX_VAV_RUNS + 2])
+    assert len(skeletons(word)) == 1
