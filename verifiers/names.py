@@ -4,9 +4,10 @@ A name counts in every disguise a reader undoes at a glance: case, accents, spac
 parts, leetspeak, initials, and written backwards (the whole name, or each part in place:
 "awH-nuY oaisH", "oaisH awH-nuY"), with a case ending as inflecting languages write it
 ("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina Mammadova"), and in another script ("Бехруз
-Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`). A lone part of a name ("Park", "Chen")
-is a *partial* mention; a part that is an everyday word ("park", "lee") only counts written
-with a capital, so "a walk in the park" names nobody.
+Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`; "陈伟俊", "박지연":
+:mod:`verifiers.syllables`). A lone part of a name ("Park", "Chen") is a *partial* mention; a
+part that is an everyday word ("park", "lee") only counts written with a capital, so "a walk in
+the park" names nobody.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
 from verifiers.sounds import SoundIndex
+from verifiers.syllables import SyllableIndex
 from verifiers.text import STOPWORDS, deleet, fold, fold_spans
 
 HitKind = Literal["full", "initials", "partial"]
@@ -112,9 +114,9 @@ class NameMatcher:
             # No space after: the word goes on with a case ending (checked when found).
             for base, kind in _inflection_bases(target):
                 table.setdefault(f" {base}", set()).add((target.id, kind))
-        self._sounds = SoundIndex(
-            (target.id, fold(name).split()) for target in targets for name in target.names()
-        )
+        spoken = [(target.id, fold(name).split()) for target in targets for name in target.names()]
+        self._sounds = SoundIndex(spoken)
+        self._syllables = SyllableIndex(spoken)
         self._automaton = ahocorasick.Automaton()
         for key, values in table.items():
             self._automaton.add_word(key, (key, tuple(sorted(values))))
@@ -146,7 +148,7 @@ class NameMatcher:
                     if kind == "partial" and not _looks_like_a_name(text[start:stop], key):
                         continue
                     hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, stop))
-        for sound in self._sounds.find(text):
+        for sound in (*self._sounds.find(text), *self._syllables.find(text)):
             heard: HitKind = "full" if sound.full else "partial"
             hits.setdefault(
                 (sound.target_id, heard, sound.start),
