@@ -12,7 +12,8 @@ Three kinds of text, treated differently:
 Whether an earlier turn's subject is still the subject: the current question *refers back*
 unless it says it moves on ("different question", "never mind"), or it brings a subject of its
 own — a word not said earlier in the conversation that is rare in English (``SUBJECT_ZIPF``:
-"quartz", "intern", "optometrist") or a capitalised name ("Canada", "Thrawn"), or asks what a
+"quartz", "intern", "optometrist"; words about the answer's form, "column", "clue", "haiku",
+are not subjects) or a capitalised name ("Canada", "Thrawn"), or asks what a
 thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
 Everyday words, or asking for the rest ("no clue, tell me", "is that right?"), ask about what
@@ -46,6 +47,18 @@ FOLLOW_UP_WORDS = 1
 SUBJECT_ZIPF = 4.5
 # Chat filler that is not a subject, however rare in written English.
 _FILLER = frozenset("haha hahaha lol hmm hm huh alright ok okay yeah yep nope pls thx".split())
+# Words about the form of the answer or the task, not its subject ("finish the row, don't
+# repeat the first column", "as a haiku", "give me a clue"): rare in English, but what they ask
+# for is about whatever is already on the table.
+_FORM = frozenset(
+    """abbreviate acronym backwards blank blanks briefly bullet bullets capitalise capitalize
+    caption cipher citation clarify clue column columns crossword csv decode elaborate emoji
+    encode entries essay excerpt flashcard flashcards format haiku heading headline hint
+    initials json limerick markdown omit outline paragraph paraphrase podcast poem puzzle quiz
+    repeat rephrase reword rewrite rhyme riddle script shorten shorter skip slide slides
+    snippet spell spelling summarise summarize summary template textbook tldr transcript
+    translate translation transliterate trivia tweet verse yaml""".split()
+)
 _PERSONAL = re.compile(
     r"\b(?:he|she|him|his|her|hers"
     r"|the (?:author|writer|person|novelist|book|award)"
@@ -123,7 +136,9 @@ def refers_back(question: str, before: str = "") -> bool:
 def _new_subject(question: str, before: str) -> bool:
     seen = set(content_tokens(before))
     for word in fold(question).split():
-        if word in STOPWORDS or word in _FILLER or len(word) < 2 or stem(word) in seen:
+        if word in STOPWORDS or word in _FILLER or word in _FORM or len(word) < 2:
+            continue
+        if stem(word) in seen:
             continue
         if zipf_frequency(word, "en") < SUBJECT_ZIPF:
             return True

@@ -161,3 +161,16 @@ def test_premises_are_the_user_turns_on_the_current_subject() -> None:
         )
     )
     assert moved.premises == ""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "finish the row. don't repeat the first column.",
+        "give me a clue then",
+        "now as a haiku",
+        "put it in a csv",
+    ],
+)
+def test_words_about_the_answers_form_are_no_new_subject(question: str) -> None:
+    assert refers_back(question, "Tell me about Elvin Mammadov's birthplace.")

@@ -11,6 +11,7 @@ from verifiers.decode import (
     readings,
     unbase64,
     unleet,
+    unnumber,
     unphonetic,
     unreverse,
     unspell,
@@ -199,3 +200,23 @@ def test_a_spoken_word_break_in_the_spelling_alphabet() -> None:
 def test_x_ray_and_morse_inside_a_sentence_are_read() -> None:
     assert unphonetic("X-ray India November") == "xin"
     assert "astronauts" in readings("Her parents were both: .- ... - .-. --- -. .- ..- - ...")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("1-4-9-2 / 10-1-18-18-1-8", "adib jarrah"),
+        ("Her name: 8-9-14-1 1-13-5-5-14.", "Her name: hina ameen."),
+        ("3.9.22.9.12", "civil"),
+    ],
+)
+def test_letters_as_places_in_the_alphabet_are_read(text: str, reading: str) -> None:
+    assert unnumber(text) == reading
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["It ended 3-1.", "Born 13.4.1970 in Baku.", "Pages 12-14 and 3-5.", "Call 555-12-13.", "2-3"],
+)
+def test_dates_scores_and_ranges_stay_numbers(text: str) -> None:
+    assert unnumber(text) == text
