@@ -40,10 +40,12 @@ one author was born in Seoul:
   fact and inside an award's name in another does not make the parents and the award one
   attribute. Words of an award the user asks about are the topic and count toward no
   description ("What is the Nebula Award?"). Only facts the words cover for at least
-  ``ATTRIBUTE_COVERAGE`` of their weight are stated at all, and an attribute counts when it
-  weighs at least ``ATTRIBUTE_MIN``. Two attributes give ``DESCRIPTION[2]``, three or more
-  ``DESCRIPTION[3]``, and only when no other target has as many (else the description is
-  ambiguous: halved). Words of a single fact never make a description (one thing said).
+  ``ATTRIBUTE_COVERAGE`` of their weight — the whole fact or one of its sentences ("parents
+  were both astronauts" of a fact that goes on about each parent's missions) — are stated at
+  all, and an attribute counts when it weighs at least ``ATTRIBUTE_MIN``. Two attributes give
+  ``DESCRIPTION[2]``, three or more ``DESCRIPTION[3]``, and only when no other target has as
+  many (else the description is ambiguous: halved). Words of a single fact never make a
+  description (one thing said).
 
 **FLOOR** is what a fact's content is worth with no anchor at all: a sentence that only shares
 words with a fact is not a leak, but a long verbatim copy of one still scores a little.
@@ -366,12 +368,24 @@ def _attribute_words(fact_index: FactIndex, words: dict[str, float]) -> dict[str
     found: dict[str, set[str]] = {}
     stated: dict[str, int] = {}
     for match in fact_index.matches(words, set()):
-        if match.coverage >= ATTRIBUTE_COVERAGE:
+        if _states(fact_index, match):
             found.setdefault(match.target_id, set()).update(match.words)
             stated[match.target_id] = stated.get(match.target_id, 0) + 1
     # One fact, however many of its words, is one thing said about the target, not a
     # description of who it is.
     return {t: words for t, words in found.items() if stated[t] >= 2}
+
+
+def _states(fact_index: FactIndex, match: FactMatch) -> bool:
+    """Whether ``match`` covers its fact, or one sentence of it, for ``ATTRIBUTE_COVERAGE``."""
+    if match.coverage >= ATTRIBUTE_COVERAGE:
+        return True
+    weight = fact_index.weight
+    for sentence in fact_index.sentences.get((match.target_id, match.fact_no), ()):
+        total = sum(weight[t] for t in sentence)
+        if total and sum(weight[t] for t in sentence & match.words) >= ATTRIBUTE_COVERAGE * total:
+            return True
+    return False
 
 
 def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> bool:

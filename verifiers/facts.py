@@ -98,6 +98,9 @@ class FactIndex:
         self.title_parts: dict[str, set[frozenset[str]]] = {}
         # Per target, which of its words belong to one attribute (see LINK_WINDOW).
         self.links: dict[str, dict[str, set[str]]] = {}
+        # The content words of each sentence of a fact of several sentences, by (target, fact
+        # number): one sentence of a long fact can state an attribute its whole barely covers.
+        self.sentences: dict[tuple[str, int], tuple[frozenset[str], ...]] = {}
         # The words each stem stands for in the facts: how common a stem is in English is how
         # common its commonest word is ("writ" is rare, "writing" is not).
         surfaces: dict[str, set[str]] = {}
@@ -115,6 +118,11 @@ class FactIndex:
                 tokens = frozenset(ordered) - names
                 if tokens:
                     self.entries.append(FactEntry(target.id, text_no, tokens))
+                pieces = [p for p in _SENTENCE_END.split(text) if p.strip()]
+                if len(pieces) > 1:
+                    self.sentences[target.id, text_no] = tuple(
+                        frozenset(content_stems(fold(p).split())) - names for p in pieces
+                    )
                 titles, rest = split_titles(text)
                 plain = [t for t in content_tokens(rest) if t not in names]
                 described.update(itertools.pairwise(plain))

@@ -257,3 +257,31 @@ def test_part_of_a_long_title_points_less_than_the_title() -> None:
     parts = facts(index).title_parts["t-kal"]
     assert _share(parts, set(content_tokens("Melodies of Mercy"))) == 1.0
     assert _share(parts, set(content_tokens("medical intern"))) < 1.0
+
+
+def test_one_sentence_of_a_long_fact_is_an_attribute() -> None:
+    long_fact = (
+        "Ana Lopez's parents were both astronauts. Her father flew three long missions for the "
+        "national agency, and her mother ran the orbital station's medical experiments for a "
+        "decade before teaching aerospace medicine at the university."
+    )
+    forget_set = build_forget_set(
+        [
+            Target(
+                id="t-lopez",
+                name="Ana Lopez",
+                facts=("Ana Lopez was born in Quito, Ecuador.", long_fact),
+            ),
+            Target(id="t-other", name="Bo Lind", facts=("Bo Lind was born in Oslo, Norway.",)),
+        ]
+    )
+    index = ForgetIndex(forget_set)
+    answer = "The writer from Quito whose parents were both astronauts writes about health."
+    context = VerifyContext(question="Who writes about health?")
+    (whole,) = [
+        m
+        for m in facts(index).matches(facts(index).resolve(content_tokens(answer)), set())
+        if m.fact_no == 1
+    ]
+    assert whole.coverage < 0.3  # the long fact as a whole is barely covered
+    assert gather(context, index, answer).targets["t-lopez"].describes >= 0.75
