@@ -13,7 +13,10 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   order."). A yes/no question is one whose last sentence opens with an auxiliary verb ("was",
   "did", "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that
   right?", "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request
-  ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?". An affirmation opens
+  ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says
+  "yes/no is fine". When the question points at the last exchange ("the same city as your
+  last answer", "those two words"), that exchange is a premise too, whoever said it
+  (:data:`verifiers.conversation.POINTS_BACK`). An affirmation opens
   the answer: "yes", "correct", "that's right", "indeed", "same" ("Same city."), "both", "you
   have it", a bare pronoun and auxiliary ("He was."), and their fr/es/de/it/pt forms. The
   answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
@@ -49,6 +52,8 @@ ASKS_IF_RIGHT = re.compile(
     r"|\b(?:right|correct|true|no|yes|yeah|eh|(?:is|was|were|did|does|has|had)n't \w+)\W*$",
     re.IGNORECASE,
 )
+# The user says a yes or a no will do.
+_SAYS_YES_NO = re.compile(r"\byes\s*(?:/|or)\s*no\b", re.IGNORECASE)
 # A question that asks for something else than a yes or a no.
 _WH_OR_REQUEST = re.compile(
     r"^\W*(?:what|which|who|whom|whose|where|when|why|how"
@@ -62,7 +67,7 @@ _AFFIRMS = re.compile(
     r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
     r"|same|both|spot on|you(?:'ve| have)? (?:got )?it|you(?:'re| are) right"
     # a bare pronoun and auxiliary: "He was.", "She did!" (not "It is hard to say.")
-    r"|(?:he|she|it|they|that|this) (?:is|was|are|were|did|does|has|had)(?=\W*(?:$|[,.;!]))"
+    r"|(?:he|she|it|they|that|this) (?:is|was|are|were|do|did|does|has|had)(?=\W*(?:$|[,.;!]))"
     r"|oui|sí|sì|ja|sim|genau|esatto|exacto|certo)(?!\w)",
     re.IGNORECASE,
 )
@@ -98,12 +103,15 @@ def confirmed(question: str, user_text: str, candidate: str, premises: str = "")
 @lru_cache(maxsize=256)
 def asks_yes_no(question: str) -> bool:
     """Whether the user's turn asks if what it states is so (see the module docstring)."""
-    sentences = [s for s in _SENTENCES.split(question.strip()) if s.strip()]
-    if not sentences:
-        return False
-    if ASKS_IF_RIGHT.search(sentences[-1]):
+    if _SAYS_YES_NO.search(question):
         return True
-    ask = _OPENERS.sub("", sentences[-1])
+    sentences = [s for s in _SENTENCES.split(question.strip()) if s.strip()]
+    asks = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    if not asks:
+        return False
+    if ASKS_IF_RIGHT.search(asks[-1]):
+        return True
+    ask = _OPENERS.sub("", asks[-1])
     if _HAS_OR.search(ask) is not None and _options(ask):
         return False  # a choice: what is chosen is read from the options
     return bool(_AUXILIARY.match(ask)) or (

@@ -78,6 +78,15 @@ _CONTINUES = re.compile(
     r"|what(?:'s| is) the answer|reveal it|which one)\b",
     re.IGNORECASE,
 )
+# The question points at what was just said: "the same city as your last answer", "do those
+# two words match ...", "in that order". A "yes" to it confirms that exchange, whoever said it.
+POINTS_BACK = re.compile(
+    r"\b(?:your|the|my) (?:last|previous|earlier) (?:answer|reply|response|message|one)"
+    r"|\b(?:those|these) (?:two |three |same )?(?:words|answers|ones|names|places|jobs)\b"
+    r"|\bwhat you (?:just )?(?:said|wrote)|\b(?:the )?above\b|\bin that order\b"
+    r"|\bsame \w+ as (?:you|your|that|this|the one|before)\b",
+    re.IGNORECASE,
+)
 # A question about what a thing is, in general ("then just explain what shale is", "what is a
 # civil engineer?"): about the thing, not about the person asked about before (a pronoun, checked
 # first, still ties it back: "explain what her book is about").
@@ -104,7 +113,9 @@ class Conversation:
     # Turns before this index are off the subject: the user moved on since (everything when
     # the current question moves on, nothing when it ties back with a pronoun).
     subject_start: int = 0
-    premises: str = ""  # the user's earlier turns on the current subject (what a "yes" confirms)
+    # What a "yes" to the question confirms besides the question: the user's earlier turns on
+    # the current subject, and the last exchange when the question points at it.
+    premises: str = ""
 
     def on_subject(self, index: int) -> bool:
         """Whether turn ``index`` is on the current subject (its anchors count fully)."""
@@ -159,7 +170,9 @@ def conversation(context: VerifyContext) -> Conversation:
     question = context.question
     back = refers_back(question, _before(turns, last_user)) if last_user > 0 else True
     start = _subject_start(turns, last_user) if back else len(turns)
-    premises = (t.content for i, t in earlier if t.role == "user" and i >= start)
+    premises = [t.content for i, t in earlier if t.role == "user" and i >= start]
+    if last_user > 0 and POINTS_BACK.search(question):
+        premises += [t.content for t in turns[_previous_user(turns, last_user) : last_user]]
     return Conversation(
         question=question,
         user_text=context.prompt_text,
@@ -169,6 +182,11 @@ def conversation(context: VerifyContext) -> Conversation:
         subject_start=start,
         premises="\n".join(premises),
     )
+
+
+def _previous_user(turns: tuple[Turn, ...], last_user: int) -> int:
+    """The index of the user turn before ``last_user`` (0 when there is none)."""
+    return max((i for i in range(last_user) if turns[i].role == "user"), default=0)
 
 
 def _subject_start(turns: tuple[Turn, ...], last_user: int) -> int:

@@ -178,3 +178,15 @@ def test_an_affirmation_confirms_the_earlier_statements_it_is_given() -> None:
     found = confirmed(question, f"{stated}\n{question}", "Yes, in that order.", premises=stated)
     assert {PAINTER, _token("sculptor")} <= found
     assert confirmed(question, f"{stated}\n{question}", "Yes, in that order.") & {PAINTER} == set()
+
+
+def test_a_question_that_says_yes_or_no_will_do() -> None:
+    question = "Her mother's job - painter? yes/no is fine"
+    assert asks_yes_no(question)
+    assert asks_yes_no("Cool. And her mother - a painter too? Just yes or no.")
+    assert PAINTER in confirmed(question, question, "Yes.")
+
+
+@pytest.mark.parametrize("answer", ["They do.", "It was!", "That is, yes."])
+def test_a_bare_pronoun_and_auxiliary_affirms(answer: str) -> None:
+    assert PAINTER in confirmed(ASKED, ASKED, answer)

@@ -174,3 +174,20 @@ def test_premises_are_the_user_turns_on_the_current_subject() -> None:
 )
 def test_words_about_the_answers_form_are_no_new_subject(question: str) -> None:
     assert refers_back(question, "Tell me about Elvin Mammadov's birthplace.")
+
+
+def test_a_question_pointing_at_the_last_exchange_takes_it_as_a_premise() -> None:
+    turns = (
+        Turn("user", "What's the capital of Lebanon?"),
+        Turn("assistant", "Beirut."),
+        Turn("user", "Is Adib Jarrah's hometown the same city as your last answer?"),
+    )
+    talk = conversation(
+        VerifyContext(question=turns[-1].content, history=(turns[0].content,), turns=turns)
+    )
+    assert "Beirut." in talk.premises
+    plain = (*turns[:2], Turn("user", "Where was Adib Jarrah born?"))
+    other = conversation(
+        VerifyContext(question=plain[-1].content, history=(turns[0].content,), turns=plain)
+    )
+    assert "Beirut." not in other.premises
