@@ -33,6 +33,7 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
+from verifiers.language import read
 from verifiers.refusal import substance
 from verifiers.text import STOPWORDS, content_tokens, fold, stem
 from verifiers.types import Turn, VerifyContext
@@ -97,6 +98,17 @@ _GENERAL = re.compile(
     r"|(?:even|really|actually) a (?:real )?thing|a real thing|(?:really|actually) exists?)\b",
     re.IGNORECASE,
 )
+# Someone is spoken of: a personal pronoun, "who"/"whose", a person noun, "born" (fr, es, de,
+# it, pt too). A description picks out a person; text about geology, a genre or a university
+# that mentions several things one author's facts also say describes nobody.
+_SOMEONE = re.compile(
+    r"\b(?:he|she|him|his|her|hers|himself|herself|who|whose|whom|born|author|authors|writer"
+    r"|novelist|poet|person|man|woman|someone|somebody|il|elle|lui|son|sa|ses|él|ella|su|sus"
+    r"|er|sie|ihm|ihr|sein|seine|lei|suo|sua|ele|dela|dele|auteur|auteure|écrivain|écrivaine"
+    r"|autor|autora|autore|autrice|autorin|escritor|escritora|scrittore|scrittrice"
+    r"|schriftsteller\w*|né|née|nació|nacido|nacida|nato|nata|nasceu|nascido|nascida|geboren)\b",
+    re.IGNORECASE,
+)
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.
 _INNER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)[A-Z][\w'’-]+")
 
@@ -134,14 +146,22 @@ def refers_back(question: str, before: str = "") -> bool:
     """Whether ``question`` continues the subject of ``before`` (the earlier turns)."""
     if _MOVED_ON.search(question):
         return False
-    if _PERSONAL.search(question) or _CONTINUES.search(question):
+    if _PERSONAL.search(question):
         return True
-    if _GENERAL.search(question):
+    if _GENERAL.search(question):  # before asking for the rest: "just tell me: what is shale?"
         return False
+    if _CONTINUES.search(question):
+        return True
     short = len(question.split()) <= FOLLOW_UP_LENGTH
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
         return True
     return not _new_subject(question, before)
+
+
+def speaks_of_someone(*texts: str) -> bool:
+    """Whether one of ``texts`` speaks of a person (see ``_SOMEONE``); a text the default tier
+    cannot read (another language, another script) is taken to, so the guard fails closed."""
+    return any(_SOMEONE.search(text) is not None or read(text).unreadable for text in texts)
 
 
 def _new_subject(question: str, before: str) -> bool:

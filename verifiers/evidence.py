@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from verifiers.confirm import confirmed
-from verifiers.conversation import Conversation, conversation
+from verifiers.conversation import Conversation, conversation, speaks_of_someone
 from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
 from verifiers.refusal import proper_names, substance
@@ -208,7 +208,8 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     def off_topic(words: dict[str, float]) -> dict[str, float]:
         return {w: v for w, v in words.items() if w not in topic}
 
-    _descriptions(fact_index, off_topic({**known, **before}), off_topic({**known, **said}), of)
+    if speaks_of_someone(talk.user_text, talk.said_before, candidate):
+        _descriptions(fact_index, off_topic({**known, **before}), off_topic({**known, **said}), of)
     if _others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
         for item in evidence.values():
             item.someone_else = True

@@ -19,9 +19,12 @@ pe as "p", and gimel, zayin and tsadi with a geresh as "j", "zh" and "ch".
 A skeleton is short and loses much, so one word proves little: a *full* mention needs
 ``MIN_PARTS`` or more consecutive words whose skeletons equal consecutive parts of one name, in
 order, together at least ``MIN_LETTERS`` letters ("Синь Ли Уильямс" -> ``sn r rms``); a lone
-word is a *partial* mention only with a skeleton of ``MIN_LETTERS`` letters or more. Chinese
-characters carry no word breaks and are not read. Latin-script text never comes here: its names
-are matched as written (:mod:`verifiers.names`).
+word is a *partial* mention only with a skeleton of ``MIN_LETTERS`` letters or more. A name too
+short for that ("Hina Ameen" is ``n mn``; "она мне", "she to me", is too) is a full mention
+when the words spell all its parts with their vowels as well (:func:`vowelled`: "Хина Амин",
+"हिना अमीन", "ヒナ・アミーン" -> ``ina amin``), which scripts that write vowels do. Chinese
+characters carry no word breaks and are read elsewhere (:mod:`verifiers.syllables`).
+Latin-script text never comes here: its names are matched as written (:mod:`verifiers.names`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from anyascii import anyascii
 
@@ -72,6 +76,8 @@ _HEBREW = (
 _VAV_RUN = re.compile("ו+")
 MAX_VAV_RUNS = 3
 _DROPPED = re.compile(r"[aeiouyhw]|[^a-z]")
+_UNVOICED = re.compile(r"[hwy]|[^a-z]")  # what :func:`vowelled` drops
+_LONG_VOWELS = (("ee", "i"), ("ii", "i"), ("oo", "u"), ("uu", "u"), ("aa", "a"), ("ou", "u"))
 _HEBREW_LETTERS = re.compile(r"[\u05d0-\u05ea]")
 _DOUBLED = re.compile(r"(.)\1+")
 # Letters with their combining marks (Indic vowel signs, Arabic and Hebrew points are not \w;
@@ -111,6 +117,16 @@ def skeletons(word: str) -> frozenset[str]:
     return frozenset(skeleton(r) for r in readings)
 
 
+@lru_cache(maxsize=65536)
+def vowelled(word: str) -> str:
+    """``word`` as its skeleton, but keeping the vowels, with long vowels written short
+    ("Ameen", "Амин", "अमीन" -> "amin")."""
+    text = anyascii(word).lower()
+    for old, new in (*_MERGES, *_LONG_VOWELS):
+        text = text.replace(old, new)
+    return _DOUBLED.sub(r"\1", _UNVOICED.sub("", text))
+
+
 def _foreign(word: str) -> bool:
     """A word in a script other than Latin (Cyrillic, Greek, katakana, hangul...)."""
     return any(ord(c) > 0x24F for c in word)
@@ -131,10 +147,12 @@ class SoundIndex:
         # skeleton -> (target, name number, part number, parts in the name)
         self._parts: dict[str, list[tuple[str, int, int, int]]] = {}
         self._skeletons: list[list[str]] = []
+        self._vowelled: list[list[str]] = []
         for target_id, tokens in names:
             parts = [skeleton(t) for t in tokens]
             number = len(self._skeletons)
             self._skeletons.append(parts)
+            self._vowelled.append([vowelled(t) for t in tokens])
             for position, part in enumerate(parts):
                 if part:
                     self._parts.setdefault(part, []).append(
@@ -147,36 +165,54 @@ class SoundIndex:
             return ()
         return tuple(self._hits(list(_foreign_words(text))))
 
-    def _hits(self, words: list[tuple[int, int, frozenset[str]]]) -> Iterator[SoundHit]:
-        for index, (start, end, sounds) in enumerate(words):
-            for sound in sounds:
+    def _hits(self, words: list[_Word]) -> Iterator[SoundHit]:
+        for index, word in enumerate(words):
+            for sound in word.sounds:
                 for target_id, name, position, _ in self._parts.get(sound, ()):
                     run = self._run(words, index, name, position)
                     parts = self._skeletons[name][position : position + run]
-                    if run >= MIN_PARTS and sum(map(len, parts)) >= MIN_LETTERS:
-                        yield SoundHit(target_id, True, start, words[index + run - 1][1])
+                    if run >= MIN_PARTS and (
+                        sum(map(len, parts)) >= MIN_LETTERS
+                        or self._spelled_whole(words[index : index + run], name, position)
+                    ):
+                        yield SoundHit(target_id, True, word.start, words[index + run - 1].end)
                     elif len(sound) >= MIN_LETTERS:
-                        yield SoundHit(target_id, False, start, end)
+                        yield SoundHit(target_id, False, word.start, word.end)
 
-    def _run(
-        self, words: list[tuple[int, int, frozenset[str]]], index: int, name: int, position: int
-    ) -> int:
+    def _run(self, words: list[_Word], index: int, name: int, position: int) -> int:
         """How many words from ``index`` on match the name's parts from ``position`` on."""
         parts = self._skeletons[name]
         run = 0
         while (
             index + run < len(words)
             and position + run < len(parts)
-            and parts[position + run] in words[index + run][2]
+            and parts[position + run] in words[index + run].sounds
         ):
             run += 1
         return run
 
+    def _spelled_whole(self, words: list[_Word], name: int, position: int) -> bool:
+        """Whether ``words`` are the whole name, each part with its vowels."""
+        keys = self._vowelled[name]
+        return (
+            position == 0
+            and len(words) == len(keys)
+            and all(word.key == key for word, key in zip(words, keys, strict=True))
+        )
 
-def _foreign_words(text: str) -> Iterator[tuple[int, int, frozenset[str]]]:
-    """(start, end, skeletons) of each word in another script."""
+
+class _Word(NamedTuple):
+    start: int
+    end: int
+    sounds: frozenset[str]  # its skeletons
+    key: str  # :func:`vowelled`
+
+
+def _foreign_words(text: str) -> Iterator[_Word]:
+    """Each word in another script."""
     for word in _WORD.finditer(text):
         for part in _READABLE.finditer(word.group(0)):
             if _foreign(part.group(0)):
                 start = word.start() + part.start()
-                yield start, start + len(part.group(0)), skeletons(part.group(0))
+                written = part.group(0)
+                yield _Word(start, start + len(written), skeletons(written), vowelled(written))

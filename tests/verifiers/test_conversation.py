@@ -191,3 +191,8 @@ def test_a_question_pointing_at_the_last_exchange_takes_it_as_a_premise() -> Non
         VerifyContext(question=plain[-1].content, history=(turns[0].content,), turns=plain)
     )
     assert "Beirut." not in other.premises
+
+
+def test_a_general_question_after_tell_me_moves_on() -> None:
+    assert not refers_back("Then just tell me: what is shale, geologically speaking?", "her book")
+    assert refers_back("no clue, tell me", "her book")

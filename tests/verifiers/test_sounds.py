@@ -74,3 +74,19 @@ def test_each_vav_is_read_as_a_vowel_and_as_v() -> None:
 def test_a_word_with_too_many_vavs_has_one_reading() -> None:
     word = "ו".join("אבגדה"[: MAX_VAV_RUNS + 2])
     assert len(skeletons(word)) == 1
+
+
+SHORT = SoundIndex([("t-hina", ["hina", "ameen"])])
+
+
+@pytest.mark.parametrize(
+    "text", ["Хина Амин", "हिना अमीन के पिता", "ヒナ・アミーンの父", "히나 아민"]
+)
+def test_a_short_name_spelled_with_its_vowels_is_a_full_mention(text: str) -> None:
+    assert [(h.target_id, h.full) for h in SHORT.find(text)] == [("t-hina", True)]
+
+
+@pytest.mark.parametrize("text", ["она мне сказала", "Хина сказала", "هينا أمين"])
+def test_a_short_name_needs_every_part_and_its_vowels(text: str) -> None:
+    # "она мне" has the skeleton of "Hina Ameen"; Arabic writes no short vowels to compare
+    assert not [h for h in SHORT.find(text) if h.full]
