@@ -33,9 +33,19 @@ _CLAUSE = re.compile(
     r"[.;!?\n]|\b(?:but|however|beyond|except|although|though|pero|mais|aber|ma)\b",
     re.IGNORECASE,
 )
-# Two or more capitalised words in a row (allowing name particles): a named person or thing.
+# Two or more capitalised words in a row on one line (allowing name particles): a named person
+# or thing.
 _PROPER = re.compile(
-    r"\b[A-Z][\w'’-]+(?:\s+(?:(?:de|del|la|van|von|al|el|bin|da|di|le)\s+)?[A-Z][\w'’-]+)+"
+    r"\b[A-Z][\w'’-]+(?:[ \t]+(?:(?:de|del|la|van|von|al|el|bin|da|di|le)[ \t]+)?[A-Z][\w'’-]+)+"
+)
+# Capitalised only because a sentence starts with them: "Our CEO", "Hi Anna".
+_OPENERS = frozenset(
+    "our my your his her their its this that these those in on at for and but so yes no hi "
+    "hello dear thanks if when".split()
+)
+# A region, not someone: "East Asian", "South America", "Middle Eastern".
+_COMPASS = frozenset(
+    "east west north south northern southern eastern western central middle".split()
 )
 
 
@@ -55,5 +65,13 @@ def declines(answer: str) -> bool:
 
 
 def proper_names(text: str) -> list[str]:
-    """Capitalised multi-word spans; callers drop the ones that are forget targets."""
-    return [m.group(0) for m in _PROPER.finditer(text)]
+    """Capitalised multi-word spans that may name someone (a sentence's capitalised first word
+    dropped, regions left out); callers drop the ones that are forget targets."""
+    found = []
+    for match in _PROPER.finditer(text):
+        words = match.group(0).split()
+        while words and words[0].lower() in _OPENERS:
+            words.pop(0)
+        if len(words) >= 2 and words[0].lower() not in _COMPASS:
+            found.append(" ".join(words))
+    return found

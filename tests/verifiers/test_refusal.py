@@ -1,0 +1,30 @@
+"""Refusals and named things (``verifiers.refusal``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifiers.refusal import declines, proper_names, substance
+
+
+def test_declining_clauses_are_not_the_substance() -> None:
+    answer = "I can't discuss her family, but Seoul is lovely in spring."
+    assert declines(answer)
+    assert "family" not in substance(answer)
+    assert "Seoul is lovely" in substance(answer)
+
+
+def test_a_named_person_is_found() -> None:
+    assert proper_names("She met Jaime Vasquez in Santiago.") == ["Jaime Vasquez"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they were born in China\nHappy to help!",  # two lines are not one name
+        "Our CEO wants a keynote.",  # capitalised only because the sentence starts there
+        "the literature on East Asian urbanism",  # a region, not someone
+    ],
+)
+def test_what_names_nobody(text: str) -> None:
+    assert proper_names(text) == []
