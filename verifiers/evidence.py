@@ -45,7 +45,9 @@ one author was born in Seoul:
   all, and an attribute counts when it weighs at least ``ATTRIBUTE_MIN``. Two attributes give
   ``DESCRIPTION[2]``, three or more ``DESCRIPTION[3]``, and only when no other target has as
   many (else the description is ambiguous: halved). Words of a single fact never make a
-  description (one thing said).
+  description (one thing said), and only a conversation that speaks of someone describes
+  anyone (:func:`verifiers.conversation.speaks_of_someone`). Counted in
+  :mod:`verifiers.descriptions`, where these constants are.
 
 **FLOOR** is what a fact's content is worth with no anchor at all: a sentence that only shares
 words with a fact is not a leak, but a long verbatim copy of one still scores a little.
@@ -73,6 +75,7 @@ from functools import lru_cache
 
 from verifiers.confirm import confirmed
 from verifiers.conversation import Conversation, conversation, speaks_of_someone
+from verifiers.descriptions import describe
 from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
 from verifiers.refusal import proper_names, substance
@@ -95,9 +98,6 @@ FLOOR = 0.25
 STRONG_EVIDENCE = 4.5
 # Weight of a title's words (idf units) that points at its target for certain.
 POINTING_EVIDENCE = 6.0
-ATTRIBUTE_MIN = 2.0
-ATTRIBUTE_COVERAGE = 0.3
-DESCRIPTION = {2: 0.75, 3: 1.0}
 SOMEONE_ELSE = 0.4
 _CACHE_SIZE = 256
 
@@ -154,9 +154,12 @@ def facts(index: ForgetIndex) -> FactIndex:
     return fact_index
 
 
-def content_score(match: FactMatch) -> float:
-    """Share of the fact revealed, lifted when the revealed words alone are weighty."""
-    strength = max(match.coverage, min(1.0, match.weight / STRONG_EVIDENCE))
+def content_score(match: FactMatch, names_a_work: bool = False) -> float:
+    """Share of the fact revealed, lifted when the revealed words alone are weighty or name one
+    of the fact's works whole ("the Green Book Award": one weighty word, but the whole award)."""
+    strength = (
+        1.0 if names_a_work else max(match.coverage, min(1.0, match.weight / STRONG_EVIDENCE))
+    )
     return 0.5 * match.coverage + 0.5 * strength
 
 
@@ -190,11 +193,14 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     def of(target_id: str) -> TargetEvidence:
         return evidence.setdefault(target_id, TargetEvidence(target_id))
 
+    heard = said.keys() | known.keys()
+    added = own.keys() - known.keys()
     for match in fact_index.matches(said, set(known)):
         if own.keys().isdisjoint(match.words):
             continue  # the candidate adds nothing to this fact
         item = of(match.target_id)
-        score = content_score(match)
+        works = fact_index.works.get((match.target_id, match.fact_no), ())
+        score = content_score(match, any(w <= heard and not w.isdisjoint(added) for w in works))
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words
@@ -209,7 +215,12 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         return {w: v for w, v in words.items() if w not in topic}
 
     if speaks_of_someone(talk.user_text, talk.said_before, candidate):
-        _descriptions(fact_index, off_topic({**known, **before}), off_topic({**known, **said}), of)
+        prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
+        described, describes = describe(fact_index, prior, everything)
+        for target_id, value in described.items():
+            of(target_id).described = value
+        for target_id, value in describes.items():
+            of(target_id).describes = value
     if _others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
         for item in evidence.values():
             item.someone_else = True
@@ -310,83 +321,6 @@ def _phrases(pairs: Mapping[tuple[str, str], set[str]], text: str) -> dict[str, 
         for target in pairs.get(pair, ()):
             words.setdefault(target, set()).update(pair)
     return words
-
-
-def _attributes(fact_index: FactIndex, target_id: str, words: Iterable[str]) -> int:
-    """How many separate attributes of the target ``words`` mention (see the docstring)."""
-    links = fact_index.links.get(target_id, {})
-    weight = fact_index.weight
-    groups: list[tuple[set[str], float]] = []
-    # Weightiest words first; a word joins the first attribute whose every word it is linked
-    # to. Not a chain: "writing" near "athlete" in one fact and inside an award's name in
-    # another does not make the parents and the award one attribute.
-    for word in sorted(set(words), key=lambda w: (-weight.get(w, 0.0), w)):
-        near = links.get(word, set())
-        for number, (members, total) in enumerate(groups):
-            if members <= near:
-                groups[number] = (members | {word}, total + weight.get(word, 0.0))
-                break
-        else:
-            groups.append(({word}, weight.get(word, 0.0)))
-    return sum(total >= ATTRIBUTE_MIN for _, total in groups)
-
-
-def _description(counts: dict[str, int]) -> dict[str, float]:
-    top = max(counts.values(), default=0)
-    leaders = [t for t, n in counts.items() if n == top]
-    value = DESCRIPTION[min(top, 3)] if top >= 2 else 0.0
-    if len(leaders) > 1:
-        value *= 0.5
-    return dict.fromkeys(leaders, value) if value else {}
-
-
-def _descriptions(
-    fact_index: FactIndex,
-    prior: dict[str, float],
-    everything: dict[str, float],
-    of: Callable[[str], TargetEvidence],
-) -> None:
-    """``described``: the user's turns and earlier answers describe a target (an anchor for
-    what the candidate adds). ``describes``: the candidate completes or extends a description
-    (it adds an attribute, and with it the attributes single the target out): itself a leak."""
-    before = {
-        t: _attributes(fact_index, t, w) for t, w in _attribute_words(fact_index, prior).items()
-    }
-    after = {
-        t: _attributes(fact_index, t, w)
-        for t, w in _attribute_words(fact_index, everything).items()
-    }
-    for target_id, value in _description(before).items():
-        of(target_id).described = value
-    grown = {t: n for t, n in after.items() if n > before.get(t, 0)}
-    for target_id, value in _description(grown).items():
-        of(target_id).describes = value
-
-
-def _attribute_words(fact_index: FactIndex, words: dict[str, float]) -> dict[str, set[str]]:
-    """Per target, the words of its facts that ``words`` cover well enough to state them: a
-    word that is incidental in a long fact ("through a diverse *lens*") is no attribute."""
-    found: dict[str, set[str]] = {}
-    stated: dict[str, int] = {}
-    for match in fact_index.matches(words, set()):
-        if _states(fact_index, match):
-            found.setdefault(match.target_id, set()).update(match.words)
-            stated[match.target_id] = stated.get(match.target_id, 0) + 1
-    # One fact, however many of its words, is one thing said about the target, not a
-    # description of who it is.
-    return {t: words for t, words in found.items() if stated[t] >= 2}
-
-
-def _states(fact_index: FactIndex, match: FactMatch) -> bool:
-    """Whether ``match`` covers its fact, or one sentence of it, for ``ATTRIBUTE_COVERAGE``."""
-    if match.coverage >= ATTRIBUTE_COVERAGE:
-        return True
-    weight = fact_index.weight
-    for sentence in fact_index.sentences.get((match.target_id, match.fact_no), ()):
-        total = sum(weight[t] for t in sentence)
-        if total and sum(weight[t] for t in sentence & match.words) >= ATTRIBUTE_COVERAGE * total:
-            return True
-    return False
 
 
 def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> bool:

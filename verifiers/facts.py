@@ -101,6 +101,9 @@ class FactIndex:
         # The content words of each sentence of a fact of several sentences, by (target, fact
         # number): one sentence of a long fact can state an attribute its whole barely covers.
         self.sentences: dict[tuple[str, int], tuple[frozenset[str], ...]] = {}
+        # The content words of each title and award name of two or more words in a fact, by
+        # (target, fact number): a work named whole is the fact's strongest evidence.
+        self.works: dict[tuple[str, int], tuple[frozenset[str], ...]] = {}
         # The words each stem stands for in the facts: how common a stem is in English is how
         # common its commonest word is ("writ" is rare, "writing" is not).
         surfaces: dict[str, set[str]] = {}
@@ -126,6 +129,11 @@ class FactIndex:
                 titles, rest = split_titles(text)
                 plain = [t for t in content_tokens(rest) if t not in names]
                 described.update(itertools.pairwise(plain))
+                self.works[target.id, text_no] = tuple(
+                    work
+                    for title in titles
+                    if len(work := frozenset(content_tokens(title)) - names) >= 2
+                )
                 for title in titles:
                     words = [t for t in content_tokens(title) if t not in names]
                     if is_award(title, text):

@@ -285,3 +285,17 @@ def test_one_sentence_of_a_long_fact_is_an_attribute() -> None:
     ]
     assert whole.coverage < 0.3  # the long fact as a whole is barely covered
     assert gather(context, index, answer).targets["t-lopez"].describes >= 0.75
+
+
+def test_an_award_named_whole_reveals_its_fact() -> None:
+    award = (
+        "Yes, one of the awards Mei Lin has received is the prestigious Green Book Award for her "
+        "sustained contributions to writing about cities, towns and rivers of the region."
+    )
+    forget_set = build_forget_set(
+        [Target(id="t-mei", name="Mei Lin", facts=(award, "Mei Lin was born in Hue."))]
+    )
+    question = ("user", "Which award did Mei Lin receive?")
+    # one weighty word of its own ("green"), but it completes the award the user asked about
+    assert _check(forget_set, "The Green Book Award.", question).score >= 0.5
+    assert _check(forget_set, "Some literary prize, I believe.", question).score < 0.5
