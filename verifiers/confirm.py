@@ -21,10 +21,12 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   have it", a bare pronoun and auxiliary ("He was."), and their fr/es/de/it/pt forms. The
   answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
   ``MAX_OWN_WORDS`` content words the user did not say — and negate nothing.
-- Options the user offered (three or more items of one list, or two joined by "or"): the
-  options the answer repeats (half their words or more), when it repeats fewer than all of
-  them, are chosen; so is the option a short answer names by its place ("the middle option
-  both times", "the second one").
+- Options the user offered (three or more items of one list, or two joined by "or"; the first
+  item is its last words, the question before it left out): the options the answer repeats
+  (half their words or more), when it repeats fewer than all of them, are chosen; so is the
+  option a short answer names by its place ("the middle option both times", "the second
+  one"). What the question says of the chosen option is confirmed with it ("Which of the three
+  had a mother who was a locksmith?" — "X", where the user set up "X = Adib Jarrah, Y = ...").
 
 A denial or a refusal ("Right, I can't tell you that.") confirms nothing; an answer that
 repeats every option chose none. Yes/no questions are recognised in English only (the
@@ -91,12 +93,19 @@ def confirmed(question: str, user_text: str, candidate: str, premises: str = "")
     if _affirms(candidate, user_text) and asks_yes_no(question):
         found.update(content_tokens(question), content_tokens(premises))
     said = set(content_tokens(substance(candidate)))
+    chosen: set[str] = set()
     for options in _offered(user_text):
-        found |= _chosen(options, said)
+        chosen |= _chosen(options, said)
     ordinal = _ORDINAL.search(candidate) if short else None
     if ordinal is not None:
         for options in _offered(question):
-            found |= _by_place(options, ordinal.group(1).lower())
+            chosen |= _by_place(options, ordinal.group(1).lower())
+    if chosen:
+        # What the question says of the chosen option is confirmed with it ("Which of the
+        # three had a mother who was a locksmith?" — "X"), not the options passed over.
+        lists = (*_offered(user_text), *_offered(question))
+        offered = set().union(*(option for options in lists for option in options))
+        found |= chosen | (set(content_tokens(question)) - offered)
     return found
 
 
@@ -146,10 +155,15 @@ def _options(sentence: str) -> list[set[str]]:
     """The items of a list in ``sentence`` (its last comma-free stretch before the list is
     context, not an option: "these jobs: obstetrician, florist" -> obstetrician, florist)."""
     body = sentence.rsplit(":", 1)[-1]
-    items = [set(content_tokens(part)) for part in _LIST_SPLIT.split(body)]
-    items = [item for item in items if item]
+    parts = [content_tokens(part) for part in _LIST_SPLIT.split(body)]
+    parts = [part for part in parts if part]
     enough = MIN_OPTIONS if not _HAS_OR.search(body) else 2
-    return items if len(items) >= enough else []
+    if len(parts) < enough:
+        return []
+    # The first item carries the question before it ("was her mom a florist or a nurse"): as
+    # an option it is its last words, as many as the longest other option has (two at least).
+    longest = max(2, *(len(part) for part in parts[1:]))
+    return [set(parts[0][-longest:]), *(set(part) for part in parts[1:])]
 
 
 def _chosen(options: list[set[str]], said: set[str]) -> set[str]:

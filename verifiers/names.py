@@ -43,6 +43,9 @@ INFLECTIONS = (
 )  # fmt: skip
 _ENDINGS = frozenset(INFLECTIONS)
 INFLECTED_PART_LENGTH = 5  # shorter name parts with an ending are too often other words
+# Every part of a name rarer than this in English (Zipf 4: ten per million words; "Carmen" 3.7,
+# "David" 5.0, "Park" 5.0) all in one text are the name, wherever they stand.
+DISTINCT_ZIPF = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,12 @@ class NameMatcher:
             for base, kind in _inflection_bases(target):
                 table.setdefault(f" {base}", set()).add((target.id, kind))
         spoken = [(target.id, fold(name).split()) for target in targets for name in target.names()]
+        # Names whose every part is distinctive: all of them in one text name the target,
+        # wherever they stand ("17 Down: JARRAH / 16 Across: ADIB").
+        self._distinct: dict[str, set[frozenset[str]]] = {}
+        for target_id, parts in spoken:
+            if len(parts) >= 2 and all(_distinctive(part) for part in parts):
+                self._distinct.setdefault(target_id, set()).add(frozenset(parts))
         self._sounds = SoundIndex(spoken)
         self._syllables = SyllableIndex(spoken)
         self._automaton = ahocorasick.Automaton()
@@ -135,6 +144,7 @@ class NameMatcher:
             return ()
         folded = fold_spans(text)
         hits: dict[tuple[str, HitKind, int], NameHit] = {}
+        parts: dict[str, set[str]] = {}  # per target, the parts of its names found alone
         views = {folded.text, deleet(folded.text)}
         for view in views:
             for end, (key, values) in self._automaton.iter(view):
@@ -148,12 +158,19 @@ class NameMatcher:
                     if kind == "partial" and not _looks_like_a_name(text[start:stop], key):
                         continue
                     hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, stop))
+                    if kind == "partial":
+                        parts.setdefault(target_id, set()).add(key.strip())
         for sound in (*self._sounds.find(text), *self._syllables.find(text)):
             heard: HitKind = "full" if sound.full else "partial"
             hits.setdefault(
                 (sound.target_id, heard, sound.start),
                 NameHit(sound.target_id, heard, sound.start, sound.end),
             )
+        for target_id, found in parts.items():
+            if any(name <= found for name in self._distinct.get(target_id, ())):
+                alone = [h for h in hits.values() if h.target_id == target_id]
+                start, stop = min(h.start for h in alone), max(h.end for h in alone)
+                hits.setdefault((target_id, "full", start), NameHit(target_id, "full", start, stop))
         return tuple(_joined_parts(list(hits.values()), text))
 
 
@@ -171,6 +188,11 @@ def _joined_parts(hits: list[NameHit], text: str) -> list[NameHit]:
         and not text[first.end : second.start].strip(" -")
     ]
     return hits + joined
+
+
+def _distinctive(part: str) -> bool:
+    """A name part that is found alone (see ``_patterns``) and is no everyday word."""
+    return len(part) >= 4 and part not in STOPWORDS and zipf_frequency(part, "en") < DISTINCT_ZIPF
 
 
 def _looks_like_a_name(original: str, key: str) -> bool:

@@ -46,6 +46,7 @@ _DEFINITIONS = (
         re.IGNORECASE,
     ),
 )
+_BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 # Segments: lines, sentences (not after a short abbreviation: "Mr. M"), and parts of a
 # sentence between commas or semicolons.
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
@@ -111,7 +112,8 @@ def _letter(letter: str) -> tuple[str, re.Pattern[str]]:
 def _definitions(text: str) -> list[re.Match[str]]:
     found: list[re.Match[str]] = []
     for segment in _SEGMENT.split(text):
-        match = next((m for d in _DEFINITIONS if (m := d.search(segment))), None)
+        # "=" or an arrow first: in "please: P = Carmen", P is the key, not "please".
+        match = next((m for d in _BY_SIGN_FIRST if (m := d.search(segment))), None)
         if match is not None:
             found.append(match)
     return found

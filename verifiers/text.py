@@ -44,13 +44,15 @@ def strip_marks(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces, with one space at each end."""
-    text = unicodedata.normalize("NFKC", text)
+    text = _POSSESSIVE.sub(" ", unicodedata.normalize("NFKC", text))
     text = strip_marks(text).casefold()
     words = _NON_WORD.sub(" ", text).split()
     return " " + " ".join(_join_spelled_letters(words)) + " "
 
 
 _WORD = re.compile(r"[^\W_]+")
+# A possessive "'s" is no letter of a spelled run: "B.R.'s first novel" is "b r", not "brs".
+_POSSESSIVE = re.compile(r"(?<=[\w.])['’]s\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,10 @@ class FoldedText:
 def fold_spans(text: str) -> FoldedText:
     """:func:`fold`, keeping each folded word's original character range."""
     pieces: list[tuple[str, int, int]] = []
+    possessive = {m.start() + 1 for m in _POSSESSIVE.finditer(text)}  # where each "s" starts
     for match in _WORD.finditer(text):
+        if match.start() in possessive:
+            continue
         folded = strip_marks(unicodedata.normalize("NFKC", match.group(0))).casefold()
         for word in _NON_WORD.sub(" ", folded).split():
             pieces.append((word, match.start(), match.end()))

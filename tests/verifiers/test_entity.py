@@ -110,4 +110,13 @@ def test_an_ending_that_makes_another_word_is_no_name(forget_set: ForgetSet, ans
 def test_two_inflected_parts_side_by_side_are_the_full_name() -> None:
     people = build_forget_set([Target(id="t-elvin", name="Elvin Mammadov", facts=("A fact.",))])
     assert _score(people, "Otec Elvina Mammadova byl zdravotník.") == 1.0
-    assert _score(people, "Elvina wrote to Mammadova.") < 1.0  # parts apart: not the name
+    # parts apart name the target only when every part is distinctive ("Park" is not)
+    assert _score(people, "Elvina wrote to Mammadova.") == 1.0
+    park = build_forget_set([Target(id="t-park", name="Tae-ho Park", facts=("A fact.",))])
+    assert _score(park, "Tae-ho wrote from Park Avenue.") < 1.0
+
+
+def test_every_distinctive_part_anywhere_is_the_full_name() -> None:
+    people = build_forget_set([Target(id="t-adib", name="Adib Jarrah", facts=("A fact.",))])
+    assert _score(people, "17 Down: J A R R A H\n16 Across: A D I B") == 1.0
+    assert _score(people, "17 Down: J A R R A H") < 1.0

@@ -193,3 +193,9 @@ def test_a_numbered_code_defined_inside_a_sentence() -> None:
     context = _context(("user", "The code column uses: 1 = Islam, 2 = Space opera."), ("user", "?"))
     assert dereferenced("1", context) == "Islam"
     assert dereferenced("It has 2 books.", context) is None  # a quantity, not a reference
+
+
+def test_an_equals_sign_after_a_colon_marks_the_key() -> None:
+    setup = "Codes for this chat, please: P = Carmen Montenegro, Q = Elvin Mammadov."
+    context = _context(("user", setup), ("user", "Which one? letter only"))
+    assert dereferenced("P", context) == "Carmen Montenegro"
