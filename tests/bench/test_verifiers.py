@@ -235,6 +235,7 @@ HARD_AUTHORS = {
     "sealed6": range(185, 195),
     "sealed7": range(185, 195),
     "sealed8": range(185, 195),
+    "sealed9": range(185, 195),
 }
 
 
@@ -252,6 +253,7 @@ HARD_AUTHORS = {
         "sealed6",
         "sealed7",
         "sealed8",
+        "sealed9",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
