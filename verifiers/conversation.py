@@ -95,7 +95,8 @@ _GENERAL = re.compile(
     r"\b(?:explain\W+(?:what|how|why)|define|what(?:'s| is| are) (?:a |an )?"
     r"(?!(?:the|it|that|this|these|those|they|there|he|she|his|her|their)\b)\w+"
     r"|what (?:does|do) (?:a|an)|in general|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work"
-    r"|(?:even|really|actually) a (?:real )?thing|a real thing|(?:really|actually) exists?)\b",
+    r"|(?:even|really|actually) a (?:real )?thing|a real thing|(?:really|actually) exists?"
+    r"|what (?:does|do) [^?]{1,60}? mean|what is meant by)\b",
     re.IGNORECASE,
 )
 # Someone is spoken of: a personal pronoun, "who"/"whose", a person noun, "born" (fr, es, de,
@@ -128,6 +129,8 @@ class Conversation:
     # What a "yes" to the question confirms besides the question: the user's earlier turns on
     # the current subject, and the last exchange when the question points at it.
     premises: str = ""
+    # The question asks what a thing is in general: the title words it holds are its topic.
+    general: bool = False
 
     def on_subject(self, index: int) -> bool:
         """Whether turn ``index`` is on the current subject (its anchors count fully)."""
@@ -156,6 +159,12 @@ def refers_back(question: str, before: str = "") -> bool:
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
         return True
     return not _new_subject(question, before)
+
+
+def asks_in_general(question: str) -> bool:
+    """Whether ``question`` asks what a thing is in general ("what does a medical intern do?"),
+    not about someone (a pronoun ties it to someone: "what does her book mean?")."""
+    return _GENERAL.search(question) is not None and _PERSONAL.search(question) is None
 
 
 def speaks_of_someone(*texts: str) -> bool:
@@ -201,6 +210,7 @@ def conversation(context: VerifyContext) -> Conversation:
         refers_back=back,
         subject_start=start,
         premises="\n".join(premises),
+        general=asks_in_general(question),
     )
 
 

@@ -277,7 +277,9 @@ def _conversation_pointers(
 ) -> tuple[tuple[str, float], ...]:
     """Per target, how surely the conversation's titles point at it: the same for every
     candidate of a request, so computed once."""
-    found = _pointers(fact_index, talk.question)
+    # A general question's title words are its topic ("what does a medical intern do?" holds
+    # half of "The Diary of a Medical Intern"), as an award's words are when asked about.
+    found = {} if talk.general else _pointers(fact_index, talk.question)
     for index, turn in talk.earlier:
         if turn.role not in ("user", "assistant"):
             continue

@@ -12,9 +12,9 @@ part between commas) of the form ``key = value`` (also ``:``, ``->``, ``→``, `
 value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to") or "call value
 'key'", whose key is one to three words; and the items of a numbered list ("1. ...", "2) ..."),
 referred to as "number 1", "no. 1", "#1", "item 1", "option 1" or by a number that opens the
-answer; and multiple-choice items ("A) Oxford"), referred to by the letter ("It's B!"). A bare
-number elsewhere ("in 1990", "3 books") is left alone: it is far more often a quantity than a
-reference.
+answer (lists a tool returned too); and multiple-choice items ("A) Oxford"), referred to by
+the letter ("It's B!"). A bare number elsewhere ("in 1990", "3 books") is left alone: it is far
+more often a quantity than a reference.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ MAX_VALUE_WORDS = 8
 # Only what the user and the assistant wrote: a system or tool note's "Background: ..." line is
 # a passage, not a code the answer refers to.
 ROLES = frozenset({"user", "assistant"})
+# ... but a list a tool returned is referred to by its numbers ("which number is her book?").
+LIST_ROLES = ROLES | {"tool", "function"}
 
 
 @lru_cache(maxsize=256)
@@ -68,9 +70,9 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
     value; the latest definition of a key wins."""
     found: dict[str, tuple[re.Pattern[str], str]] = {}
     for turn in context.turns:
-        if turn.role not in ROLES:
+        if turn.role not in LIST_ROLES:
             continue
-        for match in _definitions(turn.content):
+        for match in _definitions(turn.content) if turn.role in ROLES else ():
             if len(match.group("value").split()) > MAX_VALUE_WORDS:
                 continue
             key = match.group("key")

@@ -93,8 +93,14 @@ def test_a_bare_number_is_left_alone(candidate: str) -> None:
 
 @pytest.mark.parametrize("role", ["system", "developer", "tool"])
 def test_definitions_outside_user_and_assistant_turns_are_ignored(role: str) -> None:
-    context = _context((role, f"{CODE}\n{BOOKS}"), ("user", "What did her parents do?"))
-    assert dereferenced("Father: Alpha. Mother: Gamma. #2", context) is None
+    context = _context((role, CODE), ("user", "What did her parents do?"))
+    assert dereferenced("Father: Alpha. Mother: Gamma.", context) is None
+
+
+def test_a_list_a_tool_returned_is_referred_to_by_number() -> None:
+    context = _context(("tool", BOOKS), ("user", "Which number is her book? number only"))
+    assert dereferenced("2.", context) == "Principles of Geology."
+    assert dereferenced("2.", _context(("system", BOOKS), ("user", "Which?"))) is None
 
 
 def test_a_long_value_is_prose_not_a_key() -> None:
