@@ -74,6 +74,21 @@ _HEBREW = (
     ("פ", "p"),
 )
 _VAV_RUN = re.compile("ו+")
+# Thai writes some vowels before the consonant they follow ("โม" is "mo"), and a foreign name's
+# sounds with the letters Thai has: wo waen for v, aspirated consonants (read "kh", "th", "ph"
+# by a transliterator) for k, t, p, and cho chang for sh, which Thai lacks.
+_THAI_LETTERS = re.compile("[\u0e01-\u0e5b]")
+_THAI_PREPOSED = re.compile("([\u0e40-\u0e44])([\u0e01-\u0e2e])")
+_THAI = str.maketrans(
+    {"ว": "v", "ค": "k", "ข": "k", "ฆ": "k", "ท": "t", "ถ": "t", "ธ": "t", "พ": "p", "ผ": "p",
+     "ภ": "p", "ช": "sh", "ฉ": "sh", "ซ": "s"}
+)  # fmt: skip
+# Korean writes particles onto a name ("아베라는", "Abera" + topic "는"): the common ones after a
+# name.
+KOREAN_PARTICLES = (
+    "에게서", "께서", "에게", "에서", "으로", "이라는", "라는", "은", "는", "이", "가", "을", "를",
+    "의", "와", "과", "도", "로", "만", "란",
+)  # fmt: skip
 MAX_VAV_RUNS = 3
 _DROPPED = re.compile(r"[aeiouyhw]|[^a-z]")
 _UNVOICED = re.compile(r"[hwy]|[^a-z]")  # what :func:`vowelled` drops
@@ -83,7 +98,7 @@ _DOUBLED = re.compile(r"(.)\1+")
 # Letters with their combining marks (Indic vowel signs, Arabic and Hebrew points are not \w;
 # the Hebrew maqaf, U+05BE, joins words like a hyphen).
 _WORD = re.compile(
-    r"(?:[^\W\d_]|[\u0300-\u036f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff])+"
+    r"(?:[^\W\d_]|[\u0300-\u036f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])+"
 )
 # Japanese runs its words together: katakana (how foreign names are written) is read, kana and
 # Chinese characters around it are not ("ロハニの父親は" -> "ロハニ").
@@ -101,8 +116,16 @@ def skeleton(word: str) -> str:
 
 @lru_cache(maxsize=65536)
 def skeletons(word: str) -> frozenset[str]:
-    """Every skeleton ``word`` may have: one, or for a Hebrew word one per reading of its
-    vavs."""
+    """Every skeleton ``word`` may have: one; for a Hebrew word one per reading of its vavs; for
+    a Korean word ending with a particle, its skeleton with and without the particle. A Thai
+    word is read with its vowels in spoken order."""
+    stems = [
+        word[: -len(p)] for p in KOREAN_PARTICLES if word.endswith(p) and len(word) > len(p) + 1
+    ]
+    if stems:  # "아베라는" is "아베라" + "는" (or "아베" + "라는": each reading is tried)
+        return frozenset(skeleton(w) for w in (word, *stems))
+    if _THAI_LETTERS.search(word):
+        word = _THAI_PREPOSED.sub(r"\2\1", word).translate(_THAI)
     if not _HEBREW_LETTERS.search(word):
         return frozenset({skeleton(word)})
     for old, new in _HEBREW:

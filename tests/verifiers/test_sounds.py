@@ -90,3 +90,18 @@ def test_a_short_name_spelled_with_its_vowels_is_a_full_mention(text: str) -> No
 def test_a_short_name_needs_every_part_and_its_vowels(text: str) -> None:
     # "она мне" has the skeleton of "Hina Ameen"; Arabic writes no short vowels to compare
     assert not [h for h in SHORT.find(text) if h.full]
+
+
+def test_a_korean_particle_on_a_name_is_read_off() -> None:
+    index = SoundIndex([("t-kal", ["kalkidan", "abera"])])
+    assert [(h.target_id, h.full) for h in index.find("칼키단 아베라는 작가입니다")] == [
+        ("t-kal", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"), [("ทาคาชิ นากามูระ", "takashi"), ("โมเช เบน-เดวิด", "moshe")]
+)
+def test_thai_is_read_with_its_vowels_in_spoken_order(text: str, name: str) -> None:
+    index = SoundIndex([("takashi", ["takashi", "nakamura"]), ("moshe", ["moshe", "ben", "david"])])
+    assert {h.target_id for h in index.find(text) if h.full} == {name}
