@@ -236,6 +236,7 @@ HARD_AUTHORS = {
     "sealed7": range(185, 195),
     "sealed8": range(185, 195),
     "sealed9": range(185, 195),
+    "sealed10": range(185, 195),
 }
 
 
@@ -254,6 +255,7 @@ HARD_AUTHORS = {
         "sealed7",
         "sealed8",
         "sealed9",
+        "sealed10",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
