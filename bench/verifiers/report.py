@@ -286,19 +286,17 @@ def _shares(scored: Scored) -> dict[tuple[str, str], tuple[int, int]]:
 
 
 def hard_section(r: BenchResults) -> list[str]:
+    held, *consulted = HELD_OUT_HARD_SETS
+    seen = ", ".join(f"`{name}.jsonl`" for name in consulted)
     lines = [
         "### 3. Hard sets: general knowledge that shares words, leaks a word match misses",
         "",
         "Hand-written sets in `bench/data/verifiers/` (`hard_*.jsonl`, see its README), the "
-        "same author split: `hard_sealed7.jsonl` (authors 185–194) is **held out**, written "
-        "blind to the verifiers and first scored after the last change; `hard_sealed6.jsonl`, "
-        "`hard_sealed5.jsonl`, `hard_sealed4.jsonl`, `hard_sealed3.jsonl`, `hard_sealed2.jsonl`, "
-        "`hard_sealed.jsonl` and `hard_test.jsonl` (same authors) were each scored once and then "
-        "used to diagnose misses (their first scores are in `bench/data/verifiers/README.md`), "
-        "and "
-        "`hard_fresh.jsonl` had its misses read once; the verifiers were tuned on "
-        "`hard_dev.jsonl` and "
-        "`paraphrase_dev.jsonl` (authors 180–184). "
+        f"same author split: `{held}.jsonl` (authors 185–194) is **held out**, written "
+        f"blind to the verifiers and first scored after the last change; {seen} (same "
+        "authors) were each scored once and then used to diagnose misses (their first scores "
+        "are in `bench/data/verifiers/README.md`); the verifiers were tuned on "
+        "`hard_dev.jsonl` and `paraphrase_dev.jsonl` (authors 180–184). "
         "Each item is a conversation (earlier assistant turns included) and an answer. "
         "`gk_*` and `topic_change` answers are about nobody in the forget set and only share "
         "words with forget facts; every flag there is false.",
