@@ -237,6 +237,7 @@ HARD_AUTHORS = {
     "sealed8": range(185, 195),
     "sealed9": range(185, 195),
     "sealed10": range(185, 195),
+    "sealed11": range(185, 195),
 }
 
 
@@ -256,6 +257,7 @@ HARD_AUTHORS = {
         "sealed8",
         "sealed9",
         "sealed10",
+        "sealed11",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
