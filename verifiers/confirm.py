@@ -89,8 +89,9 @@ def confirmed(question: str, user_text: str, candidate: str, premises: str = "")
     said that ``candidate`` confirms or chooses. ``premises`` are the user's earlier turns on
     the current subject, which a "yes" confirms with the question."""
     found: set[str] = set()
-    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS and not declines(candidate)
-    if _affirms(candidate, user_text) and asks_yes_no(question):
+    declined = declines(candidate)
+    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS and not declined
+    if not declined and _affirms(candidate, user_text) and asks_yes_no(question):
         found.update(content_tokens(question), content_tokens(premises))
     said = set(content_tokens(substance(candidate)))
     chosen: set[str] = set()
@@ -129,9 +130,10 @@ def asks_yes_no(question: str) -> bool:
 
 
 def _affirms(candidate: str, user_text: str) -> bool:
-    """Whether ``candidate`` is a brief, unqualified affirmation."""
+    """Whether ``candidate`` (no refusal: the caller checks) is a brief, unqualified
+    affirmation."""
     affirmation = _AFFIRMS.match(candidate)
-    if affirmation is None or _NEGATES.search(candidate) or declines(candidate):
+    if affirmation is None or _NEGATES.search(candidate):
         return False
     if len(candidate.split()) <= MAX_CONFIRMATION_WORDS:
         return True

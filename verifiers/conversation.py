@@ -131,6 +131,8 @@ class Conversation:
     premises: str = ""
     # The question asks what a thing is in general: the title words it holds are its topic.
     general: bool = False
+    # The user's turns or earlier answers speak of someone (:func:`speaks_of_someone`).
+    about_someone: bool = False
 
     def on_subject(self, index: int) -> bool:
         """Whether turn ``index`` is on the current subject (its anchors count fully)."""
@@ -199,6 +201,7 @@ def conversation(context: VerifyContext) -> Conversation:
     question = context.question
     back = refers_back(question, _before(turns, last_user)) if last_user > 0 else True
     start = _subject_start(turns, last_user) if back else len(turns)
+    said_before = "\n".join(a for a in assistant if a.strip())
     premises = [t.content for i, t in earlier if t.role == "user" and i >= start]
     if last_user > 0 and POINTS_BACK.search(question):
         premises += [t.content for t in turns[_previous_user(turns, last_user) : last_user]]
@@ -206,11 +209,12 @@ def conversation(context: VerifyContext) -> Conversation:
         question=question,
         user_text=context.prompt_text,
         earlier=earlier,
-        said_before="\n".join(a for a in assistant if a.strip()),
+        said_before=said_before,
         refers_back=back,
         subject_start=start,
         premises="\n".join(premises),
         general=asks_in_general(question),
+        about_someone=speaks_of_someone(context.prompt_text, said_before),
     )
 
 

@@ -87,8 +87,11 @@ def _states(fact_index: FactIndex, match: FactMatch) -> bool:
     if match.coverage >= ATTRIBUTE_COVERAGE:
         return True
     weight = fact_index.weight
-    for sentence in fact_index.sentences.get((match.target_id, match.fact_no), ()):
-        total = sum(weight[t] for t in sentence)
-        if total and sum(weight[t] for t in sentence & match.words) >= ATTRIBUTE_COVERAGE * total:
-            return True
-    return False
+    key = (match.target_id, match.fact_no)
+    sentences = zip(
+        fact_index.sentences.get(key, ()), fact_index.sentence_totals.get(key, ()), strict=True
+    )
+    return any(
+        total and sum(weight[t] for t in sentence & match.words) >= ATTRIBUTE_COVERAGE * total
+        for sentence, total in sentences
+    )

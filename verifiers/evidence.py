@@ -214,7 +214,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     def off_topic(words: dict[str, float]) -> dict[str, float]:
         return {w: v for w, v in words.items() if w not in topic}
 
-    if speaks_of_someone(talk.user_text, talk.said_before, candidate):
+    if talk.about_someone or speaks_of_someone(candidate):
         prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
         described, describes = describe(fact_index, prior, everything)
         for target_id, value in described.items():

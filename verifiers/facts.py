@@ -166,6 +166,11 @@ class FactIndex:
             for token, postings in self.postings.items()
         }
         self._totals = [sum(self.weight[t] for t in entry.tokens) for entry in self.entries]
+        # ... and of each sentence of a long fact, weighed once here rather than per request.
+        self.sentence_totals = {
+            key: tuple(sum(self.weight[t] for t in sentence) for sentence in sentences)
+            for key, sentences in self.sentences.items()
+        }
         # Cognates share their first letters ("histórica", "historical"): compare within those.
         self._by_prefix: dict[str, list[str]] = {}
         for token in sorted(self.postings):

@@ -184,7 +184,7 @@ class SoundIndex:
 
     def find(self, text: str) -> tuple[SoundHit, ...]:
         """Mentions of a name written in another script in ``text``."""
-        if not any(ord(c) > 0x24F for c in text):
+        if not _foreign(text):
             return ()
         return tuple(self._hits(list(_foreign_words(text))))
 
