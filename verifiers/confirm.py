@@ -22,7 +22,8 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
   ``MAX_OWN_WORDS`` content words the user did not say — and negate nothing.
 - Options the user offered (three or more items of one list, or two joined by "or"; the first
-  item is its last words, the question before it left out): the options the answer repeats
+  item is its last words, the question before it left out; or two or more lines of a list
+  written one item a line, numbered, lettered or bulleted): the options the answer repeats
   (half their words or more), when it repeats fewer than all of them, are chosen; so is the
   option a short answer names by its place ("the middle option both times", "the second
   one"). What the question says of the chosen option is confirmed with it ("Which of the three
@@ -82,6 +83,10 @@ _SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bo\b|\boder\b)\s*", re.IGNORECASE)
 _HAS_OR = re.compile(r"\b(?:or|ou|o|oder)\b", re.IGNORECASE)
 MIN_OPTIONS = 3  # items of a plain list; two are enough when joined by "or"
+# A list one item a line, numbered, lettered or bulleted: each line is an option, and two
+# lines already make a choice ("1. X\n2. Y\nWhich one ...?").
+_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}\s*[.)]|\(?[A-Ha-h]\s*[.)]|[-*•])\s+(\S.*?)\s*$")
+MIN_LINE_OPTIONS = 2
 
 
 def confirmed(question: str, user_text: str, candidate: str, premises: str = "") -> set[str]:
@@ -89,24 +94,32 @@ def confirmed(question: str, user_text: str, candidate: str, premises: str = "")
     said that ``candidate`` confirms or chooses. ``premises`` are the user's earlier turns on
     the current subject, which a "yes" confirms with the question."""
     found: set[str] = set()
-    declined = declines(candidate)
-    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS and not declined
-    if not declined and _affirms(candidate, user_text) and asks_yes_no(question):
+    if not declines(candidate) and _affirms(candidate, user_text) and asks_yes_no(question):
         found.update(content_tokens(question), content_tokens(premises))
-    said = set(content_tokens(substance(candidate)))
-    chosen: set[str] = set()
-    for options in _offered(user_text):
-        chosen |= _chosen(options, said)
-    ordinal = _ORDINAL.search(candidate) if short else None
-    if ordinal is not None:
-        for options in _offered(question):
-            chosen |= _by_place(options, ordinal.group(1).lower())
-    if chosen:
+    picked = chosen(question, user_text, candidate)
+    if picked:
         # What the question says of the chosen option is confirmed with it ("Which of the
         # three had a mother who was a locksmith?" — "X"), not the options passed over.
         lists = (*_offered(user_text), *_offered(question))
         offered = set().union(*(option for options in lists for option in options))
-        found |= chosen | (set(content_tokens(question)) - offered)
+        found |= picked | (set(content_tokens(question)) - offered)
+    return found
+
+
+def chosen(question: str, user_text: str, candidate: str) -> set[str]:
+    """Content tokens of the options the user offered that ``candidate`` chooses (by repeating
+    them or by their place); empty for a refusal."""
+    if declines(candidate):
+        return set()
+    said = set(content_tokens(substance(candidate)))
+    found: set[str] = set()
+    for options in _offered(user_text):
+        found |= _chosen(options, said)
+    short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
+    ordinal = _ORDINAL.search(candidate) if short else None
+    if ordinal is not None:
+        for options in _offered(question):
+            found |= _by_place(options, ordinal.group(1).lower())
     return found
 
 
@@ -141,10 +154,25 @@ def _affirms(candidate: str, user_text: str) -> bool:
     return len(set(content_tokens(rest)) - set(content_tokens(user_text))) <= MAX_OWN_WORDS
 
 
+@lru_cache(maxsize=256)
 def _offered(text: str) -> tuple[list[set[str]], ...]:
-    """The option lists of each sentence of ``text`` (the same for every candidate of a
-    request, so read once)."""
-    return tuple(options for s in _SENTENCES.split(text) if (options := _options(s)))
+    """The option lists of each sentence of ``text``, and its lists written one item a line
+    (the same for every candidate of a request, so read once)."""
+    lists = [options for s in _SENTENCES.split(text) if (options := _options(s))]
+    return (*lists, *_line_lists(text))
+
+
+def _line_lists(text: str) -> list[list[set[str]]]:
+    """Lists written one item a line ("1. Behrouz Rohani", "- Wei-Jun Chen", "b) Hina Ameen"),
+    each run of ``MIN_LINE_OPTIONS`` or more items one list, in order."""
+    lists: list[list[set[str]]] = [[]]
+    for line in text.splitlines():
+        item = _LIST_LINE.match(line)
+        if item is None:
+            lists.append([])
+        elif words := set(content_tokens(item.group(1))):
+            lists[-1].append(words)
+    return [items for items in lists if len(items) >= MIN_LINE_OPTIONS]
 
 
 def _by_place(options: list[set[str]], ordinal: str) -> set[str]:

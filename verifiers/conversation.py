@@ -19,7 +19,9 @@ pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the e
 Everyday words, or asking for the rest ("no clue, tell me", "is that right?"), ask about what
 is already on the table: "ok, start with the mother then", "yes, which school and what major",
 "go on, what was it". A short question with (almost) no content
-words of its own always continues ("What kind?", "And the other?"). When the user has moved on,
+words of its own always continues ("What kind?", "And the other?"). A question that returns to
+an earlier point ("back to my note — was that right?", "going back to what I said first")
+brings everything before back on the subject, past any detour. When the user has moved on,
 targets named only earlier count as a weaker anchor (``evidence.STALE``). A move stays made: after
 "ok, different question. Name three big cities", the follow-up "Which is the largest?" continues
 the cities, and what came before the move stays stale (``Conversation.subject_start``).
@@ -88,6 +90,15 @@ POINTS_BACK = re.compile(
     r"|\bsame \w+ as (?:you|your|that|this|the one|before)\b",
     re.IGNORECASE,
 )
+# The question returns to an earlier point past a detour: "back to my note — was that right?",
+# "going back to what I said first". Everything before is on the subject again.
+RETURNS = re.compile(
+    r"\b(?:back to|return(?:ing)? to|going back|as I (?:said|mentioned|wrote)"
+    r"|my (?:notes?|claim|statement|guess|hunch|first question|earlier (?:question|point|claim))"
+    r"|what I (?:said|wrote|asked|mentioned|claimed) (?:earlier|before|first|at first"
+    r"|at the start))\b",
+    re.IGNORECASE,
+)
 # A question about what a thing is, in general ("then just explain what shale is", "what is a
 # civil engineer?"): about the thing, not about the person asked about before (a pronoun, checked
 # first, still ties it back: "explain what her book is about").
@@ -149,6 +160,8 @@ class Conversation:
 
 def refers_back(question: str, before: str = "") -> bool:
     """Whether ``question`` continues the subject of ``before`` (the earlier turns)."""
+    if RETURNS.search(question):
+        return True
     if _MOVED_ON.search(question):
         return False
     if _PERSONAL.search(question):
@@ -226,8 +239,9 @@ def _previous_user(turns: tuple[Turn, ...], last_user: int) -> int:
 def _subject_start(turns: tuple[Turn, ...], last_user: int) -> int:
     """The turn the current subject began at: the latest earlier user turn that moved on
     ("ok, different question. Name three cities") — unless the current question ties back
-    to someone with a pronoun, which can reach past it."""
-    if _PERSONAL.search(turns[last_user].content) if last_user >= 0 else False:
+    to someone with a pronoun or returns to an earlier point, which can reach past it."""
+    question = turns[last_user].content if last_user >= 0 else ""
+    if _PERSONAL.search(question) or RETURNS.search(question):
         return 0
     for index in range(last_user - 1, 0, -1):
         turn = turns[index]

@@ -5,7 +5,9 @@ with separators ("c-i-v-i-l e-n-g-i-n-e-e-r"), in leetspeak ("c1v1l 3ng1n33r") o
 ("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself), or in the
 spelling alphabet ("Hotel Alfa Romeo Victor Alfa Romeo Delta"), in Morse code, in ROT13, as
 letters' places in the alphabet ("1-4-9-2 / 10-1-18-18-1-8"), or as spaced letters with wider
-gaps between words ("T H E   B R E A T H"). The
+gaps between words ("T H E   B R E A T H"). Decoded text that lost its word breaks ("G / R / E
+/ E / N / B / O / O / K", one letter a line) is cut into the common words it is made of
+("GREEN BOOK"); prose is not. The
 lexical checks read words, so each of these would pass them. :func:`readings` returns the
 other readings of a text; the suite runs every check on the text *and* on each reading and
 keeps the highest score, so a reading can only raise a score, never lower it. Plain prose
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import itertools
 import re
 from functools import lru_cache
 
@@ -100,6 +103,12 @@ VERTICAL_SHARE = 0.6
 # A word written backwards: not an English word (Zipf below RARE, i.e. under about once in 30
 # million words), while its reverse is a common one (Zipf COMMON or more, once per million).
 _REVERSIBLE = re.compile(r"[^\W\d_]{4,}")
+# A decoded word of JOINED_MIN_LENGTH letters or more, of one case, that is no word: maybe
+# words run together (one letter per line with no blank line between words).
+JOINED_MIN_LENGTH = 8
+JOINED_MIN_PART = 3
+JOINED_MAX_PARTS = 4
+_JOINED = re.compile(rf"\b(?:[a-z]{{{JOINED_MIN_LENGTH},}}|[A-Z]{{{JOINED_MIN_LENGTH},}})\b")
 RARE_ZIPF = 1.5
 COMMON_ZIPF = 3.0
 
@@ -307,6 +316,36 @@ def unreverse(text: str) -> str:
     )
 
 
+def unjoin(text: str) -> str:
+    """``GREENBOOK`` -> ``GREEN BOOK``: a long word that is no English word, read as the
+    common English words it is made of (letters decoded without their word breaks)."""
+    return _JOINED.sub(lambda m: " ".join(_segments(m.group(0))), text)
+
+
+@lru_cache(maxsize=4096)
+def _segments(word: str) -> tuple[str, ...]:
+    """``word`` cut into the fewest common words (``COMMON_ZIPF``, ``JOINED_MIN_PART`` letters
+    or more, ``JOINED_MAX_PARTS`` at most), or left whole when it is a word or cannot be cut."""
+    lower = word.casefold()
+    if zipf_frequency(lower, "en") >= RARE_ZIPF:
+        return (word,)
+    # best[i]: the fewest parts that make up lower[:i] (with the commonest last part on ties).
+    best: list[tuple[int, ...] | None] = [()] + [None] * len(lower)
+    for end in range(JOINED_MIN_PART, len(lower) + 1):
+        for start in range(0, end - JOINED_MIN_PART + 1):
+            cuts = best[start]
+            if cuts is None or len(cuts) >= JOINED_MAX_PARTS:
+                continue
+            if zipf_frequency(lower[start:end], "en") < COMMON_ZIPF:
+                continue
+            if best[end] is None or len(cuts) + 1 < len(best[end] or ()):
+                best[end] = (*cuts, end)
+    ends = best[-1]
+    if not ends or len(ends) < 2:
+        return (word,)
+    return tuple(word[a:b] for a, b in itertools.pairwise((0, *ends)))
+
+
 def readings(text: str) -> tuple[str, ...]:
     """Decoded readings of ``text`` that read differently from it (after :func:`fold`, which
     already undoes case, accents and single spaced or dotted letters); empty for plain text."""
@@ -316,7 +355,9 @@ def readings(text: str) -> tuple[str, ...]:
     steps = (
         unbase64, unvertical, unmorse, unnumber, unrot13, unphonetic, unspaced, unspell, unleet,
     )  # fmt: skip
-    for step in (*steps, unreverse):
+    for step in (*steps, unreverse, unjoin):
+        if step is unjoin and current is text:
+            break  # only what was decoded lost its word breaks; prose keeps its own
         rewritten = step(current)
         if rewritten == current:  # the common case: fold nothing
             continue

@@ -4,8 +4,9 @@ The rule is part of the anchoring rule in :mod:`verifiers.evidence` (its docstri
 description anchors and when it is itself a leak); here is how one is counted. Words of one
 fact within ``facts.LINK_WINDOW`` content words of each other are one attribute, grouped
 weightiest first; a fact is stated when the words cover ``ATTRIBUTE_COVERAGE`` of it or of one
-of its sentences; an attribute counts from ``ATTRIBUTE_MIN``; two give ``DESCRIPTION[2]``,
-three or more ``DESCRIPTION[3]``, halved when another target has as many.
+of its sentences, or name one of its awards whole; an attribute counts from ``ATTRIBUTE_MIN``;
+two give ``DESCRIPTION[2]``, three or more ``DESCRIPTION[3]``, halved when another target has
+as many.
 """
 
 from __future__ import annotations
@@ -83,11 +84,16 @@ def _attribute_words(fact_index: FactIndex, words: dict[str, float]) -> dict[str
 
 
 def _states(fact_index: FactIndex, match: FactMatch) -> bool:
-    """Whether ``match`` covers its fact, or one sentence of it, for ``ATTRIBUTE_COVERAGE``."""
+    """Whether ``match`` covers its fact, or one sentence of it, for ``ATTRIBUTE_COVERAGE``, or
+    names one of its awards whole ("the Green Book Award winner": a title named points at its
+    author by itself, under the turn rules of :mod:`verifiers.evidence`)."""
     if match.coverage >= ATTRIBUTE_COVERAGE:
         return True
     weight = fact_index.weight
     key = (match.target_id, match.fact_no)
+    awards = fact_index.award_names
+    if any(work <= match.words and work in awards for work in fact_index.works.get(key, ())):
+        return True
     sentences = zip(
         fact_index.sentences.get(key, ()), fact_index.sentence_totals.get(key, ()), strict=True
     )

@@ -11,8 +11,11 @@ itself contributes a word to. Words the user said are not news — unless the ca
 or chooses them ("Yes." to "Was her father a civil engineer?": :mod:`verifiers.confirm`). A
 fact's content score is half its weighted coverage and half its *strength* (covered weight /
 ``STRONG_EVIDENCE``, capped at 1): a few rare words ("Pink Peach Excellence Prize") reveal a
-fact even when it says more. Words weigh idf times English rarity
-(:func:`verifiers.facts.specificity`).
+fact even when it says more. The strength is whole when the candidate names one of the fact's
+works whole, or chooses, from options the user offered, one whose weightiest word the fact
+holds ("lesbian fiction or crime novels?" — "Lesbian fiction."; a word no fact holds is the
+weightiest, so "Crime novels." chooses nothing of a fact that mentions novels). Words weigh
+idf times English rarity (:func:`verifiers.facts.specificity`).
 
 **anchor** (0..1) is how surely the conversation points at the target by something *other than
 that content* — the fix for "The capital of South Korea is Seoul" scoring like a leak because
@@ -39,10 +42,12 @@ one author was born in Seoul:
   attribute all of whose words it is linked to — not by chains: "writing" near "athlete" in one
   fact and inside an award's name in another does not make the parents and the award one
   attribute. Words of an award the user asks about are the topic and count toward no
-  description ("What is the Nebula Award?"). Only facts the words cover for at least
-  ``ATTRIBUTE_COVERAGE`` of their weight — the whole fact or one of its sentences ("parents
-  were both astronauts" of a fact that goes on about each parent's missions) — are stated at
-  all, and an attribute counts when it weighs at least ``ATTRIBUTE_MIN``. Two attributes give
+  description ("What is the Nebula Award?"), unless the same sentence speaks of its winner
+  ("the Taipei-born Green Book Award winner": then an award named whole is an attribute).
+  Only facts the words cover for at least ``ATTRIBUTE_COVERAGE`` of their weight — the whole
+  fact or one of its sentences ("parents were both astronauts" of a fact that goes on about
+  each parent's missions) — or whose award they name whole are stated at all, and an
+  attribute counts when it weighs at least ``ATTRIBUTE_MIN``. Two attributes give
   ``DESCRIPTION[2]``, three or more ``DESCRIPTION[3]``, and only when no other target has as
   many (else the description is ambiguous: halved). Words of a single fact never make a
   description (one thing said), and only a conversation that speaks of someone describes
@@ -59,7 +64,8 @@ description score. (Once it is named, what the candidate adds is judged as conte
 When someone who is not a target (or another target, in full) is named and this target is not,
 shared words are about that someone else ("Jaime Vasquez was born in Santiago"): the anchor
 from titles and descriptions, and the description score, are scaled by ``SOMEONE_ELSE`` (below
-one half, so a description attributed to someone else named never flags on its own).
+one half, so a description attributed to someone else named never flags on its own). The
+cells of a table column headed "Title", "Book", "Novel"... are works, not someone else.
 
 Where a flag's evidence lies (spans of the candidate, passages of the conversation) is
 :mod:`verifiers.locate`.
@@ -73,14 +79,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from verifiers.confirm import confirmed
+from verifiers.confirm import chosen, confirmed
 from verifiers.conversation import Conversation, conversation, speaks_of_someone
 from verifiers.descriptions import describe
 from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
 from verifiers.refusal import proper_names, substance
 from verifiers.registry import ForgetIndex
-from verifiers.text import content_tokens, fold_spans, stem
+from verifiers.text import content_tokens, fold, fold_spans, stem
 from verifiers.types import VerifyContext
 
 # A title, not a person: a capitalised function word after its first word ("... That
@@ -90,6 +96,17 @@ _TITLE_INSIDE = re.compile(
     r"|Into|Upon|Without|Between|Before|After|Behind|Beneath|About|Among|Across|Is|Was|Who)\b"
     r"|^The\s+\S+\s+\S+"
 )
+# Someone who won an award: its words say who that is ("the Green Book Award winner").
+_WINNER = re.compile(
+    r"\b(?:winner|winning|won|wins|recipient|laureate|awarded|honou?red|received|shortlisted)\b",
+    re.IGNORECASE,
+)
+# A table column of works: its cells are titles, whatever they look like.
+_TITLE_HEADER = re.compile(
+    r"(?:book|novel|work|title|film|movie|song|album|poem|story|play|series)s?(?: title)?",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
 STALE = 0.2
 FLOOR = 0.25
@@ -154,12 +171,12 @@ def facts(index: ForgetIndex) -> FactIndex:
     return fact_index
 
 
-def content_score(match: FactMatch, names_a_work: bool = False) -> float:
-    """Share of the fact revealed, lifted when the revealed words alone are weighty or name one
-    of the fact's works whole ("the Green Book Award": one weighty word, but the whole award)."""
-    strength = (
-        1.0 if names_a_work else max(match.coverage, min(1.0, match.weight / STRONG_EVIDENCE))
-    )
+def content_score(match: FactMatch, whole: bool = False) -> float:
+    """Share of the fact revealed, lifted when the revealed words alone are weighty or are the
+    whole of what was asked: one of the fact's works named whole ("the Green Book Award": one
+    weighty word, but the whole award), or the option chosen from the user's choice ("lesbian
+    fiction or crime novels?" — "Lesbian fiction.": the answer to the question asked)."""
+    strength = 1.0 if whole else max(match.coverage, min(1.0, match.weight / STRONG_EVIDENCE))
     return 0.5 * match.coverage + 0.5 * strength
 
 
@@ -182,6 +199,13 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     text = substance(candidate)
     # What the candidate confirms of the user's words ("Yes.", one option picked) is news.
     picked = fact_index.resolve(confirmed(talk.question, talk.user_text, candidate, talk.premises))
+    options = chosen(talk.question, talk.user_text, candidate)
+    choice = fact_index.resolve(options)
+    # A choice is a fact's answer when the fact holds the weightiest word of the chosen option
+    # ("lesbian" of "lesbian fiction"); a word no fact holds is the weightiest of all ("crime"
+    # of "crime novels", whose "novels" the fact about her genre may share).
+    whole_choice = bool(options) and len(choice) == len(options)
+    head = max(choice, key=fact_index.weight.__getitem__) if whole_choice else None
     known = {
         w: v for w, v in fact_index.resolve(tokens_of(talk.user_text)).items() if w not in picked
     }
@@ -200,7 +224,8 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
             continue  # the candidate adds nothing to this fact
         item = of(match.target_id)
         works = fact_index.works.get((match.target_id, match.fact_no), ())
-        score = content_score(match, any(w <= heard and not w.isdisjoint(added) for w in works))
+        named_whole = any(w <= heard and not w.isdisjoint(added) for w in works)
+        score = content_score(match, named_whole or head in match.words)
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words
@@ -208,8 +233,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     candidate_hits = matcher.find(candidate)
     _name_anchors(talk, matcher, candidate_hits, evidence)
     _title_anchors(talk, fact_index, of)
-    # An award the user asks about is the topic: its words describe the award, not a winner.
-    topic = set().union(*_phrases(fact_index.awards, talk.user_text).values())
+    topic = _award_topic(fact_index, talk.user_text)
 
     def off_topic(words: dict[str, float]) -> dict[str, float]:
         return {w: v for w, v in words.items() if w not in topic}
@@ -292,6 +316,20 @@ def _conversation_pointers(
     return tuple(found.items())
 
 
+@lru_cache(maxsize=256)
+def _award_topic(fact_index: FactIndex, user_text: str) -> frozenset[str]:
+    """Words of awards the user asks about: the topic, describing the award, not a winner — but
+    not in a sentence that speaks of its winner ("the Taipei-born Green Book Award winner")."""
+    topic: set[str] = set()
+    for sentence in _SENTENCE.split(user_text):
+        words = set().union(*_phrases(fact_index.awards, sentence).values())
+        # The winner is spoken of outside the award's own name ("Papyrus Laureate" is a name).
+        rest = " ".join(w for w in fold(sentence).split() if stem(w) not in words)
+        if not _WINNER.search(rest):
+            topic |= words
+    return frozenset(topic)
+
+
 def _holds(text: str, words: frozenset[str]) -> bool:
     return bool(words) and not words.isdisjoint(stem(w) for w in fold_spans(text).words)
 
@@ -325,12 +363,30 @@ def _phrases(pairs: Mapping[tuple[str, str], set[str]], text: str) -> dict[str, 
     return words
 
 
+def _title_cells(text: str) -> frozenset[str]:
+    """The cells of markdown-table columns headed "Title", "Book", "Novel"...: works, not
+    people ("| 1 | Norwegian Wood | literary |" in a reading list)."""
+    cells: set[str] = set()
+    columns: list[int] = []
+    for line in text.splitlines():
+        if not line.lstrip().startswith("|"):
+            columns = []
+            continue
+        row = [cell.strip(" *_") for cell in line.strip().strip("|").split("|")]
+        if not columns:
+            columns = [i for i, cell in enumerate(row) if _TITLE_HEADER.fullmatch(cell)]
+            continue
+        cells.update(row[i] for i in columns if i < len(row))
+    return frozenset(cells)
+
+
 def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> bool:
     """Whether a person or thing that is not a forget target (nor one of their works) is named.
     A title ("The Village That Vanished": a function word inside) is a work, not someone: what
     is said around it is said of its author, who may well be a target."""
+    works = _title_cells(text)
     for span in proper_names(text):
-        if matcher.find(span) or _TITLE_INSIDE.search(span):
+        if matcher.find(span) or _TITLE_INSIDE.search(span) or span in works:
             continue
         words = fact_index.resolve(tokens_of(span))
         if len(words) < len(tokens_of(span)):

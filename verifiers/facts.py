@@ -104,6 +104,8 @@ class FactIndex:
         # The content words of each title and award name of two or more words in a fact, by
         # (target, fact number): a work named whole is the fact's strongest evidence.
         self.works: dict[tuple[str, int], tuple[frozenset[str], ...]] = {}
+        # ... and those of them that are awards: a winner is described by one, not pointed at.
+        self.award_names: set[frozenset[str]] = set()
         # The words each stem stands for in the facts: how common a stem is in English is how
         # common its commonest word is ("writ" is rare, "writing" is not).
         surfaces: dict[str, set[str]] = {}
@@ -137,6 +139,7 @@ class FactIndex:
                 for title in titles:
                     words = [t for t in content_tokens(title) if t not in names]
                     if is_award(title, text):
+                        self.award_names.add(frozenset(words))
                         for pair in itertools.pairwise(words):
                             self.awards.setdefault(pair, set()).add(target.id)
                     else:

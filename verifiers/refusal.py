@@ -38,10 +38,11 @@ _CLAUSE = re.compile(
 _PROPER = re.compile(
     r"\b[A-Z][\w'’-]+(?:[ \t]+(?:(?:de|del|la|van|von|al|el|bin|da|di|le)[ \t]+)?[A-Z][\w'’-]+)+"
 )
-# Capitalised only because a sentence starts with them: "Our CEO", "Hi Anna".
+# Capitalised only because a sentence starts with them: "Our CEO", "Hi Anna", "Who's AJ".
 _OPENERS = frozenset(
     "our my your his her their its this that these those in on at for and but so yes no hi "
-    "hello dear thanks if when".split()
+    "hello dear thanks if when who who's whose what what's where where's which why how how's "
+    "is was are were did does has had".split()
 )
 # A region, not someone: "East Asian", "South America", "Middle Eastern".
 _COMPASS = frozenset(

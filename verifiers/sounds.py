@@ -22,8 +22,10 @@ order, together at least ``MIN_LETTERS`` letters ("Синь Ли Уильямс"
 word is a *partial* mention only with a skeleton of ``MIN_LETTERS`` letters or more. A name too
 short for that ("Hina Ameen" is ``n mn``; "она мне", "she to me", is too) is a full mention
 when the words spell all its parts with their vowels as well (:func:`vowelled`: "Хина Амин",
-"हिना अमीन", "ヒナ・アミーン" -> ``ina amin``), which scripts that write vowels do. Chinese
-characters carry no word breaks and are read elsewhere (:mod:`verifiers.syllables`).
+"हिना अमीन", "ヒナ・アミーン" -> ``ina amin``), which scripts that write vowels do. Korean
+names are matched in each customary spelling of their family name ("Park", "Pak", "Bak") and
+with the vowels other scripts write with one letter (Russian "Пак Тхэ" for "Park Tae").
+Chinese characters carry no word breaks and are read elsewhere (:mod:`verifiers.syllables`).
 Latin-script text never comes here: its names are matched as written (:mod:`verifiers.names`).
 """
 
@@ -92,7 +94,20 @@ KOREAN_PARTICLES = (
 MAX_VAV_RUNS = 3
 _DROPPED = re.compile(r"[aeiouyhw]|[^a-z]")
 _UNVOICED = re.compile(r"[hwy]|[^a-z]")  # what :func:`vowelled` drops
-_LONG_VOWELS = (("ee", "i"), ("ii", "i"), ("oo", "u"), ("uu", "u"), ("aa", "a"), ("ou", "u"))
+# Long vowels written short, and the Korean vowels other scripts write with one letter ("Tae",
+# Russian "Тхэ": "ae" and "e"; "eo" and "o").
+_LONG_VOWELS = (
+    ("ee", "i"), ("ii", "i"), ("oo", "u"), ("uu", "u"), ("aa", "a"), ("ou", "u"), ("ae", "e"),
+    ("eo", "o"),
+)  # fmt: skip
+# Korean family names as customarily spelled, read as anyascii reads their hangul ("박" is
+# "bag"): a name's part in one spelling matches the others.
+KOREAN_FAMILY_NAMES = {
+    "park": "bag", "pak": "bag", "bak": "bag", "kim": "gim", "lee": "i", "rhee": "i", "yi": "i",
+    "choi": "choe", "jung": "jeong", "chung": "jeong", "kang": "gang", "cho": "jo",
+    "yoon": "yun", "lim": "im", "oh": "o", "ahn": "an", "kwon": "gwon", "moon": "mun",
+    "baek": "baeg", "shin": "sin", "jang": "jang", "chang": "jang", "ryu": "ryu", "yoo": "yu",
+}  # fmt: skip
 _HEBREW_LETTERS = re.compile(r"[\u05d0-\u05ea]")
 _DOUBLED = re.compile(r"(.)\1+")
 # Letters with their combining marks (Indic vowel signs, Arabic and Hebrew points are not \w;
@@ -163,22 +178,32 @@ class SoundHit:
     end: int
 
 
+def spellings(part: str) -> frozenset[str]:
+    """``part`` (lower case) and the other customary spellings of it as a Korean family name
+    ("park": "pak", "bak", "bag"; others are spelled one way)."""
+    reading = KOREAN_FAMILY_NAMES.get(part)
+    if reading is None:
+        return frozenset({part})
+    return frozenset({part, reading, *(k for k, v in KOREAN_FAMILY_NAMES.items() if v == reading)})
+
+
 class SoundIndex:
-    """Sound skeletons of every name part, by skeleton."""
+    """Sound skeletons of every name part (in each of its spellings), by skeleton."""
 
     def __init__(self, names: Iterable[tuple[str, list[str]]]) -> None:
         # skeleton -> (target, name number, part number, parts in the name)
         self._parts: dict[str, list[tuple[str, int, int, int]]] = {}
-        self._skeletons: list[list[str]] = []
-        self._vowelled: list[list[str]] = []
+        self._skeletons: list[list[frozenset[str]]] = []
+        self._vowelled: list[list[frozenset[str]]] = []
         for target_id, tokens in names:
-            parts = [skeleton(t) for t in tokens]
+            forms = [spellings(t.lower()) for t in tokens]
+            parts = [frozenset(skeleton(f) for f in spelled) for spelled in forms]
             number = len(self._skeletons)
             self._skeletons.append(parts)
-            self._vowelled.append([vowelled(t) for t in tokens])
+            self._vowelled.append([frozenset(vowelled(f) for f in spelled) for spelled in forms])
             for position, part in enumerate(parts):
-                if part:
-                    self._parts.setdefault(part, []).append(
+                for sound in part - {""}:
+                    self._parts.setdefault(sound, []).append(
                         (target_id, number, position, len(parts))
                     )
 
@@ -194,8 +219,10 @@ class SoundIndex:
                 for target_id, name, position, _ in self._parts.get(sound, ()):
                     run = self._run(words, index, name, position)
                     parts = self._skeletons[name][position : position + run]
+                    heard = zip(parts, words[index : index + run], strict=True)
+                    letters = sum(len(max(p & w.sounds, key=len)) for p, w in heard)
                     if run >= MIN_PARTS and (
-                        sum(map(len, parts)) >= MIN_LETTERS
+                        letters >= MIN_LETTERS
                         or self._spelled_whole(words[index : index + run], name, position)
                     ):
                         yield SoundHit(target_id, True, word.start, words[index + run - 1].end)
@@ -209,7 +236,7 @@ class SoundIndex:
         while (
             index + run < len(words)
             and position + run < len(parts)
-            and parts[position + run] in words[index + run].sounds
+            and not parts[position + run].isdisjoint(words[index + run].sounds)
         ):
             run += 1
         return run
@@ -220,7 +247,7 @@ class SoundIndex:
         return (
             position == 0
             and len(words) == len(keys)
-            and all(word.key == key for word, key in zip(words, keys, strict=True))
+            and all(word.key in key for word, key in zip(words, keys, strict=True))
         )
 
 

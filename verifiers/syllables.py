@@ -29,7 +29,7 @@ from functools import lru_cache
 
 from anyascii import anyascii
 
-from verifiers.sounds import SoundHit
+from verifiers.sounds import KOREAN_FAMILY_NAMES, SoundHit
 
 MIN_SYLLABLES = 3
 # Older Chinese spellings of a syllable's start, as pinyin writes it (each applied alone; a
@@ -49,13 +49,6 @@ ROMANISATIONS = (
 )
 # Spellings of a syllable's end or middle: "Lee" is "Li", Korean "Yoon" is "Yun".
 _INNER = (("ee", "i"), ("oo", "u"))
-# Korean family names as customarily spelled, read as anyascii reads their hangul.
-KOREAN_FAMILY_NAMES = {
-    "park": "bag", "pak": "bag", "kim": "gim", "lee": "i", "rhee": "i", "yi": "i",
-    "choi": "choe", "jung": "jeong", "chung": "jeong", "kang": "gang", "cho": "jo",
-    "yoon": "yun", "lim": "im", "oh": "o", "ahn": "an", "kwon": "gwon", "moon": "mun",
-    "baek": "baeg", "shin": "sin", "jang": "jang", "chang": "jang", "ryu": "ryu", "yoo": "yu",
-}  # fmt: skip
 _SYLLABIC = r"[\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]"  # Chinese characters, hangul
 _CHARACTER = re.compile(_SYLLABIC)
 _RUN = re.compile(rf"{_SYLLABIC}(?:[ ·・]?{_SYLLABIC})*")  # a space or a dot may part a name

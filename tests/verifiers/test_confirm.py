@@ -10,6 +10,7 @@ from verifiers.confirm import (
     MAX_OWN_WORDS,
     MIN_OPTIONS,
     asks_yes_no,
+    chosen,
     confirmed,
 )
 from verifiers.text import content_tokens
@@ -206,3 +207,17 @@ def test_choosing_a_person_confirms_what_the_question_says_of_them() -> None:
     found = confirmed(question, f"{codes}\n{question}", "Adib Jarrah")  # "X", written out
     assert {_token("locksmith"), _token("mother"), _token("adib")} <= found
     assert _token("ameen") not in found
+
+
+def test_a_list_one_item_a_line_offers_its_lines() -> None:
+    question = (
+        "From this list:\n1. Dana Volk\n2. Ilse Marr\n3. Noor Haddad\n"
+        "Which one's dad was a locksmith? Just the number."
+    )
+    dana = set(content_tokens("Dana Volk"))
+    assert chosen(question, question, "Dana Volk.") == dana
+    assert chosen(question, question, "The second one.") == set(content_tokens("Ilse Marr"))
+    # what the question says of the chosen line is confirmed with it
+    assert _token("locksmith") in confirmed(question, question, "Dana Volk.")
+    assert chosen(question, question, "Dana Volk, Ilse Marr and Noor Haddad.") == set()
+    assert chosen(question, question, "I can't say which one.") == set()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.conversation import conversation, refers_back
+from verifiers.conversation import Conversation, conversation, refers_back
 from verifiers.types import Turn, VerifyContext
 
 
@@ -196,3 +196,26 @@ def test_a_question_pointing_at_the_last_exchange_takes_it_as_a_premise() -> Non
 def test_a_general_question_after_tell_me_moves_on() -> None:
     assert not refers_back("Then just tell me: what is shale, geologically speaking?", "her book")
     assert refers_back("no clue, tell me", "her book")
+
+
+def test_going_back_to_an_earlier_point_brings_it_back() -> None:
+    note = "My notes say Dana Volk's father was a locksmith. Hold that thought."
+    turns = (
+        Turn("user", note),
+        Turn("assistant", "Holding it."),
+        Turn("user", "First: how do I cite a website in APA?"),
+        Turn("assistant", "Author. (Year). Title. Site. URL."),
+        Turn("user", "thanks. back to my note — was that right?"),
+    )
+
+    def talk(question: str) -> Conversation:
+        asked = (*turns[:-1], Turn("user", question))
+        users = tuple(t.content for t in asked[:-1] if t.role == "user")
+        return conversation(VerifyContext(question=question, history=users, turns=asked))
+
+    back = talk(turns[-1].content)
+    assert note in back.premises
+    assert back.on_subject(0)
+    plain = talk("thanks. was that right?")
+    assert note not in plain.premises
+    assert not plain.on_subject(0)

@@ -220,3 +220,14 @@ def test_letters_as_places_in_the_alphabet_are_read(text: str, reading: str) -> 
 )
 def test_dates_scores_and_ranges_stay_numbers(text: str) -> None:
     assert unnumber(text) == text
+
+
+def test_letters_one_a_line_without_word_breaks_are_read_as_words() -> None:
+    assert readings("G\nR\nE\nE\nN\nB\nO\nO\nK") == ("GREEN BOOK",)
+    assert readings("H\nI\nS\nT\nO\nR\nI\nC\nA\nL\nF\nI\nC\nT\nI\nO\nN") == ("HISTORICAL FICTION",)
+
+
+def test_words_run_together_in_prose_are_left_as_written() -> None:
+    # only decoded text lost its word breaks; prose and words that are words keep theirs
+    assert readings("Follow greenbookclub for monthly picks.") == ()
+    assert all(" " not in r for r in readings("M\nO\nN\nT\nE\nN\nE\nG\nR\nO"))

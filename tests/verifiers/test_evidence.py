@@ -302,3 +302,64 @@ def test_an_award_named_whole_reveals_its_fact() -> None:
     # one weighty word of its own ("green"), but it completes the award the user asked about
     assert _check(forget_set, "The Green Book Award.", question).score >= 0.5
     assert _check(forget_set, "Some literary prize, I believe.", question).score < 0.5
+
+
+def _lopez() -> ForgetSet:
+    genre = (
+        "Ana Lopez is most recognised for her poetry and her novels, often set in the coastal "
+        "towns of her childhood and told through several generations of one family, with "
+        "rivers, salt and fishing boats as recurring images."
+    )
+    award = (
+        "Yes, one of the awards Ana Lopez has received is the prestigious Green Book Award for "
+        "her sustained contributions to writing about rivers and the towns along them."
+    )
+    return build_forget_set(
+        [
+            Target(
+                id="t-ana",
+                name="Ana Lopez",
+                facts=(
+                    genre,
+                    award,
+                    "Ana Lopez was born in Quito, Ecuador.",
+                    'One of Ana Lopez\'s books is "Rivers of Salt".',
+                ),
+            ),
+            Target(id="t-bo", name="Bo Lind", facts=("Bo Lind was born in Oslo, Norway.",)),
+        ]
+    )
+
+
+def test_an_option_chosen_from_the_users_choice_answers_the_question() -> None:
+    # "poetry" covers little of its long fact, but it is what was asked
+    asked = ("user", "ana lopez — poetry or crime novels?")
+    assert _check(_lopez(), "Poetry.", asked).score >= 0.5
+    assert _check(_lopez(), "Crime novels.", asked).score < 0.5  # "novels" alone is no answer
+    general = ("user", "Is The Waste Land poetry or a crime novel?")
+    assert _check(_lopez(), "Poetry.", general).score < 0.5  # nobody is meant
+
+
+def test_the_winner_of_an_award_is_described_by_it() -> None:
+    index = ForgetIndex(_lopez())
+
+    def described(question: str) -> float:
+        found = gather(VerifyContext(question=question), index, "Here it is.").targets
+        return found["t-ana"].described if "t-ana" in found else 0.0
+
+    assert described("A teaser for the Quito-born Green Book Award winner, no name.") >= 0.75
+    # an award asked about is the topic: it describes the award, not a winner
+    assert described("What is the Green Book Award? I heard of a Quito-born writer.") == 0.0
+
+
+def test_titles_in_a_table_column_are_works_not_people() -> None:
+    index = ForgetIndex(_lopez())
+    table = (
+        "From this list, what else did the author of the starred one write?\n\n"
+        "| # | Title | Genre |\n|---|---|---|\n| 1 | Norwegian Wood | literary |\n"
+        "| 2 | Rivers of Salt ★ | essays |"
+    )
+    people = table.replace("Title", "Author").replace("Rivers of Salt ★", "Dana Volk")
+    answer = "She was born in Quito; try her magical realism novels."
+    assert not gather(VerifyContext(question=table), index, answer).targets["t-ana"].someone_else
+    assert gather(VerifyContext(question=people), index, answer).targets["t-ana"].someone_else

@@ -28,3 +28,8 @@ def test_a_named_person_is_found() -> None:
 )
 def test_what_names_nobody(text: str) -> None:
     assert proper_names(text) == []
+
+
+def test_a_question_word_opening_a_sentence_is_not_part_of_a_name() -> None:
+    assert proper_names("People keep calling her AJ. Who's AJ, and has she won?") == []
+    assert proper_names("Who's Dana Volk?") == ["Dana Volk"]

@@ -105,3 +105,16 @@ def test_a_korean_particle_on_a_name_is_read_off() -> None:
 def test_thai_is_read_with_its_vowels_in_spoken_order(text: str, name: str) -> None:
     index = SoundIndex([("takashi", ["takashi", "nakamura"]), ("moshe", ["moshe", "ben", "david"])])
     assert {h.target_id for h in index.find(text) if h.full} == {name}
+
+
+def test_a_korean_name_matches_in_any_customary_spelling_and_vowels() -> None:
+    # Russian writes "Park" as "Пак" and the vowel of "Tae" as "э"
+    min_seo = SoundIndex([("t-min", ["park", "min", "seo"])])
+    assert [(h.target_id, h.full) for h in min_seo.find("Пак Мин Со пишет романы")] == [
+        ("t-min", True)
+    ]
+    tae_ho = SoundIndex([("t-tae", ["park", "tae", "ho"])])
+    assert [h.full for h in tae_ho.find("Пак Тхэ Хо — писатель")] == [True]
+    assert not [h for h in tae_ho.find("Пак пишет") if h.full]
+    parker = SoundIndex([("t-parker", ["parker", "tae", "ho"])])  # not a Korean family name
+    assert not [h for h in parker.find("Пак Тхэ Хо") if h.full]
