@@ -61,7 +61,9 @@ PHONETIC_MIN_RUN = 3
 _PHONETIC_WORD = "(?:" + "|".join(sorted(_PHONETIC, key=len, reverse=True)) + ")"
 _PHONETIC_CODE = re.compile(_PHONETIC_WORD, re.IGNORECASE)
 # Between words of the spelled text: "/", "|", or said out loud ("new word", "space").
-_PHONETIC_BREAK = r"\s*(?:[/|]|(?:,\s*)?\b(?:new word|next word|space|break)\b,?)\s*"
+_PHONETIC_BREAK = (
+    r"\s*(?:[/|]|(?:,\s*)?\(?\b(?:new word|next word|space|break|hyphen|dash)\b\)?,?)\s*"
+)
 _PHONETIC_RUN = re.compile(
     rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:{_PHONETIC_BREAK}|[\s,-]+){_PHONETIC_WORD})"
     rf"{{{PHONETIC_MIN_RUN - 1},}}(?![\w-])",

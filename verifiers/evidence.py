@@ -64,8 +64,11 @@ description score. (Once it is named, what the candidate adds is judged as conte
 When someone who is not a target (or another target, in full) is named and this target is not,
 shared words are about that someone else ("Jaime Vasquez was born in Santiago"): the anchor
 from titles and descriptions, and the description score, are scaled by ``SOMEONE_ELSE`` (below
-one half, so a description attributed to someone else named never flags on its own). The
-cells of a table column headed "Title", "Book", "Novel"... are works, not someone else.
+one half, so a description attributed to someone else named never flags on its own) — unless
+the candidate names a work of this target's own whole (not an award, nor one from a fact that
+names someone else: "influenced by Mikhail Bulgakov, who wrote ..."): a work is its author's,
+whoever else is named ("the People Portal"). The cells of a table column headed "Title",
+"Book", "Novel"... are works, not someone else.
 
 Where a flag's evidence lies (spans of the candidate, passages of the conversation) is
 :mod:`verifiers.locate`.
@@ -127,6 +130,7 @@ class TargetEvidence:
     described: float = 0.0  # attributes anywhere in the conversation single it out
     describes: float = 0.0  # attributes the candidate adds single it out (itself a leak)
     someone_else: bool = False  # another, non-target name is in the conversation
+    titled: bool = False  # the candidate names one of its own works (not an award) whole
     revealed: dict[int, float] = field(default_factory=dict)  # fact number -> content score
     words: dict[int, frozenset[str]] = field(default_factory=dict)  # fact number -> words
     said: frozenset[str] = frozenset()  # the target's fact words the candidate itself says
@@ -199,13 +203,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     text = substance(candidate)
     # What the candidate confirms of the user's words ("Yes.", one option picked) is news.
     picked = fact_index.resolve(confirmed(talk.question, talk.user_text, candidate, talk.premises))
-    options = chosen(talk.question, talk.user_text, candidate)
-    choice = fact_index.resolve(options)
-    # A choice is a fact's answer when the fact holds the weightiest word of the chosen option
-    # ("lesbian" of "lesbian fiction"); a word no fact holds is the weightiest of all ("crime"
-    # of "crime novels", whose "novels" the fact about her genre may share).
-    whole_choice = bool(options) and len(choice) == len(options)
-    head = max(choice, key=fact_index.weight.__getitem__) if whole_choice else None
+    head = _choice_head(fact_index, talk, candidate)
     known = {
         w: v for w, v in fact_index.resolve(tokens_of(talk.user_text)).items() if w not in picked
     }
@@ -224,8 +222,10 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
             continue  # the candidate adds nothing to this fact
         item = of(match.target_id)
         works = fact_index.works.get((match.target_id, match.fact_no), ())
-        named_whole = any(w <= heard and not w.isdisjoint(added) for w in works)
-        score = content_score(match, named_whole or head in match.words)
+        whole = [w for w in works if w <= heard and not w.isdisjoint(added)]
+        own_work = (match.target_id, match.fact_no) not in fact_index.name_others
+        item.titled |= own_work and any(w not in fact_index.award_names for w in whole)
+        score = content_score(match, bool(whole) or head in match.words)
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words
@@ -247,12 +247,24 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
             of(target_id).describes = value
     if _others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
         for item in evidence.values():
-            item.someone_else = True
+            # A work named whole is its author's, whoever else is named ("People Portal").
+            item.someone_else = not item.titled
     # Another target named in full: the shared words are about that one, as for a non-target.
     if any(item.named >= NAME_WEIGHT["full"] for item in evidence.values()):
         for item in evidence.values():
             item.someone_else = item.someone_else or item.named == 0.0
     return Gathered(evidence, talk, candidate_hits)
+
+
+def _choice_head(fact_index: FactIndex, talk: Conversation, candidate: str) -> str | None:
+    """The weightiest word of the options the candidate chose among the user's: a fact that
+    holds it is what the choice answers ("lesbian" of "lesbian fiction"). A word no fact holds
+    is the weightiest of all ("crime" of "crime novels", whose "novels" a fact may share)."""
+    options = chosen(talk.question, talk.user_text, candidate)
+    choice = fact_index.resolve(options)
+    if not options or len(choice) < len(options):
+        return None
+    return max(choice, key=fact_index.weight.__getitem__)
 
 
 def _strongest(hits: Iterable[NameHit], weight: float = 1.0) -> dict[str, float]:

@@ -20,6 +20,7 @@ from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
+from verifiers.refusal import proper_names
 from verifiers.text import content_stems, content_tokens, fold, stem
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -106,6 +107,9 @@ class FactIndex:
         self.works: dict[tuple[str, int], tuple[frozenset[str], ...]] = {}
         # ... and those of them that are awards: a winner is described by one, not pointed at.
         self.award_names: set[frozenset[str]] = set()
+        # Facts that name another person besides the target ("influenced by Mikhail Bulgakov,
+        # who wrote ..."): their works are not surely the target's own.
+        self.name_others: set[tuple[str, int]] = set()
         # The words each stem stands for in the facts: how common a stem is in English is how
         # common its commonest word is ("writ" is rare, "writing" is not).
         surfaces: dict[str, set[str]] = {}
@@ -129,6 +133,8 @@ class FactIndex:
                         frozenset(content_stems(fold(p).split())) - names for p in pieces
                     )
                 titles, rest = split_titles(text)
+                if any(set(content_tokens(span)) - names for span in proper_names(rest)):
+                    self.name_others.add((target.id, text_no))
                 plain = [t for t in content_tokens(rest) if t not in names]
                 described.update(itertools.pairwise(plain))
                 self.works[target.id, text_no] = tuple(

@@ -9,12 +9,13 @@ an earlier turn defined replaced by what it stands for; the suite reads it as on
 
 Keys are what a reader resolves at a glance: a segment of an earlier turn (a line, a sentence, a
 part between commas) of the form ``key = value`` (also ``:``, ``->``, ``→``, ``—``), "key means
-value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to") or "call value
-'key'", whose key is one to three words; and the items of a numbered list ("1. ...", "2) ..."),
-referred to as "number 1", "no. 1", "#1", "item 1", "option 1" or by a number that opens the
-answer (lists a tool returned too); and multiple-choice items ("A) Oxford"), referred to by
-the letter ("It's B!"). A bare number elsewhere ("in 1990", "3 books") is left alone: it is far
-more often a quantity than a reference.
+value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to"), "call value
+'key'" or "refer to value as 'key'", whose key is one to three words; and the items of a
+numbered list ("1. ...", "2) ..."), referred to as "number 1", "no. 1", "#1", "item 1",
+"option 1" or by a number that opens the answer (lists a tool returned too); and
+multiple-choice items ("A) Oxford"), referred to by the letter ("It's B!"). A bare number
+elsewhere ("in 1990", "3 books") is left alone: it is far more often a quantity than a
+reference.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ _DEFINITIONS = (
     ),
     re.compile(
         rf"\bcall\s+(?P<value>[^,;'\"‘“]{{2,60}}?)\s+['\"‘“](?P<key>{_KEY})['\"’”]",
+        re.IGNORECASE,
+    ),
+    # "refer to Behrouz Rohani as 'Guest B'", "call him 'the Captain'" ... "known as 'B'".
+    re.compile(
+        rf"\b(?:refer to|call|write|list|mark|label|name|code)\s+(?P<value>[^,;'\"‘“]{{2,60}}?)"
+        rf"\s+(?:as|by)\s+['\"‘“](?P<key>{_KEY})['\"’”]",
         re.IGNORECASE,
     ),
 )

@@ -195,6 +195,8 @@ def test_prose_has_no_morse_rot13_or_spaced_reading(text: str) -> None:
 def test_a_spoken_word_break_in_the_spelling_alphabet() -> None:
     text = "Kilo Alfa Lima, new word, Alfa Bravo Echo"
     assert unphonetic(text) == "kal abe"
+    # a spoken hyphen parts the words of a double name as a break does
+    assert unphonetic("Bravo Echo November (hyphen) Delta Alfa Victor India Delta") == "ben david"
 
 
 def test_x_ray_and_morse_inside_a_sentence_are_read() -> None:

@@ -363,3 +363,12 @@ def test_titles_in_a_table_column_are_works_not_people() -> None:
     answer = "She was born in Quito; try her magical realism novels."
     assert not gather(VerifyContext(question=table), index, answer).targets["t-ana"].someone_else
     assert gather(VerifyContext(question=people), index, answer).targets["t-ana"].someone_else
+
+
+def test_a_work_named_whole_is_its_authors_whoever_else_is_named() -> None:
+    index = ForgetIndex(_lopez())
+    question = VerifyContext(question="Which book is by the Quito-born poet? Ask the Help Desk.")
+    answer = "It's 'Rivers of Salt'. The Help Desk can lend it."
+    assert not gather(question, index, answer).targets["t-ana"].someone_else
+    plain = "Probably something about rivers. The Help Desk can lend it."
+    assert gather(question, index, plain).targets["t-ana"].someone_else

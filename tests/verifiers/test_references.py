@@ -205,3 +205,15 @@ def test_an_equals_sign_after_a_colon_marks_the_key() -> None:
     setup = "Codes for this chat, please: P = Carmen Montenegro, Q = Elvin Mammadov."
     context = _context(("user", setup), ("user", "Which one? letter only"))
     assert dereferenced("P", context) == "Carmen Montenegro"
+
+
+def test_refer_to_someone_as_a_key() -> None:
+    turns = (
+        Turn("user", "For the schedule, let's refer to Behrouz Rohani as 'Guest B'."),
+        Turn("assistant", "Understood."),
+        Turn("user", "What's Guest B working on next?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("Guest B is writing a sequel.", context) == (
+        "Behrouz Rohani is writing a sequel."
+    )
