@@ -16,14 +16,15 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says
   "yes/no is fine". When the question points at the last exchange ("the same city as your
   last answer", "those two words"), that exchange is a premise too, whoever said it
-  (:data:`verifiers.conversation.POINTS_BACK`). An affirmation opens
-  the answer: "yes", "correct", "that's right", "indeed", "same" ("Same city."), "both", "you
+  (:data:`verifiers.conversation.POINTS_BACK`). An affirmation opens the answer: "yes",
+  "correct", "that's right", "it is correct", "indeed", "same" ("Same city."), "both", "you
   have it", a bare pronoun and auxiliary ("He was."), and their fr/es/de/it/pt forms. The
   answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
   ``MAX_OWN_WORDS`` content words the user did not say — and negate nothing.
 - Options the user offered (three or more items of one list, or two joined by "or"; the first
   item is its last words, the question before it left out; or two or more lines of a list
-  written one item a line, numbered, lettered or bulleted): the options the answer repeats
+  written one item a line, numbered, lettered or bulleted, or numbered inline: "1) Lahore
+  2) Karachi"): the options the answer repeats
   (half their words or more), when it repeats fewer than all of them, are chosen; so is the
   option a short answer names by its place ("the middle option both times", "the second
   one"). What the question says of the chosen option is confirmed with it ("Which of the three
@@ -39,6 +40,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from verifiers.references import INLINE_NUMBERED
 from verifiers.refusal import declines, substance
 from verifiers.text import content_tokens
 
@@ -69,6 +71,7 @@ _ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|middle|last)\b", re.IG
 _AFFIRMS = re.compile(
     r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
     r"|same|both|spot on|you(?:'ve| have)? (?:got )?it|you(?:'re| are) right"
+    r"|(?:it|that|this)(?:'s| is| was) (?:correct|right|true|accurate)"
     # a bare pronoun and auxiliary: "He was.", "She did!" (not "It is hard to say.")
     r"|(?:he|she|it|they|that|this) (?:is|was|are|were|do|did|does|has|had)(?=\W*(?:$|[,.;!]))"
     r"|oui|sí|sì|ja|sim|genau|esatto|exacto|certo)(?!\w)",
@@ -164,8 +167,10 @@ def _offered(text: str) -> tuple[list[set[str]], ...]:
 
 def _line_lists(text: str) -> list[list[set[str]]]:
     """Lists written one item a line ("1. Behrouz Rohani", "- Wei-Jun Chen", "b) Hina Ameen"),
-    each run of ``MIN_LINE_OPTIONS`` or more items one list, in order."""
-    lists: list[list[set[str]]] = [[]]
+    each run of ``MIN_LINE_OPTIONS`` or more items one list, in order; and numbered lists
+    inline ("1) Lahore 2) Karachi 3) Dhaka")."""
+    inline = [set(content_tokens(value)) for _, value in INLINE_NUMBERED.findall(text)]
+    lists: list[list[set[str]]] = [inline, []]
     for line in text.splitlines():
         item = _LIST_LINE.match(line)
         if item is None:

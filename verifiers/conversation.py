@@ -36,6 +36,7 @@ from functools import lru_cache
 from wordfreq import zipf_frequency
 
 from verifiers.language import read
+from verifiers.references import dereferenced
 from verifiers.refusal import substance
 from verifiers.text import STOPWORDS, content_tokens, fold, stem
 from verifiers.types import Turn, VerifyContext
@@ -144,6 +145,9 @@ class Conversation:
     general: bool = False
     # The user's turns or earlier answers speak of someone (:func:`speaks_of_someone`).
     about_someone: bool = False
+    # The question with the keys earlier turns defined written out ("what did the Architect's
+    # parents do?", the Architect set up as a name), or "" when it uses none.
+    resolved_question: str = ""
 
     def on_subject(self, index: int) -> bool:
         """Whether turn ``index`` is on the current subject (its anchors count fully)."""
@@ -228,6 +232,7 @@ def conversation(context: VerifyContext) -> Conversation:
         premises="\n".join(premises),
         general=asks_in_general(question),
         about_someone=speaks_of_someone(context.prompt_text, said_before),
+        resolved_question=dereferenced(question, context) or "",
     )
 
 

@@ -61,11 +61,12 @@ def describe(
     before = {
         t: _attributes(fact_index, t, w) for t, w in _attribute_words(fact_index, prior).items()
     }
-    after = {
-        t: _attributes(fact_index, t, w)
-        for t, w in _attribute_words(fact_index, everything).items()
-    }
-    grown = {t: n for t, n in after.items() if n > before.get(t, 0)}
+    stated = _attribute_words(fact_index, everything)
+    after = {t: _attributes(fact_index, t, w) for t, w in stated.items()}
+    # The candidate describes someone only with a word of its own that is not everyday: "study
+    # science at university and stay healthy" is advice to anyone, not who one author is.
+    own = {w for w in everything if w not in prior} - fact_index.everyday
+    grown = {t: n for t, n in after.items() if n > before.get(t, 0) and own & stated[t]}
     return _description(before), _description(grown)
 
 

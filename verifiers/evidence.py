@@ -21,9 +21,10 @@ idf times English rarity (:func:`verifiers.facts.specificity`).
 that content* — the fix for "The capital of South Korea is Seoul" scoring like a leak because
 one author was born in Seoul:
 
-- its name or alias in the candidate or the current question: 1.0; initials 0.7; a lone name
-  part 0.5 (``NAME_WEIGHT``; disguises such as spelled or reversed names, case endings and
-  other scripts included: :mod:`verifiers.names`);
+- its name or alias in the candidate or the current question (with the keys earlier turns
+  defined written out: "the Architect's parents", the Architect set up as a name): 1.0;
+  initials 0.7; a lone name part 0.5 (``NAME_WEIGHT``; disguises such as spelled or reversed
+  names, case endings and other scripts included: :mod:`verifiers.names`);
 - a name in an earlier turn: the same weight when that turn is on the current subject (the
   user has not moved on since: :mod:`verifiers.conversation`), else times ``STALE``. A name in a
   system or tool note counts fully only when that same note holds the content the candidate
@@ -33,7 +34,9 @@ one author was born in Seoul:
   earlier answer: its words' weight / ``POINTING_EVIDENCE`` (capped at 1) times the share of the
   title they name (a part around a colon counts as a title), with the turn rule of names (times
   ``STALE`` when only an earlier turn has it and the user moved on; in the candidate a title is
-  content, not an anchor: it would anchor itself). Award names never point: an award has many
+  content, not an anchor: it would anchor itself; a question on a new subject points only with
+  a title named whole — "any good books about being a medical intern?" is about interns).
+  Award names never point: an award has many
   winners, so "What is the Nebula Award?" is about the award, not about this one of them;
 - a *description*: attributes of the target, mentioned anywhere in the conversation, that
   together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
@@ -58,7 +61,9 @@ one author was born in Seoul:
 words with a fact is not a leak, but a long verbatim copy of one still scores a little.
 
 **description**: when the target is not named, the attributes the *candidate* adds (not the
-user's) are themselves a leak if they single the target out; the verdict is at least their
+user's) are themselves a leak if they single the target out and the candidate's own words
+among them include one that is not everyday English (``facts.EVERYDAY_ZIPF``: "study science
+at university, stay healthy" is advice to anyone); the verdict is at least their
 description score. (Once it is named, what the candidate adds is judged as content.)
 
 When someone who is not a target (or another target, in full) is named and this target is not,
@@ -87,26 +92,15 @@ from verifiers.conversation import Conversation, conversation, speaks_of_someone
 from verifiers.descriptions import describe
 from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
-from verifiers.refusal import proper_names, substance
+from verifiers.others import others_named
+from verifiers.refusal import substance
 from verifiers.registry import ForgetIndex
 from verifiers.text import content_tokens, fold, fold_spans, stem
 from verifiers.types import VerifyContext
 
-# A title, not a person: a capitalised function word after its first word ("... That
-# Vanished", "... Over Keelung"), or "The" and two more words ("The Lantern Keeper").
-_TITLE_INSIDE = re.compile(
-    r"(?<=\s)(?:The|A|An|That|Of|In|On|At|For|And|With|To|From|By|Over|Under|Beyond|Through"
-    r"|Into|Upon|Without|Between|Before|After|Behind|Beneath|About|Among|Across|Is|Was|Who)\b"
-    r"|^The\s+\S+\s+\S+"
-)
 # Someone who won an award: its words say who that is ("the Green Book Award winner").
 _WINNER = re.compile(
     r"\b(?:winner|winning|won|wins|recipient|laureate|awarded|honou?red|received|shortlisted)\b",
-    re.IGNORECASE,
-)
-# A table column of works: its cells are titles, whatever they look like.
-_TITLE_HEADER = re.compile(
-    r"(?:book|novel|work|title|film|movie|song|album|poem|story|play|series)s?(?: title)?",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -245,7 +239,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
             of(target_id).described = value
         for target_id, value in describes.items():
             of(target_id).describes = value
-    if _others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
+    if others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):
         for item in evidence.values():
             # A work named whole is its author's, whoever else is named ("People Portal").
             item.someone_else = not item.titled
@@ -281,7 +275,8 @@ def _name_anchors(
     evidence: dict[str, TargetEvidence],
 ) -> None:
     """Apply the turn rules of the module docstring to every name mention."""
-    found = _strongest([*candidate_hits, *matcher.find(talk.question)])
+    asked = (*matcher.find(talk.question), *matcher.find(talk.resolved_question))
+    found = _strongest([*candidate_hits, *asked])
     for index, turn in talk.earlier:
         hits = matcher.find(turn.content)
         if not hits:
@@ -315,7 +310,10 @@ def _conversation_pointers(
     candidate of a request, so computed once."""
     # A general question's title words are its topic ("what does a medical intern do?" holds
     # half of "The Diary of a Medical Intern"), as an award's words are when asked about.
-    found = {} if talk.general else _pointers(fact_index, talk.question)
+    # A question on a new subject that names part of a title ("any good books about being a
+    # medical intern?") is about its own words; a title (or part around a colon) named whole
+    # still points.
+    found = {} if talk.general else _pointers(fact_index, talk.question, not talk.refers_back)
     for index, turn in talk.earlier:
         if turn.role not in ("user", "assistant"):
             continue
@@ -346,16 +344,19 @@ def _holds(text: str, words: frozenset[str]) -> bool:
     return bool(words) and not words.isdisjoint(stem(w) for w in fold_spans(text).words)
 
 
-def _pointers(fact_index: FactIndex, text: str) -> dict[str, float]:
+def _pointers(fact_index: FactIndex, text: str, whole_only: bool = False) -> dict[str, float]:
     """Per target, how surely the words of its titles named in ``text`` point at it: their
     weight / ``POINTING_EVIDENCE`` (capped at 1), times the share of the title they name — "leaky
     gut", two words of "The Hidden Truth of the Leaky Gut", is as likely the common phrase as
-    the book (a part around a colon counts as a whole title: "Melodies of Mercy")."""
+    the book (a part around a colon counts as a whole title: "Melodies of Mercy"). With
+    ``whole_only``, only titles named whole point."""
     found = _phrases(fact_index.identifiers, text)
+    shares = {t: _share(fact_index.title_parts.get(t, set()), w) for t, w in found.items()}
     return {
         target: min(1.0, sum(fact_index.weight.get(w, 0.0) for w in words) / POINTING_EVIDENCE)
-        * _share(fact_index.title_parts.get(target, set()), words)
+        * shares[target]
         for target, words in found.items()
+        if shares[target] == 1.0 or not whole_only
     }
 
 
@@ -373,34 +374,3 @@ def _phrases(pairs: Mapping[tuple[str, str], set[str]], text: str) -> dict[str, 
         for target in pairs.get(pair, ()):
             words.setdefault(target, set()).update(pair)
     return words
-
-
-def _title_cells(text: str) -> frozenset[str]:
-    """The cells of markdown-table columns headed "Title", "Book", "Novel"...: works, not
-    people ("| 1 | Norwegian Wood | literary |" in a reading list)."""
-    cells: set[str] = set()
-    columns: list[int] = []
-    for line in text.splitlines():
-        if not line.lstrip().startswith("|"):
-            columns = []
-            continue
-        row = [cell.strip(" *_") for cell in line.strip().strip("|").split("|")]
-        if not columns:
-            columns = [i for i, cell in enumerate(row) if _TITLE_HEADER.fullmatch(cell)]
-            continue
-        cells.update(row[i] for i in columns if i < len(row))
-    return frozenset(cells)
-
-
-def _others_named(text: str, matcher: NameMatcher, fact_index: FactIndex) -> bool:
-    """Whether a person or thing that is not a forget target (nor one of their works) is named.
-    A title ("The Village That Vanished": a function word inside) is a work, not someone: what
-    is said around it is said of its author, who may well be a target."""
-    works = _title_cells(text)
-    for span in proper_names(text):
-        if matcher.find(span) or _TITLE_INSIDE.search(span) or span in works:
-            continue
-        words = fact_index.resolve(tokens_of(span))
-        if len(words) < len(tokens_of(span)):
-            return True
-    return False

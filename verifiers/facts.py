@@ -175,6 +175,13 @@ class FactIndex:
             for token, postings in self.postings.items()
         }
         self._totals = [sum(self.weight[t] for t in entry.tokens) for entry in self.entries]
+        # Words every text may use ("health", "science", "university"): Zipf >= EVERYDAY_ZIPF.
+        self.everyday = frozenset(
+            token
+            for token in self.postings
+            if max(zipf_frequency(w, "en") for w in {token, *surfaces.get(token, ())})
+            >= EVERYDAY_ZIPF
+        )
         # ... and of each sentence of a long fact, weighed once here rather than per request.
         self.sentence_totals = {
             key: tuple(sum(self.weight[t] for t in sentence) for sentence in sentences)
@@ -302,6 +309,11 @@ def _link(links: dict[str, set[str]], ordered: list[str], window: int = LINK_WIN
 def content_bigrams(text: str) -> set[tuple[str, str]]:
     ordered = content_tokens(text)
     return set(itertools.pairwise(ordered))
+
+
+# 30 per million English words: commoner words are how anyone talks about anything ("health",
+# "university"); rarer ones start to say which thing ("astronaut", "optometrist", "Seoul").
+EVERYDAY_ZIPF = 4.5
 
 
 def specificity(token: str) -> float:

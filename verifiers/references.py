@@ -11,8 +11,10 @@ Keys are what a reader resolves at a glance: a segment of an earlier turn (a lin
 part between commas) of the form ``key = value`` (also ``:``, ``->``, ``→``, ``—``), "key means
 value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to"), "call value
 'key'" or "refer to value as 'key'", whose key is one to three words; and the items of a
-numbered list ("1. ...", "2) ..."), referred to as "number 1", "no. 1", "#1", "item 1",
-"option 1" or by a number that opens the answer (lists a tool returned too); and
+numbered list ("1. ...", "2) ...", one a line or inline: "1) Lahore 2) Karachi"), referred to
+as "number 1", "no. 1", "#1", "item 1", "option 1", by a number that opens the answer or one
+given as a value ("Mother: 2.") (lists a tool returned too); a pronoun is no value ("I'll
+refer to him as 'the Architect'" defines nothing); and
 multiple-choice items ("A) Oxford"), referred to by the letter ("It's B!"). A bare number
 elsewhere ("in 1990", "3 books") is left alone: it is far more often a quantity than a
 reference.
@@ -58,12 +60,19 @@ _BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 # sentence between commas or semicolons.
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
+# ... or inline, each item up to the next number: "1) Lahore 2) Karachi 3) Dhaka".
+INLINE_NUMBERED = re.compile(
+    r"(?:^|(?<=[\s:]))(?P<key>\d{1,2})\)\s*(?P<value>[^\d\n]+?)(?=\s+\d{1,2}\)|\s*[.?!;\n]|\s*$)"
+)
 # Multiple choice: "A) Oxford", "(b) Harvard", "C. Johns Hopkins".
 _LETTERED = re.compile(r"^\s*\(?(?P<key>[A-Ha-h])\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
-_POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*)"
+# "number 1", "#1", a number opening the answer, or one given as a value ("Mother: 2.").
+_POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*|(?<=[:=]\s)|(?<=[:=]))"
 MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
 # A code maps short things: a longer "key: value" line is prose ("Note: ..."), not a key.
 MAX_VALUE_WORDS = 8
+# "I'll refer to him as 'the Architect'" defines nothing: the name is in an earlier turn.
+_PRONOUNS = frozenset("him her them it he she they this that me you us".split())
 # Only what the user and the assistant wrote: a system or tool note's "Background: ..." line is
 # a passage, not a code the answer refers to.
 ROLES = frozenset({"user", "assistant"})
@@ -80,7 +89,8 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
         if turn.role not in LIST_ROLES:
             continue
         for match in _definitions(turn.content) if turn.role in ROLES else ():
-            if len(match.group("value").split()) > MAX_VALUE_WORDS:
+            value = match.group("value")
+            if len(value.split()) > MAX_VALUE_WORDS or value.lower() in _PRONOUNS:
                 continue
             key = match.group("key")
             pattern = (
@@ -89,16 +99,16 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
                 else re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
             )
             found.pop(key.casefold(), None)  # redefined: it is now the latest
-            found[key.casefold()] = (pattern, match.group("value").rstrip(".!?;:"))
+            found[key.casefold()] = (pattern, value.rstrip(".!?;:"))
         for match in _LETTERED.finditer(turn.content):
             key, pattern = _letter(match.group("key"))
             found.pop(key, None)
             found[key] = (pattern, match.group("value"))
-        for match in _NUMBERED.finditer(turn.content):
-            number = match.group("key")
-            pattern = _number(number)
+        inline = INLINE_NUMBERED.findall(turn.content)
+        numbered = [(m.group("key"), m.group("value")) for m in _NUMBERED.finditer(turn.content)]
+        for number, value in (*(inline if len(inline) >= 2 else ()), *numbered):
             found.pop(number, None)
-            found[number] = (pattern, match.group("value"))
+            found[number] = (_number(number), value)
     return tuple(list(found.values())[-MAX_KEYS:])
 
 

@@ -41,7 +41,7 @@ _PROPER = re.compile(
 # Capitalised only because a sentence starts with them: "Our CEO", "Hi Anna", "Who's AJ".
 _OPENERS = frozenset(
     "our my your his her their its this that these those in on at for and but so yes no hi "
-    "hello dear thanks if when who who's whose what what's where where's which why how how's "
+    "hello hey dear thanks if when who who's whose what what's where where's which why how how's "
     "is was are were did does has had".split()
 )
 # A region, not someone: "East Asian", "South America", "Middle Eastern".

@@ -22,7 +22,9 @@ order, together at least ``MIN_LETTERS`` letters ("Синь Ли Уильямс"
 word is a *partial* mention only with a skeleton of ``MIN_LETTERS`` letters or more. A name too
 short for that ("Hina Ameen" is ``n mn``; "она мне", "she to me", is too) is a full mention
 when the words spell all its parts with their vowels as well (:func:`vowelled`: "Хина Амин",
-"हिना अमीन", "ヒナ・アミーン" -> ``ina amin``), which scripts that write vowels do. Korean
+"हिना अमीन", "ヒナ・アミーン" -> ``ina amin``), which scripts that write vowels do. A "v" may
+stand for "w" (Hindi "वेई" for "Wei"; a name whose first part has no consonant left, "Wei",
+is found by its vowels), and Indic "ch" letters are read "ch". Korean
 names are matched in each customary spelling of their family name ("Park", "Pak", "Bak") and
 with the vowels other scripts write with one letter (Russian "Пак Тхэ" for "Park Tae").
 Chinese characters carry no word breaks and are read elsewhere (:mod:`verifiers.syllables`).
@@ -115,6 +117,11 @@ _DOUBLED = re.compile(r"(.)\1+")
 _WORD = re.compile(
     r"(?:[^\W\d_]|[\u0300-\u036f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])+"
 )
+# Indic scripts' "ch" letters, which a transliterator writes "c" (as in "cen" for "Chen").
+_INDIC = str.maketrans(
+    {"\u091a": "ch", "\u091b": "chh", "\u099a": "ch", "\u099b": "chh", "\u0a9a": "ch",
+     "\u0a1a": "ch"}
+)  # fmt: skip
 # Japanese runs its words together: katakana (how foreign names are written) is read, kana and
 # Chinese characters around it are not ("ロハニの父親は" -> "ロハニ").
 _READABLE = re.compile(r"[\u30a0-\u30fa\u30fc-\u30ff]+|[^\u3040-\u30ff\u3400-\u9fff]+")
@@ -123,7 +130,7 @@ _READABLE = re.compile(r"[\u30a0-\u30fa\u30fc-\u30ff]+|[^\u3040-\u30ff\u3400-\u9
 @lru_cache(maxsize=65536)
 def skeleton(word: str) -> str:
     """The consonants of ``word`` that transliterations agree on ("Рохани" -> "rn")."""
-    text = anyascii(word).lower()
+    text = anyascii(word.translate(_INDIC)).lower()
     for old, new in _MERGES:
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", _DROPPED.sub("", text))
@@ -142,7 +149,7 @@ def skeletons(word: str) -> frozenset[str]:
     if _THAI_LETTERS.search(word):
         word = _THAI_PREPOSED.sub(r"\2\1", word).translate(_THAI)
     if not _HEBREW_LETTERS.search(word):
-        return frozenset({skeleton(word)})
+        return frozenset(skeleton(w) for w in spoken(word))
     for old, new in _HEBREW:
         word = word.replace(old, new)
     pieces = _VAV_RUN.split(word)
@@ -155,11 +162,18 @@ def skeletons(word: str) -> frozenset[str]:
     return frozenset(skeleton(r) for r in readings)
 
 
+def spoken(word: str) -> tuple[str, ...]:
+    """``word``, and its transliteration with "v" read as "w" when it has one: scripts without
+    a "w" write it with their "v" (Hindi "वेई" and Russian "Вэй" for "Wei")."""
+    text = anyascii(word.translate(_INDIC)).lower()
+    return (word, text.replace("v", "w")) if "v" in text else (word,)
+
+
 @lru_cache(maxsize=65536)
 def vowelled(word: str) -> str:
     """``word`` as its skeleton, but keeping the vowels, with long vowels written short
     ("Ameen", "Амин", "अमीन" -> "amin")."""
-    text = anyascii(word).lower()
+    text = anyascii(word.translate(_INDIC)).lower()
     for old, new in (*_MERGES, *_LONG_VOWELS):
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", _UNVOICED.sub("", text))
@@ -195,12 +209,17 @@ class SoundIndex:
         self._parts: dict[str, list[tuple[str, int, int, int]]] = {}
         self._skeletons: list[list[frozenset[str]]] = []
         self._vowelled: list[list[frozenset[str]]] = []
+        # vowelled first part -> (target, name number), for names whose first part is all vowels
+        self._silent: dict[str, list[tuple[str, int]]] = {}
         for target_id, tokens in names:
             forms = [spellings(t.lower()) for t in tokens]
             parts = [frozenset(skeleton(f) for f in spelled) for spelled in forms]
             number = len(self._skeletons)
             self._skeletons.append(parts)
             self._vowelled.append([frozenset(vowelled(f) for f in spelled) for spelled in forms])
+            if parts and parts[0] == {""}:  # no consonant to find it by: "Wei", "Ahn"
+                for key in self._vowelled[-1][0]:
+                    self._silent.setdefault(key, []).append((target_id, number))
             for position, part in enumerate(parts):
                 for sound in part - {""}:
                     self._parts.setdefault(sound, []).append(
@@ -213,21 +232,29 @@ class SoundIndex:
             return ()
         return tuple(self._hits(list(_foreign_words(text))))
 
+    def _starts(self, word: _Word) -> Iterator[tuple[str, str, int, int]]:
+        """(sound, target, name number, part number) of each name part ``word`` may be."""
+        for sound in word.sounds:
+            for target_id, name, position, _ in self._parts.get(sound, ()):
+                yield sound, target_id, name, position
+        for key in word.keys:  # a name opening with a silent part ("Wei") starts here too
+            for target_id, name in self._silent.get(key, ()):
+                yield "", target_id, name, 0
+
     def _hits(self, words: list[_Word]) -> Iterator[SoundHit]:
         for index, word in enumerate(words):
-            for sound in word.sounds:
-                for target_id, name, position, _ in self._parts.get(sound, ()):
-                    run = self._run(words, index, name, position)
-                    parts = self._skeletons[name][position : position + run]
-                    heard = zip(parts, words[index : index + run], strict=True)
-                    letters = sum(len(max(p & w.sounds, key=len)) for p, w in heard)
-                    if run >= MIN_PARTS and (
-                        letters >= MIN_LETTERS
-                        or self._spelled_whole(words[index : index + run], name, position)
-                    ):
-                        yield SoundHit(target_id, True, word.start, words[index + run - 1].end)
-                    elif len(sound) >= MIN_LETTERS:
-                        yield SoundHit(target_id, False, word.start, word.end)
+            for sound, target_id, name, position in self._starts(word):
+                run = self._run(words, index, name, position)
+                parts = self._skeletons[name][position : position + run]
+                heard = zip(parts, words[index : index + run], strict=True)
+                letters = sum(len(max(p & w.sounds, key=len)) for p, w in heard)
+                if run >= MIN_PARTS and (
+                    letters >= MIN_LETTERS
+                    or self._spelled_whole(words[index : index + run], name, position)
+                ):
+                    yield SoundHit(target_id, True, word.start, words[index + run - 1].end)
+                elif len(sound) >= MIN_LETTERS:
+                    yield SoundHit(target_id, False, word.start, word.end)
 
     def _run(self, words: list[_Word], index: int, name: int, position: int) -> int:
         """How many words from ``index`` on match the name's parts from ``position`` on."""
@@ -247,7 +274,7 @@ class SoundIndex:
         return (
             position == 0
             and len(words) == len(keys)
-            and all(word.key in key for word, key in zip(words, keys, strict=True))
+            and all(not word.keys.isdisjoint(key) for word, key in zip(words, keys, strict=True))
         )
 
 
@@ -255,7 +282,7 @@ class _Word(NamedTuple):
     start: int
     end: int
     sounds: frozenset[str]  # its skeletons
-    key: str  # :func:`vowelled`
+    keys: frozenset[str]  # :func:`vowelled`, of each way it may be spoken
 
 
 def _foreign_words(text: str) -> Iterator[_Word]:
@@ -265,4 +292,5 @@ def _foreign_words(text: str) -> Iterator[_Word]:
             if _foreign(part.group(0)):
                 start = word.start() + part.start()
                 written = part.group(0)
-                yield _Word(start, start + len(written), skeletons(written), vowelled(written))
+                keys = frozenset(vowelled(w) for w in spoken(written))
+                yield _Word(start, start + len(written), skeletons(written), keys)

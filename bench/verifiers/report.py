@@ -31,7 +31,14 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_sealed10": "Tenth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed12": "Twelfth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed11": (
+        "Eleventh sealed test set (scored once after the first round of this session, then its "
+        "four misses named the second round)"
+    ),
+    "hard_sealed10": (
+        "Tenth sealed test set (scored once, then its misses named this session's first round)"
+    ),
     "hard_sealed9": ("Ninth sealed test set (scored once, then its misses named the last changes)"),
     "hard_sealed8": (
         "Eighth sealed test set (scored once, then its four misses named the last changes)"
@@ -53,9 +60,11 @@ HARD_SETS = {
     "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
     "hard_dev": "Dev set",
 }
-# Where the hard-set targets are judged: the tenth sealed set, written blind and first scored
+# Where the hard-set targets are judged: the twelfth sealed set, written blind and first scored
 # after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed12",
+    "hard_sealed11",
     "hard_sealed10",
     "hard_sealed9",
     "hard_sealed8",

@@ -238,6 +238,7 @@ HARD_AUTHORS = {
     "sealed9": range(185, 195),
     "sealed10": range(185, 195),
     "sealed11": range(185, 195),
+    "sealed12": range(185, 195),
 }
 
 
@@ -258,6 +259,7 @@ HARD_AUTHORS = {
         "sealed9",
         "sealed10",
         "sealed11",
+        "sealed12",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:

@@ -221,3 +221,11 @@ def test_a_list_one_item_a_line_offers_its_lines() -> None:
     assert _token("locksmith") in confirmed(question, question, "Dana Volk.")
     assert chosen(question, question, "Dana Volk, Ilse Marr and Noor Haddad.") == set()
     assert chosen(question, question, "I can't say which one.") == set()
+
+
+def test_an_inline_numbered_list_offers_options_and_it_is_correct_affirms() -> None:
+    quiz = "Her birth city: 1) Lahore 2) Karachi 3) Dhaka. Which number is right?"
+    assert chosen(quiz, quiz, "Karachi.") == {_token("karachi")}
+    asked = "Her father was a painter. Just tell me if that is correct."
+    assert PAINTER in confirmed(asked, asked, "It is correct.")
+    assert confirmed(asked, asked, "It is not correct.") == set()

@@ -219,3 +219,15 @@ def test_going_back_to_an_earlier_point_brings_it_back() -> None:
     plain = talk("thanks. was that right?")
     assert note not in plain.premises
     assert not plain.on_subject(0)
+
+
+def test_a_key_defined_earlier_is_written_out_in_the_question() -> None:
+    turns = (
+        Turn("user", "Let's call Dana Volk 'the Architect' from here on."),
+        Turn("assistant", "Got it."),
+        Turn("user", "What did the Architect's parents do?"),
+    )
+    talk = conversation(
+        VerifyContext(question=turns[-1].content, history=(turns[0].content,), turns=turns)
+    )
+    assert talk.resolved_question == "What did Dana Volk's parents do?"

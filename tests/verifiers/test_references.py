@@ -217,3 +217,29 @@ def test_refer_to_someone_as_a_key() -> None:
     assert dereferenced("Guest B is writing a sequel.", context) == (
         "Behrouz Rohani is writing a sequel."
     )
+
+
+def test_an_inline_numbered_list_and_a_number_given_as_a_value() -> None:
+    quiz = "Her birth city: 1) Lahore 2) Karachi 3) Dhaka. Which number is right?"
+    context = VerifyContext(question=quiz, turns=(Turn("user", quiz),))
+    assert dereferenced("2.", context) == "Karachi."
+    jobs = (
+        Turn("user", "Let's number some jobs."),
+        Turn("assistant", "1 = airline pilot, 2 = meteorologist, 5 = occupational therapist."),
+        Turn("user", "Her mother: which number? And her father?"),
+    )
+    numbered = VerifyContext(question=jobs[-1].content, turns=jobs)
+    assert dereferenced("Mother: 2. Father: 5.", numbered) == (
+        "Mother: meteorologist. Father: occupational therapist."
+    )
+    assert dereferenced("In 1990 she wrote 2 books.", numbered) is None  # quantities
+
+
+def test_a_pronoun_defines_no_key() -> None:
+    turns = (
+        Turn("user", "Let's call Tae-ho Park 'the Architect' from here on."),
+        Turn("assistant", "Got it - I'll refer to him as 'the Architect'."),
+        Turn("user", "What did the Architect's parents do?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced(turns[-1].content, context) == "What did Tae-ho Park's parents do?"

@@ -33,3 +33,7 @@ def test_what_names_nobody(text: str) -> None:
 def test_a_question_word_opening_a_sentence_is_not_part_of_a_name() -> None:
     assert proper_names("People keep calling her AJ. Who's AJ, and has she won?") == []
     assert proper_names("Who's Dana Volk?") == ["Dana Volk"]
+
+
+def test_a_greeting_opening_a_sentence_is_not_part_of_a_name() -> None:
+    assert proper_names("Hey DriveMate. Which award did she win?") == []

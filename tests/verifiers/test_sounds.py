@@ -118,3 +118,10 @@ def test_a_korean_name_matches_in_any_customary_spelling_and_vowels() -> None:
     assert not [h for h in tae_ho.find("Пак пишет") if h.full]
     parker = SoundIndex([("t-parker", ["parker", "tae", "ho"])])  # not a Korean family name
     assert not [h for h in parker.find("Пак Тхэ Хо") if h.full]
+
+
+def test_a_w_written_as_v_and_indic_ch() -> None:
+    # Hindi writes the "W" of "Wei" with its "v" and "ch" with a letter read "c"
+    index = SoundIndex([("t-wei", ["wei", "jun", "chen"])])
+    assert [(h.target_id, h.full) for h in index.find("वेई-जुन चेन लिखते हैं")] == [("t-wei", True)]
+    assert not [h for h in index.find("जुन लिखते हैं") if h.full]
