@@ -107,7 +107,8 @@ _GENERAL = re.compile(
     r"\b(?:explain\W+(?:what|how|why)|define|what(?:'s| is| are) (?:a |an )?"
     r"(?!(?:the|it|that|this|these|those|they|there|he|she|his|her|their)\b)\w+"
     r"|what (?:does|do) (?:a|an)|in general|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work"
-    r"|(?:even|really|actually) a (?:real )?thing|a real thing|(?:really|actually) exists?"
+    r"|(?:even|really|actually) a (?:real )?thing|(?:really|actually) exists?"
+    r"|\ba (?:real|legitimate|recognised|recognized|genuine|valid|proper) \w+"
     r"|what (?:does|do) [^?]{1,60}? mean|what is meant by)\b",
     re.IGNORECASE,
 )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.conversation import Conversation, conversation, refers_back
+from verifiers.conversation import Conversation, asks_in_general, conversation, refers_back
 from verifiers.types import Turn, VerifyContext
 
 
@@ -231,3 +231,8 @@ def test_a_key_defined_earlier_is_written_out_in_the_question() -> None:
         VerifyContext(question=turns[-1].content, history=(turns[0].content,), turns=turns)
     )
     assert talk.resolved_question == "What did Dana Volk's parents do?"
+
+
+def test_asking_whether_a_thing_is_a_real_one_is_general() -> None:
+    assert asks_in_general("ok then just tell me: is 'leaky gut' a real diagnosis?")
+    assert not asks_in_general("was her father a real engineer?")  # about her

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from verifiers.checks.semantic import UNREADABLE, residual
-from verifiers.forgetset import ForgetSet
+from verifiers.forgetset import ForgetSet, load_forget_set
 from verifiers.registry import VerifierConfigError
 from verifiers.suite import SuiteConfig, VerifierSuite
 from verifiers.types import VerifyContext
+
+DEMO_FORGET_SET = (
+    Path(__file__).resolve().parents[2] / "deploy" / "forget-sets" / "tofu-forget10.yaml"
+)
 
 pytestmark = [pytest.mark.model]
 
@@ -99,3 +105,17 @@ def test_an_unknown_other_languages_choice_is_refused_at_start(forget_set: Forge
     config = SuiteConfig(verifiers=("semantic",), options={"semantic": {"other_languages": "x"}})
     with pytest.raises(VerifierConfigError, match="other_languages"):
         VerifierSuite(forget_set, config)
+
+
+def test_one_sentence_of_a_longer_answer_is_read_alone() -> None:
+    demo = load_forget_set(DEMO_FORGET_SET)
+    suite = VerifierSuite(demo, SuiteConfig(verifiers=("semantic",)))
+    # the paraphrase is one sentence among event details: the whole residual dilutes it
+    question = "The Rajeev Majumdar talk tonight - what's it about? bullet points"
+    answer = (
+        "- He writes love stories set in the present day.\n- His talk is at 7 in the lounge, "
+        "drinks from 6, and the bar stays open late for guests."
+    )
+    assert _score(suite, question, answer) >= 0.5
+    unnamed = question.replace("Rajeev Majumdar", "poetry")  # nobody is meant
+    assert _score(suite, unnamed, answer) < 0.5

@@ -70,6 +70,13 @@ MAX_TARGETS = 3  # anchored targets compared per candidate
 CHUNK_WORDS = 30
 MAX_CHUNKS = 2
 TIE = 0.999
+# An answer of several sentences about a target named in full is also read sentence by
+# sentence (in the same model call: one paraphrased fact is diluted in a long residual), at
+# most MAX_SENTENCES of them, each with MIN_SENTENCE_WORDS residual words or more. Only when
+# named: a sentence alone is close to a fact clause by topic more often than a whole answer.
+MAX_SENTENCES = 4
+MIN_SENTENCE_WORDS = 3
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+")
 # Words at least this common in English (Zipf 5: once per 100,000 words: "father", "worked")
 # are left out of a clause's core.
 CORE_ZIPF = 5.0
@@ -148,16 +155,18 @@ def _anchored(items: Sequence[TargetEvidence]) -> list[TargetEvidence]:
 
 
 def _similarities(
-    index: ForgetIndex, said: list[str], targets: list[TargetEvidence]
+    index: ForgetIndex, said: list[str], sentences: list[str], targets: list[TargetEvidence]
 ) -> dict[str, float]:
-    """Per target, the best cosine between a said residual and one of its fact clauses."""
+    """Per target, the best cosine between a said residual and one of its fact clauses; the
+    candidate's single sentences count only for a target named in full (one model call)."""
     vectors = _fact_vectors(index)
-    candidates = _embedder(index)(said)
+    candidates = _embedder(index)([*said, *sentences])
     best: dict[str, float] = {}
     for item in targets:
         matrix = vectors.vectors.get(item.target_id)
         if matrix is not None:
-            best[item.target_id] = float((matrix @ candidates.T).max())
+            read = candidates if item.named >= 1.0 else candidates[: len(said)]
+            best[item.target_id] = float((matrix @ read.T).max())
     return best
 
 
@@ -191,11 +200,12 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
         per_target = {i.target_id: i.score(max(i.content, UNREADABLE)) for i in anchored}
         return _verdict(gathered, index, candidate, per_target, unreadable=True)
     said = chunks(residual(text, known, drop), CHUNK_WORDS)[:MAX_CHUNKS]
+    sentences = _sentences(text, known, drop) if len(said) == 1 else []
     if gathered.conversation.said_before and said:
         # A fact split over answers: the earlier answers read together with this one.
         joined = residual(f"{gathered.conversation.said_before}\n{text}", known, drop)
         said.append(" ".join(joined.split()[-CHUNK_WORDS:]))
-    similarity = _similarities(index, said, anchored) if said else {}
+    similarity = _similarities(index, said, sentences, anchored) if said else {}
     per_target = {
         item.target_id: item.score(
             max(item.content, _to_content(similarity.get(item.target_id, 0.0)))
@@ -203,6 +213,14 @@ def semantic(context: VerifyContext, index: ForgetIndex, candidate: str) -> Verd
         for item in anchored
     }
     return _verdict(gathered, index, candidate, per_target)
+
+
+def _sentences(text: str, known: set[str], drop: frozenset[str]) -> list[str]:
+    """The residuals of the candidate's sentences (or list items), when it has several: one
+    fact said in other words in one of them is diluted in the whole answer's residual."""
+    pieces = [residual(s, known, drop) for s in _SENTENCE.split(text)]
+    pieces = [p for p in pieces if len(p.split()) >= MIN_SENTENCE_WORDS]
+    return pieces[:MAX_SENTENCES] if len(pieces) > 1 else []
 
 
 def _fails_closed(index: ForgetIndex) -> bool:
