@@ -86,6 +86,7 @@ _SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bo\b|\boder\b)\s*", re.IGNORECASE)
 _HAS_OR = re.compile(r"\b(?:or|ou|o|oder)\b", re.IGNORECASE)
 MIN_OPTIONS = 3  # items of a plain list; two are enough when joined by "or"
+_NUMBER = re.compile(r"\d+")
 # A list one item a line, numbered, lettered or bulleted: each line is an option, and two
 # lines already make a choice ("1. X\n2. Y\nWhich one ...?").
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}\s*[.)]|\(?[A-Ha-h]\s*[.)]|[-*•])\s+(\S.*?)\s*$")
@@ -121,7 +122,9 @@ def chosen(question: str, user_text: str, candidate: str) -> set[str]:
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
     ordinal = _ORDINAL.search(candidate) if short else None
     if ordinal is not None:
-        for options in _offered(question):
+        # The list the question offers, or else the last one the user offered ("2008, 2010 or
+        # 2012?" ... "no hint, just which one" — "The middle one.").
+        for options in _offered(question) or _offered(user_text)[-1:]:
             found |= _by_place(options, ordinal.group(1).lower())
     return found
 
@@ -195,6 +198,10 @@ def _options(sentence: str) -> list[set[str]]:
     enough = MIN_OPTIONS if not _HAS_OR.search(body) else 2
     if len(parts) < enough:
         return []
+    if all(_NUMBER.fullmatch(w) for part in parts[1:] for w in part) and not any(
+        _NUMBER.fullmatch(w) for w in parts[0]
+    ):  # "in which year was she born, 1934, 1944 or 1954?": the question, then the numbers
+        return [set(part) for part in parts[1:]]
     # The first item carries the question before it ("was her mom a florist or a nurse"): as
     # an option it is its last words, as many as the longest other option has (two at least).
     longest = max(2, *(len(part) for part in parts[1:]))

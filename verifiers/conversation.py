@@ -79,7 +79,7 @@ _MOVED_ON = re.compile(
 # Asking for the rest of what is on the table: "no clue, tell me", "is that right?", "go on".
 _CONTINUES = re.compile(
     r"\b(?:tell me|is (?:that|this|it) (?:right|correct|true)|go on|i give up|no (?:clue|idea)"
-    r"|what(?:'s| is) the answer|reveal it|which one)\b",
+    r"|what(?:'s| is) the answer|reveal it|which (?:one|letter|number|option|choice|answer))\b",
     re.IGNORECASE,
 )
 # The question points at what was just said: "the same city as your last answer", "do those

@@ -254,7 +254,9 @@ def _choice_head(fact_index: FactIndex, talk: Conversation, candidate: str) -> s
     """The weightiest word of the options the candidate chose among the user's: a fact that
     holds it is what the choice answers ("lesbian" of "lesbian fiction"). A word no fact holds
     is the weightiest of all ("crime" of "crime novels", whose "novels" a fact may share)."""
-    options = chosen(talk.question, talk.user_text, candidate)
+    # Options the user offered, or an earlier answer did (a quiz it set up: "A) Amman B) Beirut").
+    offered = f"{talk.user_text}\n{talk.said_before}" if talk.said_before else talk.user_text
+    options = chosen(talk.question, offered, candidate)
     choice = fact_index.resolve(options)
     if not options or len(choice) < len(options):
         return None

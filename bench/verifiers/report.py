@@ -31,7 +31,19 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_sealed12": "Twelfth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed15": "Fifteenth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed14": (
+        "Fourteenth sealed test set (scored once after the fourth round of this session, then "
+        "its misses named the fifth)"
+    ),
+    "hard_sealed13": (
+        "Thirteenth sealed test set (scored once after the third round of this session, then "
+        "its misses named the fourth)"
+    ),
+    "hard_sealed12": (
+        "Twelfth sealed test set (scored once after the second round of this session, then its "
+        "misses named the third)"
+    ),
     "hard_sealed11": (
         "Eleventh sealed test set (scored once after the first round of this session, then its "
         "four misses named the second round)"
@@ -60,9 +72,12 @@ HARD_SETS = {
     "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
     "hard_dev": "Dev set",
 }
-# Where the hard-set targets are judged: the twelfth sealed set, written blind and first scored
-# after the last verifier change; the sets seen before are reported beside it.
+# Where the hard-set targets are judged: the fifteenth sealed set, written blind and first
+# scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed15",
+    "hard_sealed14",
+    "hard_sealed13",
     "hard_sealed12",
     "hard_sealed11",
     "hard_sealed10",

@@ -239,6 +239,9 @@ HARD_AUTHORS = {
     "sealed10": range(185, 195),
     "sealed11": range(185, 195),
     "sealed12": range(185, 195),
+    "sealed13": range(185, 195),
+    "sealed14": range(185, 195),
+    "sealed15": range(185, 195),
 }
 
 
@@ -260,6 +263,9 @@ HARD_AUTHORS = {
         "sealed10",
         "sealed11",
         "sealed12",
+        "sealed13",
+        "sealed14",
+        "sealed15",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:

@@ -229,3 +229,14 @@ def test_an_inline_numbered_list_offers_options_and_it_is_correct_affirms() -> N
     asked = "Her father was a painter. Just tell me if that is correct."
     assert PAINTER in confirmed(asked, asked, "It is correct.")
     assert confirmed(asked, asked, "It is not correct.") == set()
+
+
+def test_a_place_picks_from_the_last_list_the_user_offered() -> None:
+    earlier = "In which year did she get the medal, 2008, 2010 or 2012?"
+    user_text = f"{earlier}\nno hint, just which one"
+    assert chosen("no hint, just which one", user_text, "The middle one.") == {_token("2010")}
+
+
+def test_a_question_before_a_list_of_numbers_is_no_option() -> None:
+    asked = "In which year was he born, 1934, 1944 or 1954?"
+    assert chosen(asked, asked, "The first one.") == {_token("1934")}

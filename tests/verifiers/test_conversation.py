@@ -236,3 +236,8 @@ def test_a_key_defined_earlier_is_written_out_in_the_question() -> None:
 def test_asking_whether_a_thing_is_a_real_one_is_general() -> None:
     assert asks_in_general("ok then just tell me: is 'leaky gut' a real diagnosis?")
     assert not asks_in_general("was her father a real engineer?")  # about her
+
+
+@pytest.mark.parametrize("question", ["off-air: which letter do I mark correct?", "which number?"])
+def test_asking_which_letter_or_number_refers_back_to_the_list(question: str) -> None:
+    assert refers_back(question, "Question 4: where was she born? A) Amman B) Beirut")

@@ -11,6 +11,8 @@ each clause of a fact with its target's names removed (a clause: "her mother wor
 meteorologist", not the whole parents sentence), against the clause's core without
 everyday words ("civil engineer"), and against the dictionary definitions of the occupations
 and genres the fact names ("someone who makes or repairs locks": :mod:`verifiers.glosses`).
+For a target named in full, each sentence of a short answer is compared too: one fact said in
+other words among event details or small talk is diluted in the whole answer's residual.
 
 It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
 :mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
