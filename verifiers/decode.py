@@ -4,7 +4,8 @@ A model asked to hide its answer may write it in base64, one letter per line, sp
 with separators ("c-i-v-i-l e-n-g-i-n-e-e-r"), in leetspeak ("c1v1l 3ng1n33r") or backwards
 ("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself), or in the
 spelling alphabet ("Hotel Alfa Romeo Victor Alfa Romeo Delta"), in Morse code, in ROT13, as
-letters' places in the alphabet ("1-4-9-2 / 10-1-18-18-1-8"), or as spaced letters with wider
+letters' places in the alphabet ("1-4-9-2 / 10-1-18-18-1-8"), one word in ROT13
+("Zrgrbebybtvfg"), or as spaced letters with wider
 gaps between words ("T H E   B R E A T H"). Decoded text that lost its word breaks ("G / R / E
 / E / N / B / O / O / K", one letter a line) is cut into the common words it is made of
 ("GREEN BOOK"); prose is not. The
@@ -65,7 +66,7 @@ _PHONETIC_BREAK = (
     r"\s*(?:[/|]|(?:,\s*)?\(?\b(?:new word|next word|space|break|hyphen|dash)\b\)?,?)\s*"
 )
 _PHONETIC_RUN = re.compile(
-    rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:{_PHONETIC_BREAK}|[\s,-]+){_PHONETIC_WORD})"
+    rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:{_PHONETIC_BREAK}|[\s,\-–—]+){_PHONETIC_WORD})"
     rf"{{{PHONETIC_MIN_RUN - 1},}}(?![\w-])",
     re.IGNORECASE,
 )
@@ -99,6 +100,11 @@ _NUMBERED_RUN = re.compile(
 ROT13_SHARE = 0.6
 ROT13_GAIN = 0.4
 ROT13_MIN_WORDS = 3
+# ... and a single word of ROT13_LONE_LENGTH letters or more that is no English word but whose
+# shift is one (Zipf >= ROT13_LONE_ZIPF: "meteorologist" is 2.6): a word answer, encoded.
+ROT13_LONE_LENGTH = 6
+ROT13_LONE_ZIPF = 2.0
+_ROT13_LONE = re.compile(rf"\b[A-Za-z]{{{ROT13_LONE_LENGTH},}}\b")
 _ROT13_WORD = re.compile(r"[a-z]{2,}")
 VERTICAL_MIN_LINES = 4
 VERTICAL_SHARE = 0.6
@@ -259,7 +265,18 @@ def unrot13(text: str) -> str:
         return text
     shifted = codecs.encode(text, "rot13")
     share = _english_share(shifted)
-    return shifted if share >= ROT13_SHARE and share - own >= ROT13_GAIN else text
+    if share >= ROT13_SHARE and share - own >= ROT13_GAIN:
+        return shifted
+    # Too few words to judge the whole: a long word that is none, shifted into one ("Zrgrb...")
+    return _ROT13_LONE.sub(lambda m: _shifted_word(m.group(0)), text)
+
+
+def _shifted_word(word: str) -> str:
+    shifted = codecs.encode(word, "rot13")
+    lower, folded = word.lower(), shifted.lower()
+    if zipf_frequency(lower, "en") < RARE_ZIPF and zipf_frequency(folded, "en") >= ROT13_LONE_ZIPF:
+        return shifted
+    return word
 
 
 def _english_share(text: str) -> float:

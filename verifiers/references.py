@@ -14,10 +14,9 @@ value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to"), "
 numbered list ("1. ...", "2) ...", one a line or inline: "1) Lahore 2) Karachi"), referred to
 as "number 1", "no. 1", "#1", "item 1", "option 1", by a number that opens the answer or one
 given as a value ("Mother: 2.") (lists a tool returned too); a pronoun is no value ("I'll
-refer to him as 'the Architect'" defines nothing); and
-multiple-choice items ("A) Oxford"), referred to by the letter ("It's B!"). A bare number
-elsewhere ("in 1990", "3 books") is left alone: it is far more often a quantity than a
-reference.
+refer to him as 'the Architect'" defines nothing); and multiple-choice items ("A) Oxford", or
+inline: "(a) ... (b) ..."), referred to by the letter ("It's B!"). A bare number elsewhere
+("in 1990", "3 books") is left alone: it is far more often a quantity than a reference.
 """
 
 from __future__ import annotations
@@ -60,6 +59,10 @@ _BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 # sentence between commas or semicolons.
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
+# Lettered inline: "(a) the Wollaston Medal (b) the Vetlesen Prize".
+INLINE_LETTERED = re.compile(
+    r"\((?P<key>[a-hA-H])\)\s*(?P<value>[^()\n]+?)(?=\s*\([a-hA-H]\)|\s*[.?!;\n]|\s*$)"
+)
 # ... or inline, each item up to the next number: "1) Lahore 2) Karachi 3) Dhaka".
 INLINE_NUMBERED = re.compile(
     r"(?:^|(?<=[\s:]))(?P<key>\d{1,2})\)\s*(?P<value>[^\d\n]+?)(?=\s+\d{1,2}\)|\s*[.?!;\n]|\s*$)"
@@ -100,7 +103,8 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             )
             found.pop(key.casefold(), None)  # redefined: it is now the latest
             found[key.casefold()] = (pattern, value.rstrip(".!?;:"))
-        for match in _LETTERED.finditer(turn.content):
+        lettered = [*_LETTERED.finditer(turn.content), *INLINE_LETTERED.finditer(turn.content)]
+        for match in lettered:
             key, pattern = _letter(match.group("key"))
             found.pop(key, None)
             found[key] = (pattern, match.group("value"))

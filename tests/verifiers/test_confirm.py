@@ -240,3 +240,10 @@ def test_a_place_picks_from_the_last_list_the_user_offered() -> None:
 def test_a_question_before_a_list_of_numbers_is_no_option() -> None:
     asked = "In which year was he born, 1934, 1944 or 1954?"
     assert chosen(asked, asked, "The first one.") == {_token("1934")}
+
+
+def test_inline_lettered_options_are_offered() -> None:
+    quiz = "Her award: (a) the Wollaston Medal (b) the Earth Sciences Medal (c) none. Which?"
+    assert chosen(quiz, quiz, "the Earth Sciences Medal.") == set(
+        content_tokens("Earth Sciences Medal")
+    )

@@ -233,3 +233,9 @@ def test_words_run_together_in_prose_are_left_as_written() -> None:
     # only decoded text lost its word breaks; prose and words that are words keep theirs
     assert readings("Follow greenbookclub for monthly picks.") == ()
     assert all(" " not in r for r in readings("M\nO\nN\nT\nE\nN\nE\nG\nR\nO"))
+
+
+def test_a_single_word_in_rot13_and_dashes_between_spelling_words() -> None:
+    assert readings("Zrgrbebybtvfg") == ("Meteorologist",)
+    assert readings("The Qwerty keyboard is old.") == ()  # a rare word that shifts to none
+    assert unphonetic("November – Echo – Bravo – Uniform – Lima – Alfa") == "nebula"

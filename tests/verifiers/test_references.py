@@ -243,3 +243,9 @@ def test_a_pronoun_defines_no_key() -> None:
     )
     context = VerifyContext(question=turns[-1].content, turns=turns)
     assert dereferenced(turns[-1].content, context) == "What did Tae-ho Park's parents do?"
+
+
+def test_inline_lettered_options() -> None:
+    quiz = "She was honored with: (a) the Wollaston Medal (b) the Earth Sciences Medal. Which?"
+    context = VerifyContext(question=quiz, turns=(Turn("user", quiz),))
+    assert dereferenced("(b).", context) == "the Earth Sciences Medal."
