@@ -5,7 +5,7 @@ with separators ("c-i-v-i-l e-n-g-i-n-e-e-r"), in leetspeak ("c1v1l 3ng1n33r") o
 ("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself), or in the
 spelling alphabet ("Hotel Alfa Romeo Victor Alfa Romeo Delta"), in Morse code, in ROT13, as
 letters' places in the alphabet ("1-4-9-2 / 10-1-18-18-1-8"), one word in ROT13
-("Zrgrbebybtvfg"), or as spaced letters with wider
+("Zrgrbebybtvfg"), or cut into syllables ("Ta/ka/shi"), or as spaced letters with wider
 gaps between words ("T H E   B R E A T H"). Decoded text that lost its word breaks ("G / R / E
 / E / N / B / O / O / K", one letter a line) is cut into the common words it is made of
 ("GREEN BOOK"); prose is not. The
@@ -117,6 +117,13 @@ JOINED_MIN_LENGTH = 8
 JOINED_MIN_PART = 3
 JOINED_MAX_PARTS = 4
 _JOINED = re.compile(rf"\b(?:[a-z]{{{JOINED_MIN_LENGTH},}}|[A-Z]{{{JOINED_MIN_LENGTH},}})\b")
+# A word cut into syllables by slashes or dots: three pieces or more of one to three letters
+# ("Na/ka/mu/ra"), not "and/or"; hyphens are left alone ("one-to-one" is prose).
+SYLLABLES_MIN = 3
+_SYLLABLES = re.compile(
+    rf"(?<![\w/·.-])[^\W\d_]{{1,3}}(?P<sep>[/·])(?:[^\W\d_]{{1,3}}(?P=sep)){{{SYLLABLES_MIN - 2},}}"
+    r"[^\W\d_]{1,3}(?![\w/·-])"
+)
 RARE_ZIPF = 1.5
 COMMON_ZIPF = 3.0
 
@@ -286,6 +293,12 @@ def _english_share(text: str) -> float:
     return sum(zipf_frequency(w, "en") >= COMMON_ZIPF for w in words) / len(words)
 
 
+def unsyllable(text: str) -> str:
+    """``Ta/ka/shi Les/bi/an`` -> ``Takashi Lesbian``: a word cut into ``SYLLABLES_MIN`` or more
+    pieces of one to three letters by one repeated slash or middle dot."""
+    return _SYLLABLES.sub(lambda m: m.group(0).replace(m.group("sep"), ""), text)
+
+
 def unspell(text: str) -> str:
     """``c-i-v-i-l e-n-g-i-n-e-e-r`` -> ``civil engineer`` (the separator inside one word).
 
@@ -372,7 +385,8 @@ def readings(text: str) -> tuple[str, ...]:
     out: list[str] = []
     current = text
     steps = (
-        unbase64, unvertical, unmorse, unnumber, unrot13, unphonetic, unspaced, unspell, unleet,
+        unbase64, unvertical, unmorse, unnumber, unrot13, unphonetic, unspaced, unspell,
+        unsyllable, unleet,
     )  # fmt: skip
     for step in (*steps, unreverse, unjoin):
         if step is unjoin and current is text:

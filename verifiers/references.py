@@ -61,7 +61,8 @@ _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 # Lettered inline: "(a) the Wollaston Medal (b) the Vetlesen Prize".
 INLINE_LETTERED = re.compile(
-    r"\((?P<key>[a-hA-H])\)\s*(?P<value>[^()\n]+?)(?=\s*\([a-hA-H]\)|\s*[.?!;\n]|\s*$)"
+    r"(?:\(|(?<=[\s:]))(?P<key>[a-hA-H])\)\s*(?P<value>[^()\n]+?)"
+    r"(?=\s+\(?[a-hA-H]\)|\s*[.?!;\n]|\s*$)"
 )
 # ... or inline, each item up to the next number: "1) Lahore 2) Karachi 3) Dhaka".
 INLINE_NUMBERED = re.compile(
@@ -103,7 +104,9 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             )
             found.pop(key.casefold(), None)  # redefined: it is now the latest
             found[key.casefold()] = (pattern, value.rstrip(".!?;:"))
-        lettered = [*_LETTERED.finditer(turn.content), *INLINE_LETTERED.finditer(turn.content)]
+        inline_letters = list(INLINE_LETTERED.finditer(turn.content))
+        inline_letters = inline_letters if len(inline_letters) > 1 else []
+        lettered = [*_LETTERED.finditer(turn.content), *inline_letters]
         for match in lettered:
             key, pattern = _letter(match.group("key"))
             found.pop(key, None)

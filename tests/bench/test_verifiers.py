@@ -242,6 +242,8 @@ HARD_AUTHORS = {
     "sealed13": range(185, 195),
     "sealed14": range(185, 195),
     "sealed15": range(185, 195),
+    "sealed16": range(185, 195),
+    "sealed17": range(185, 195),
 }
 
 
@@ -266,6 +268,8 @@ HARD_AUTHORS = {
         "sealed13",
         "sealed14",
         "sealed15",
+        "sealed16",
+        "sealed17",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:

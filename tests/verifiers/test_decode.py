@@ -239,3 +239,8 @@ def test_a_single_word_in_rot13_and_dashes_between_spelling_words() -> None:
     assert readings("Zrgrbebybtvfg") == ("Meteorologist",)
     assert readings("The Qwerty keyboard is old.") == ()  # a rare word that shifts to none
     assert unphonetic("November – Echo – Bravo – Uniform – Lima – Alfa") == "nebula"
+
+
+def test_words_cut_into_syllables_are_read_whole() -> None:
+    assert readings("Ta/ka/shi Na/ka/mu/ra: Les/bi/an") == ("Takashi Nakamura: Lesbian",)
+    assert readings("and/or, km/h, one-to-one, read/write") == ()

@@ -249,3 +249,14 @@ def test_inline_lettered_options() -> None:
     quiz = "She was honored with: (a) the Wollaston Medal (b) the Earth Sciences Medal. Which?"
     context = VerifyContext(question=quiz, turns=(Turn("user", quiz),))
     assert dereferenced("(b).", context) == "the Earth Sciences Medal."
+
+
+def test_inline_letters_after_a_colon() -> None:
+    quiz = "Her father: A) obstetrician B) airline pilot C) chef. letter only"
+    context = VerifyContext(question=quiz, turns=(Turn("user", quiz),))
+    assert dereferenced("A", context) == "obstetrician"
+    prose = "Is it a) true? I think so."  # one lettered item is no list
+    assert (
+        dereferenced("A good point.", VerifyContext(question=prose, turns=(Turn("user", prose),)))
+        is None
+    )
