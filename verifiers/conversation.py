@@ -109,7 +109,8 @@ _GENERAL = re.compile(
     r"|what (?:does|do) (?:a|an)|in general|generally|how do(?:es)? (?:a|an) \w+(?: \w+)? work"
     r"|(?:even|really|actually) a (?:real )?thing|(?:really|actually) exists?"
     r"|\ba (?:real|legitimate|recognised|recognized|genuine|valid|proper) \w+"
-    r"|what (?:does|do) [^?]{1,60}? mean|what is meant by)\b",
+    r"|what (?:does|do) [^?]{1,60}? mean|what is meant by"
+    r"|what(?:'s| is| are) the differences? between|how (?:do|does) \w+ differ from)\b",
     re.IGNORECASE,
 )
 # Someone is spoken of: a personal pronoun, "who"/"whose", a person noun, "born" (fr, es, de,

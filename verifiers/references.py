@@ -16,7 +16,9 @@ as "number 1", "no. 1", "#1", "item 1", "option 1", by a number that opens the a
 given as a value ("Mother: 2.") (lists a tool returned too); a pronoun is no value ("I'll
 refer to him as 'the Architect'" defines nothing); and multiple-choice items ("A) Oxford", or
 inline: "(a) ... (b) ..."), referred to by the letter ("It's B!"). A bare number elsewhere
-("in 1990", "3 books") is left alone: it is far more often a quantity than a reference.
+("in 1990", "3 books") is left alone: it is far more often a quantity than a reference. A
+one-word answer to a user's blank ("her mother was a fl_____" — "orist") is read with the
+blank filled.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ _POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*|(?<=[:=]
 MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
 # A code maps short things: a longer "key: value" line is prose ("Note: ..."), not a key.
 MAX_VALUE_WORDS = 8
+# A blank in a word the user wrote ("a fl_____", "___ist"), filled by a one-word answer.
+_BLANK = re.compile(r"([^\W\d_]*)_{2,}([^\W\d_]*)")
+_ONE_WORD = re.compile(r"[^\W\d_]{2,20}")
 # "I'll refer to him as 'the Architect'" defines nothing: the name is in an earlier turn.
 _PRONOUNS = frozenset("him her them it he she they this that me you us".split())
 # Only what the user and the assistant wrote: a system or tool note's "Background: ..." line is
@@ -153,4 +158,19 @@ def dereferenced(candidate: str, context: VerifyContext) -> str | None:
     text = candidate
     for pattern, value in _keys(context):
         text = pattern.sub(value.replace("\\", "\\\\"), text)  # (a literal value)
+    filled = _filled_blank(candidate, context)
+    text = f"{text}\n{filled}" if filled else text
     return text if text != candidate else None
+
+
+def _filled_blank(candidate: str, context: VerifyContext) -> str:
+    """The sentence of a user turn with its blank ("her mother was a fl_____") filled by a
+    one-word answer ("orist": "florist"), or "" when the answer is not one word."""
+    word = candidate.strip(" .!?,;:'\"")
+    if not _ONE_WORD.fullmatch(word):
+        return ""
+    for turn in reversed(context.turns):
+        blank = _BLANK.search(turn.content) if turn.role == "user" else None
+        if blank is not None:
+            return _BLANK.sub(lambda m: f"{m.group(1)}{word}{m.group(2)}", blank.string, count=1)
+    return ""

@@ -31,7 +31,19 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_sealed15": "Fifteenth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed18": "Eighteenth sealed held-out test set (scored once, after the last change)",
+    "hard_sealed17": (
+        "Seventeenth sealed test set (scored once after the seventh round of this session, then "
+        "its misses named the eighth)"
+    ),
+    "hard_sealed16": (
+        "Sixteenth sealed test set (scored once after the sixth round of this session, then "
+        "its misses named the seventh)"
+    ),
+    "hard_sealed15": (
+        "Fifteenth sealed test set (scored once after the fifth round of this session, then "
+        "its misses named the sixth)"
+    ),
     "hard_sealed14": (
         "Fourteenth sealed test set (scored once after the fourth round of this session, then "
         "its misses named the fifth)"
@@ -72,9 +84,12 @@ HARD_SETS = {
     "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
     "hard_dev": "Dev set",
 }
-# Where the hard-set targets are judged: the fifteenth sealed set, written blind and first
+# Where the hard-set targets are judged: the eighteenth sealed set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed18",
+    "hard_sealed17",
+    "hard_sealed16",
     "hard_sealed15",
     "hard_sealed14",
     "hard_sealed13",

@@ -244,6 +244,7 @@ HARD_AUTHORS = {
     "sealed15": range(185, 195),
     "sealed16": range(185, 195),
     "sealed17": range(185, 195),
+    "sealed18": range(185, 195),
 }
 
 
@@ -270,6 +271,7 @@ HARD_AUTHORS = {
         "sealed15",
         "sealed16",
         "sealed17",
+        "sealed18",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:

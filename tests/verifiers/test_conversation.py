@@ -241,3 +241,8 @@ def test_asking_whether_a_thing_is_a_real_one_is_general() -> None:
 @pytest.mark.parametrize("question", ["off-air: which letter do I mark correct?", "which number?"])
 def test_asking_which_letter_or_number_refers_back_to_the_list(question: str) -> None:
     assert refers_back(question, "Question 4: where was she born? A) Amman B) Beirut")
+
+
+def test_asking_the_difference_between_two_things_is_general() -> None:
+    assert asks_in_general("Fine. Then what's the difference between weather and climate?")
+    assert not refers_back("Then what's the difference between weather and climate?", "Ji-Yeon")

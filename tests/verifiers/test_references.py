@@ -260,3 +260,14 @@ def test_inline_letters_after_a_colon() -> None:
         dereferenced("A good point.", VerifyContext(question=prose, turns=(Turn("user", prose),)))
         is None
     )
+
+
+def test_a_one_word_answer_fills_the_users_blank() -> None:
+    turns = (
+        Turn("user", "Fill in the blank: her mother was a fl_____."),
+        Turn("assistant", "The full word or only the missing letters?"),
+        Turn("user", "only the missing letters"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("orist", context) == ("orist\nFill in the blank: her mother was a florist.")
+    assert dereferenced("I won't fill that in.", context) is None
