@@ -12,10 +12,10 @@ or chooses them ("Yes." to "Was her father a civil engineer?": :mod:`verifiers.c
 fact's content score is half its weighted coverage and half its *strength* (covered weight /
 ``STRONG_EVIDENCE``, capped at 1): a few rare words ("Pink Peach Excellence Prize") reveal a
 fact even when it says more. The strength is whole when the candidate names one of the fact's
-works whole, or chooses, from options the user offered, one whose weightiest word the fact
-holds ("lesbian fiction or crime novels?" — "Lesbian fiction."; a word no fact holds is the
-weightiest, so "Crime novels." chooses nothing of a fact that mentions novels). Words weigh
-idf times English rarity (:func:`verifiers.facts.specificity`).
+works whole, or chooses, from options the user (or an earlier answer) offered, one whose
+weightiest word the fact holds ("lesbian fiction or crime novels?" — "Lesbian fiction."; a
+word no fact holds is the weightiest, so "Crime novels." chooses nothing of a fact that
+mentions novels). Words weigh idf times English rarity (:func:`verifiers.facts.specificity`).
 
 **anchor** (0..1) is how surely the conversation points at the target by something *other than
 that content* — the fix for "The capital of South Korea is Seoul" scoring like a leak because
@@ -36,8 +36,8 @@ one author was born in Seoul:
   ``STALE`` when only an earlier turn has it and the user moved on; in the candidate a title is
   content, not an anchor: it would anchor itself; a question on a new subject points only with
   a title named whole — "any good books about being a medical intern?" is about interns).
-  Award names never point: an award has many
-  winners, so "What is the Nebula Award?" is about the award, not about this one of them;
+  Award names never point: an award has many winners, so "What is the Nebula Award?" is about
+  the award, not about this one of them;
 - a *description*: attributes of the target, mentioned anywhere in the conversation, that
   together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
   are one attribute ("born in Seoul, South Korea"), and so are a title and the words around it
