@@ -245,6 +245,7 @@ HARD_AUTHORS = {
     "sealed16": range(185, 195),
     "sealed17": range(185, 195),
     "sealed18": range(185, 195),
+    "sealed19": range(185, 195),
 }
 
 
@@ -272,6 +273,7 @@ HARD_AUTHORS = {
         "sealed16",
         "sealed17",
         "sealed18",
+        "sealed19",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
