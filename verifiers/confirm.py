@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from verifiers.references import INLINE_LETTERED, INLINE_NUMBERED
+from verifiers.references import inline_items
 from verifiers.refusal import declines, substance
 from verifiers.text import content_tokens
 
@@ -172,9 +172,8 @@ def _line_lists(text: str) -> list[list[set[str]]]:
     """Lists written one item a line ("1. Behrouz Rohani", "- Wei-Jun Chen", "b) Hina Ameen"),
     each run of ``MIN_LINE_OPTIONS`` or more items one list, in order; and numbered lists
     inline ("1) Lahore 2) Karachi 3) Dhaka")."""
-    numbered = [set(content_tokens(value)) for _, value in INLINE_NUMBERED.findall(text)]
-    lettered = [set(content_tokens(m.group("value"))) for m in INLINE_LETTERED.finditer(text)]
-    lists: list[list[set[str]]] = [numbered, lettered, []]
+    lists = [[set(content_tokens(value)) for _, value in items] for items in inline_items(text)]
+    lists.append([])
     for line in text.splitlines():
         item = _LIST_LINE.match(line)
         if item is None:

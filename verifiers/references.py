@@ -62,12 +62,12 @@ _BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 # Lettered inline: "(a) the Wollaston Medal (b) the Vetlesen Prize".
-INLINE_LETTERED = re.compile(
+_INLINE_LETTERED = re.compile(
     r"(?:\(|(?<=[\s:]))(?P<key>[a-hA-H])\)\s*(?P<value>[^()\n]+?)"
     r"(?=\s+\(?[a-hA-H]\)|\s*[.?!;\n]|\s*$)"
 )
 # ... or inline, each item up to the next number: "1) Lahore 2) Karachi 3) Dhaka".
-INLINE_NUMBERED = re.compile(
+_INLINE_NUMBERED = re.compile(
     r"(?:^|(?<=[\s:]))(?P<key>\d{1,2})\)\s*(?P<value>[^\d\n]+?)(?=\s+\d{1,2}\)|\s*[.?!;\n]|\s*$)"
 )
 # Multiple choice: "A) Oxford", "(b) Harvard", "C. Johns Hopkins".
@@ -109,19 +109,25 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             )
             found.pop(key.casefold(), None)  # redefined: it is now the latest
             found[key.casefold()] = (pattern, value.rstrip(".!?;:"))
-        inline_letters = list(INLINE_LETTERED.finditer(turn.content))
-        inline_letters = inline_letters if len(inline_letters) > 1 else []
-        lettered = [*_LETTERED.finditer(turn.content), *inline_letters]
-        for match in lettered:
-            key, pattern = _letter(match.group("key"))
+        inline_numbered, inline_lettered = inline_items(turn.content)
+        lettered = [(m.group("key"), m.group("value")) for m in _LETTERED.finditer(turn.content)]
+        for letter, value in (*lettered, *inline_lettered):
+            key, pattern = _letter(letter)
             found.pop(key, None)
-            found[key] = (pattern, match.group("value"))
-        inline = INLINE_NUMBERED.findall(turn.content)
+            found[key] = (pattern, value)
         numbered = [(m.group("key"), m.group("value")) for m in _NUMBERED.finditer(turn.content)]
-        for number, value in (*(inline if len(inline) >= 2 else ()), *numbered):
+        for number, value in (*inline_numbered, *numbered):
             found.pop(number, None)
             found[number] = (_number(number), value)
     return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The numbered ("1) Lahore 2) Karachi") and the lettered ("(a) ... (b) ...") items written
+    inline in ``text``, as (key, value); one item alone is no list."""
+    numbered: list[tuple[str, str]] = _INLINE_NUMBERED.findall(text)
+    lettered = [(m.group("key"), m.group("value")) for m in _INLINE_LETTERED.finditer(text)]
+    return (numbered if len(numbered) > 1 else []), (lettered if len(lettered) > 1 else [])
 
 
 def _number(number: str) -> re.Pattern[str]:
