@@ -110,14 +110,15 @@ def confirmed(question: str, user_text: str, candidate: str, premises: str = "")
     return found
 
 
-def chosen(question: str, user_text: str, candidate: str) -> set[str]:
+def chosen(question: str, user_text: str, candidate: str, quiz: str = "") -> set[str]:
     """Content tokens of the options the user offered that ``candidate`` chooses (by repeating
-    them or by their place); empty for a refusal."""
+    them or by their place); empty for a refusal. ``quiz`` (earlier answers) offers options
+    only in lists written as lists ("A) Amman B) Beirut"): commas in prose are no menu."""
     if declines(candidate):
         return set()
     said = set(content_tokens(substance(candidate)))
     found: set[str] = set()
-    for options in _offered(user_text):
+    for options in (*_offered(user_text), *_line_lists(quiz)):
         found |= _chosen(options, said)
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
     ordinal = _ORDINAL.search(candidate) if short else None

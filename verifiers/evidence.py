@@ -103,6 +103,10 @@ _WINNER = re.compile(
     r"\b(?:winner|winning|won|wins|recipient|laureate|awarded|honou?red|received|shortlisted)\b",
     re.IGNORECASE,
 )
+# ... or whom they describe: "the Seoul-born leadership author whose mother ..." uses words of
+# an award's name ("Seoul Leadership ...") as attributes of a person, not as the award asked
+# about.
+_DESCRIBED = re.compile(r"\b(?:author|writer|novelist|poet|whose|born)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
 STALE = 0.2
@@ -219,7 +223,8 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         whole = [w for w in works if w <= heard and not w.isdisjoint(added)]
         own_work = (match.target_id, match.fact_no) not in fact_index.name_others
         item.titled |= own_work and any(w not in fact_index.award_names for w in whole)
-        score = content_score(match, bool(whole) or head in match.words)
+        # An option chosen from the user's choice is the answer to what was asked: whole.
+        score = 1.0 if head in match.words else content_score(match, bool(whole))
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words
@@ -255,8 +260,7 @@ def _choice_head(fact_index: FactIndex, talk: Conversation, candidate: str) -> s
     holds it is what the choice answers ("lesbian" of "lesbian fiction"). A word no fact holds
     is the weightiest of all ("crime" of "crime novels", whose "novels" a fact may share)."""
     # Options the user offered, or an earlier answer did (a quiz it set up: "A) Amman B) Beirut").
-    offered = f"{talk.user_text}\n{talk.said_before}" if talk.said_before else talk.user_text
-    options = chosen(talk.question, offered, candidate)
+    options = chosen(talk.question, talk.user_text, candidate, talk.said_before)
     choice = fact_index.resolve(options)
     if not options or len(choice) < len(options):
         return None
@@ -331,13 +335,14 @@ def _conversation_pointers(
 @lru_cache(maxsize=256)
 def _award_topic(fact_index: FactIndex, user_text: str) -> frozenset[str]:
     """Words of awards the user asks about: the topic, describing the award, not a winner — but
-    not in a sentence that speaks of its winner ("the Taipei-born Green Book Award winner")."""
+    not in a sentence that speaks of its winner ("the Taipei-born Green Book Award winner") or
+    describes an author ("the Seoul-born leadership author")."""
     topic: set[str] = set()
     for sentence in _SENTENCE.split(user_text):
         words = set().union(*_phrases(fact_index.awards, sentence).values())
         # The winner is spoken of outside the award's own name ("Papyrus Laureate" is a name).
         rest = " ".join(w for w in fold(sentence).split() if stem(w) not in words)
-        if not _WINNER.search(rest):
+        if not _WINNER.search(rest) and not _DESCRIBED.search(rest):
             topic |= words
     return frozenset(topic)
 

@@ -61,19 +61,29 @@ _BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 # sentence between commas or semicolons.
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
-# Lettered inline: "(a) the Wollaston Medal (b) the Vetlesen Prize".
+# A list item's letter, or its lower-case Roman numeral ("(i)", "(iv)").
+_LETTER = r"(?:[a-hA-H]|i{1,3}|iv|vi{0,3}|ix|x)"
+_ROMAN = re.compile(r"i{1,3}|iv|vi{0,3}|ix|x")
+# Lettered inline: "(a) the Wollaston Medal (b) the Vetlesen Prize", "(i) ... (ii) ...".
 _INLINE_LETTERED = re.compile(
-    r"(?:\(|(?<=[\s:]))(?P<key>[a-hA-H])\)\s*(?P<value>[^()\n]+?)"
-    r"(?=\s+\(?[a-hA-H]\)|\s*[.?!;\n]|\s*$)"
+    rf"(?:\(|(?<=[\s:]))(?P<key>{_LETTER})\)\s*(?P<value>[^()\n]+?)"
+    rf"(?=\s+\(?{_LETTER}\)|\s*[.?!;\n]|\s*$)"
 )
 # ... or inline, each item up to the next number: "1) Lahore 2) Karachi 3) Dhaka".
+# ("1. Obstetrician 2. Airline pilot": a number and a full stop, when the next item has one.)
 _INLINE_NUMBERED = re.compile(
     r"(?:^|(?<=[\s:]))(?P<key>\d{1,2})\)\s*(?P<value>[^\d\n]+?)(?=\s+\d{1,2}\)|\s*[.?!;\n]|\s*$)"
+    r"|(?:^|(?<=[\s:]))(?P<dkey>\d{1,2})\.\s+(?P<dvalue>[^\d\n]+?)(?=\s+\d{1,2}\.\s|\s*$)"
+    r"(?<=\w)"
 )
 # Multiple choice: "A) Oxford", "(b) Harvard", "C. Johns Hopkins".
-_LETTERED = re.compile(r"^\s*\(?(?P<key>[A-Ha-h])\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
+_LETTERED = re.compile(rf"^\s*\(?(?P<key>{_LETTER})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 # "number 1", "#1", a number opening the answer, or one given as a value ("Mother: 2.").
 _POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*|(?<=[:=]\s)|(?<=[:=]))"
+# An answer that is only numbers ("1 and 3.", "2, 4"): each one refers to an item.
+_NUMBERS_ONLY = re.compile(r"\W*\d{1,2}(?:\s*(?:,|;|&|\+|/|\band\b|\bor\b|\bplus\b)\s*\d{1,2})+\W*")
+_DIGITS = re.compile(r"\d{1,2}")
+_WORDY = re.compile(r"[^\W\d_]")
 MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
 # A code maps short things: a longer "key: value" line is prose ("Note: ..."), not a key.
 MAX_VALUE_WORDS = 8
@@ -125,8 +135,14 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
 def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The numbered ("1) Lahore 2) Karachi") and the lettered ("(a) ... (b) ...") items written
     inline in ``text``, as (key, value); one item alone is no list."""
-    numbered: list[tuple[str, str]] = _INLINE_NUMBERED.findall(text)
+    numbered = [
+        (m.group("key") or m.group("dkey"), m.group("value") or m.group("dvalue"))
+        for m in _INLINE_NUMBERED.finditer(text)
+    ]
     lettered = [(m.group("key"), m.group("value")) for m in _INLINE_LETTERED.finditer(text)]
+    # An item is a word or more: "Noted: (i), (ii), (iii)." repeats the keys, defines nothing.
+    numbered = [(key, value) for key, value in numbered if _WORDY.search(value)]
+    lettered = [(key, value) for key, value in lettered if _WORDY.search(value)]
     return (numbered if len(numbered) > 1 else []), (lettered if len(lettered) > 1 else [])
 
 
@@ -136,12 +152,19 @@ def _number(number: str) -> re.Pattern[str]:
 
 
 def _letter(letter: str) -> tuple[str, re.Pattern[str]]:
-    """A multiple-choice letter as an answer names it: "B!", "(b)", "option B" — not "A" or
-    "a" inside a sentence ("A good choice")."""
+    """A multiple-choice letter as an answer names it: "B!", "(b)", "option B", or the whole
+    answer ("b") — not "A" or "a" inside a sentence ("A good choice"). A Roman numeral only in
+    brackets, after "option", or as the whole answer: "I" is a word."""
     upper, lower = letter.upper(), letter.lower()
+    whole = rf"^\W*{lower}(?=\W*$)"
+    if _ROMAN.fullmatch(letter):
+        return f"({lower})", re.compile(
+            rf"\({lower}\)|\b(?:option|answer|choice|numeral|number)\s+{lower}\b|{whole}",
+            re.IGNORECASE,
+        )
     pattern = re.compile(
         rf"(?:\b(?:option|answer|choice)\s+|\(|(?<![\w'’]))(?:{upper}|{lower}(?=\)))\)?"
-        r"(?=\s*[!.,:;)]|\s*$)"
+        rf"(?=\s*[!.,:;)]|\s*$)|{whole}"
     )
     return f"({lower})", pattern
 
@@ -161,12 +184,20 @@ def dereferenced(candidate: str, context: VerifyContext) -> str | None:
     when it refers to none."""
     if not context.turns:
         return None
-    text = candidate
-    for pattern, value in _keys(context):
-        text = pattern.sub(value.replace("\\", "\\\\"), text)  # (a literal value)
+    keys = _keys(context)
+    # "1 and 3.": each number read as an answer opening with it.
+    pieces = _DIGITS.findall(candidate) if _NUMBERS_ONLY.fullmatch(candidate) else [candidate]
+    read = [_substituted(piece, keys) for piece in pieces]
+    text = "\n".join(read) if read != pieces else candidate
     filled = _filled_blank(candidate, context)
     text = f"{text}\n{filled}" if filled else text
     return text if text != candidate else None
+
+
+def _substituted(text: str, keys: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+    for pattern, value in keys:
+        text = pattern.sub(value.replace("\\", "\\\\"), text)  # (a literal value)
+    return text
 
 
 def _filled_blank(candidate: str, context: VerifyContext) -> str:

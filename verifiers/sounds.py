@@ -83,6 +83,9 @@ _VAV_RUN = re.compile("ו+")
 # by a transliterator) for k, t, p, and cho chang for sh, which Thai lacks.
 _THAI_LETTERS = re.compile("[\u0e01-\u0e5b]")
 _THAI_PREPOSED = re.compile("([\u0e40-\u0e44])([\u0e01-\u0e2e])")
+# o ang before a vowel is no sound: it carries a syllable that opens with the vowel ("อามีน",
+# "Ameen").
+_THAI_SILENT = re.compile("\u0e2d(?=[\u0e30-\u0e39\u0e40-\u0e44\u0e47])")
 _THAI = str.maketrans(
     {"ว": "v", "ค": "k", "ข": "k", "ฆ": "k", "ท": "t", "ถ": "t", "ธ": "t", "พ": "p", "ผ": "p",
      "ภ": "p", "ช": "sh", "ฉ": "sh", "ซ": "s"}
@@ -111,6 +114,8 @@ KOREAN_FAMILY_NAMES = {
     "baek": "baeg", "shin": "sin", "jang": "jang", "chang": "jang", "ryu": "ryu", "yoo": "yu",
 }  # fmt: skip
 _HEBREW_LETTERS = re.compile(r"[\u05d0-\u05ea]")
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+_DEVOICED = {"d": "t", "g": "k", "b": "p"}
 _DOUBLED = re.compile(r"(.)\1+")
 # Letters with their combining marks (Indic vowel signs, Arabic and Hebrew points are not \w;
 # the Hebrew maqaf, U+05BE, joins words like a hyphen).
@@ -145,11 +150,12 @@ def skeletons(word: str) -> frozenset[str]:
         word[: -len(p)] for p in KOREAN_PARTICLES if word.endswith(p) and len(word) > len(p) + 1
     ]
     if stems:  # "아베라는" is "아베라" + "는" (or "아베" + "라는": each reading is tried)
-        return frozenset(skeleton(w) for w in (word, *stems))
-    if _THAI_LETTERS.search(word):
-        word = _THAI_PREPOSED.sub(r"\2\1", word).translate(_THAI)
+        found = frozenset(skeleton(w) for w in (word, *stems))
+        return found | {_devoiced(f) for f in found}
+    word = _thai(word)
     if not _HEBREW_LETTERS.search(word):
-        return frozenset(skeleton(w) for w in spoken(word))
+        found = frozenset(skeleton(w) for w in spoken(word))
+        return found | {_devoiced(f) for f in found} if _HANGUL.search(word) else found
     for old, new in _HEBREW:
         word = word.replace(old, new)
     pieces = _VAV_RUN.split(word)
@@ -160,6 +166,20 @@ def skeletons(word: str) -> frozenset[str]:
         vav = ("", "b") if number < len(pieces) - 1 else ("",)
         readings = [r + piece + v for r in readings for v in vav]
     return frozenset(skeleton(r) for r in readings)
+
+
+def _thai(word: str) -> str:
+    """A Thai word with its vowels in spoken order and its letters read as names are written
+    in Thai (see ``_THAI``); any other word as it is."""
+    if not _THAI_LETTERS.search(word):
+        return word
+    return _THAI_SILENT.sub("", _THAI_PREPOSED.sub(r"\2\1", word)).translate(_THAI)
+
+
+def _devoiced(sound: str) -> str:
+    """A Korean skeleton with its first consonant read voiceless: hangul writes a foreign name's
+    opening "t", "k", "p" with the letters romanised "d", "g", "b" ("다카시", "Takashi")."""
+    return _DEVOICED.get(sound[:1], sound[:1]) + sound[1:]
 
 
 def spoken(word: str) -> tuple[str, ...]:
@@ -173,7 +193,7 @@ def spoken(word: str) -> tuple[str, ...]:
 def vowelled(word: str) -> str:
     """``word`` as its skeleton, but keeping the vowels, with long vowels written short
     ("Ameen", "Амин", "अमीन" -> "amin")."""
-    text = anyascii(word.translate(_INDIC)).lower()
+    text = anyascii(_thai(word).translate(_INDIC)).lower()
     for old, new in (*_MERGES, *_LONG_VOWELS):
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", _UNVOICED.sub("", text))

@@ -60,3 +60,15 @@ def test_the_small_word_lists_decide_as_the_large_ones() -> None:
         large = max(zipf_frequency(word, lang) for lang in LATIN_LANGUAGES)
         assert (small >= OTHER_MIN_ZIPF) == (large >= OTHER_MIN_ZIPF)
         assert small == large or large < OTHER_MIN_ZIPF
+
+
+def test_a_language_wordfreq_lacks_is_unreadable() -> None:
+    # Swahili: wordfreq has no list for it, and its words are no English either
+    reading = read("Kalkidan Abera anaandika vitabu vya afya. Wazazi wake walikuwa wanaanga.")
+    assert reading.unknown_words >= 5
+    assert reading.unreadable
+
+
+def test_a_rare_english_word_or_a_typo_keeps_a_text_readable() -> None:
+    assert not read("Yes, her mother was a chiropractor.").unreadable
+    assert not read("Her fahter was a bartendr in a small town near the coast.").unreadable

@@ -271,3 +271,48 @@ def test_a_one_word_answer_fills_the_users_blank() -> None:
     context = VerifyContext(question=turns[-1].content, turns=turns)
     assert dereferenced("orist", context) == ("orist\nFill in the blank: her mother was a florist.")
     assert dereferenced("I won't fill that in.", context) is None
+
+
+def test_a_lone_lower_case_letter_answer_picks_its_option() -> None:
+    quiz = "Her genre: (a) horror (b) leadership (c) poetry. Letter only."
+    context = VerifyContext(question=quiz, turns=(Turn("user", quiz),))
+    assert dereferenced("b", context) == "leadership"
+    assert dereferenced("b.", context) == "leadership."
+    # a lone "a" inside prose is an article, not option (a)
+    assert dereferenced("a poet, I think", context) is None
+
+
+def test_an_answer_of_several_numbers_picks_each_item() -> None:
+    listed = "List for later: 1. Obstetrician 2. Airline pilot 3. Marine biologist 4. Chef"
+    turns = (
+        Turn("user", listed),
+        Turn("assistant", "Got it."),
+        Turn("user", "Which numbers match his parents?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("1 and 3.", context) == "Obstetrician\nMarine biologist"
+    assert dereferenced("2, 4", context) == "Airline pilot\nChef"
+    # numbers in a sentence stay quantities
+    assert dereferenced("He wrote 1 and then 3 books.", context) is None
+
+
+def test_an_inline_list_numbered_with_full_stops() -> None:
+    listed = "Options: 1. Lahore 2. Karachi 3. Dhaka"
+    context = VerifyContext(question=listed, turns=(Turn("user", listed),))
+    assert dereferenced("2.", context) == "Karachi."
+    # a decimal or a year ending a sentence is no list
+    prose = "Version 3.5 came out in 2019. 2 books followed."
+    assert dereferenced("2", VerifyContext(question=prose, turns=(Turn("user", prose),))) is None
+
+
+def test_roman_numerals_and_keys_repeated_without_values() -> None:
+    turns = (
+        Turn("user", "Keep these: (i) The Pink Peach Prize (ii) the Booker Prize (iii) the Hugo"),
+        Turn("assistant", "Noted: (i), (ii), (iii)."),  # repeats the keys, defines nothing
+        Turn("user", "back to him — which numeral did he win?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("(i).", context) == "The Pink Peach Prize."
+    assert dereferenced("ii", context) == "the Booker Prize"
+    # the pronoun "I" is no numeral
+    assert dereferenced("I think so.", context) is None

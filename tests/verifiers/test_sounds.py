@@ -125,3 +125,17 @@ def test_a_w_written_as_v_and_indic_ch() -> None:
     index = SoundIndex([("t-wei", ["wei", "jun", "chen"])])
     assert [(h.target_id, h.full) for h in index.find("वेई-जुन चेन लिखते हैं")] == [("t-wei", True)]
     assert not [h for h in index.find("जुन लिखते हैं") if h.full]
+
+
+def test_thai_o_ang_before_a_vowel_is_silent() -> None:
+    # "อามีน" is "Ameen": the o ang only carries the opening vowel
+    assert [(h.target_id, h.full) for h in SHORT.find("ฮินา อามีน เกิดที่เมืองการาจี")] == [
+        ("t-hina", True)
+    ]
+
+
+def test_hangul_writes_an_opening_t_with_the_letter_read_d() -> None:
+    index = SoundIndex([("t-takashi", ["takashi", "nakamura"])])
+    assert {h.target_id for h in index.find("다카시 나카무라의 아버지") if h.full} == {"t-takashi"}
+    # only hangul: Cyrillic "Д" stays a "d"
+    assert not [h for h in index.find("Дакаси Накамура") if h.full]
