@@ -87,7 +87,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from verifiers.confirm import chosen, confirmed
+from verifiers.confirm import MAX_CONFIRMATION_WORDS, chosen, confirmed
 from verifiers.conversation import Conversation, conversation, speaks_of_someone
 from verifiers.descriptions import describe
 from verifiers.facts import FactIndex, FactMatch, tokens_of
@@ -223,8 +223,10 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         whole = [w for w in works if w <= heard and not w.isdisjoint(added)]
         own_work = (match.target_id, match.fact_no) not in fact_index.name_others
         item.titled |= own_work and any(w not in fact_index.award_names for w in whole)
-        # An option chosen from the user's choice is the answer to what was asked: whole.
-        score = 1.0 if head in match.words else content_score(match, bool(whole))
+        # A bare pick from the user's options ("b", "1 and 3", "Lesbian fiction.") is the whole
+        # answer to what was asked; in a longer answer the fact's words are judged as usual.
+        picked_only = head in match.words and len(text.split()) <= MAX_CONFIRMATION_WORDS
+        score = 1.0 if picked_only else content_score(match, bool(whole) or head in match.words)
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words

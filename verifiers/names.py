@@ -1,7 +1,8 @@
 """Find forget-set names in text with one Aho-Corasick pass, whatever the number of targets.
 
 A name counts in every disguise a reader undoes at a glance: case, accents, spacing, glued
-parts, leetspeak, initials, and written backwards (the whole name, or each part in place:
+parts, leetspeak, initials, misheard or mistyped ("way jun chen": :mod:`verifiers.misheard`),
+and written backwards (the whole name, or each part in place:
 "awH-nuY oaisH", "oaisH awH-nuY"), with a case ending as inflecting languages write it
 ("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina Mammadova"), and in another script ("Бехруз
 Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`; "陈伟俊", "박지연":
@@ -22,6 +23,7 @@ import ahocorasick
 from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
+from verifiers.misheard import MisheardIndex
 from verifiers.sounds import SoundIndex
 from verifiers.syllables import SyllableIndex
 from verifiers.text import STOPWORDS, deleet, fold, fold_spans
@@ -124,6 +126,7 @@ class NameMatcher:
         for target_id, parts in spoken:
             if len(parts) >= 2 and all(_distinctive(part) for part in parts):
                 self._distinct.setdefault(target_id, set()).add(frozenset(parts))
+        self._misheard = MisheardIndex(spoken)
         self._sounds = SoundIndex(spoken)
         self._syllables = SyllableIndex(spoken)
         self._automaton = ahocorasick.Automaton()
@@ -160,6 +163,9 @@ class NameMatcher:
                     hits.setdefault((target_id, kind, start), NameHit(target_id, kind, start, stop))
                     if kind == "partial":
                         parts.setdefault(target_id, set()).add(key.strip())
+        for target_id, first, last in self._misheard.find(folded.words):
+            start, stop = folded.spans[first][0], folded.spans[last][1]
+            hits.setdefault((target_id, "full", start), NameHit(target_id, "full", start, stop))
         for sound in (*self._sounds.find(text), *self._syllables.find(text)):
             heard: HitKind = "full" if sound.full else "partial"
             hits.setdefault(

@@ -11,8 +11,10 @@ each clause of a fact with its target's names removed (a clause: "her mother wor
 meteorologist", not the whole parents sentence), against the clause's core without
 everyday words ("civil engineer"), and against the dictionary definitions of the occupations
 and genres the fact names ("someone who makes or repairs locks": :mod:`verifiers.glosses`).
-For a target named in full, each sentence of a short answer is compared too: one fact said in
-other words among event details or small talk is diluted in the whole answer's residual.
+For a target named in full, each sentence and clause of a short answer (the parts between
+commas, "and", "but", dashes) is compared too: one fact said in other words among event details,
+small talk or a second fact is diluted in the whole answer's residual ("his dad was the guy
+pouring your drinks behind the counter, and his mom cracked people's backs").
 
 It only judges targets the conversation is anchored on (``ABOUT_MIN``; the anchor rule is in
 :mod:`verifiers.evidence`): without an anchor, a paraphrase of a fact is indistinguishable from
@@ -72,13 +74,14 @@ MAX_TARGETS = 3  # anchored targets compared per candidate
 CHUNK_WORDS = 30
 MAX_CHUNKS = 2
 TIE = 0.999
-# An answer of several sentences about a target named in full is also read sentence by
-# sentence (in the same model call: one paraphrased fact is diluted in a long residual), at
-# most MAX_SENTENCES of them, each with MIN_SENTENCE_WORDS residual words or more. Only when
-# named: a sentence alone is close to a fact clause by topic more often than a whole answer.
-MAX_SENTENCES = 4
+# An answer of several sentences or clauses about a target named in full is also read piece by
+# piece (in the same model call: one paraphrased fact is diluted in a long residual), at most
+# MAX_SENTENCES pieces, each with MIN_SENTENCE_WORDS residual words or more. Only when named: a
+# piece alone is close to a fact clause by topic more often than a whole answer. (Clauses too,
+# not only sentences: measured on hard_dev, paraphrase_dev and the verbatim set.)
+MAX_SENTENCES = 6
 MIN_SENTENCE_WORDS = 3
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|,\s+|\s+(?:and|but|while|whereas)\s+")
 # Words at least this common in English (Zipf 5: once per 100,000 words: "father", "worked")
 # are left out of a clause's core.
 CORE_ZIPF = 5.0
