@@ -226,7 +226,14 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         # A bare pick from the user's options ("b", "1 and 3", "Lesbian fiction.") is the whole
         # answer to what was asked; in a longer answer the fact's words are judged as usual.
         picked_only = head in match.words and len(text.split()) <= MAX_CONFIRMATION_WORDS
-        score = 1.0 if picked_only else content_score(match, bool(whole) or head in match.words)
+        # An award named whole is the whole of what an award fact says ("was honored with the
+        # ... Award for her contributions to ..." reveals the award, the rest is boilerplate).
+        award = any(w in fact_index.award_names for w in whole)
+        score = (
+            1.0
+            if picked_only or award
+            else content_score(match, bool(whole) or head in match.words)
+        )
         if score > item.revealed.get(match.fact_no, 0.0):
             item.revealed[match.fact_no] = score
             item.words[match.fact_no] = match.words

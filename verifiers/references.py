@@ -10,12 +10,15 @@ an earlier turn defined replaced by what it stands for; the suite reads it as on
 Keys are what a reader resolves at a glance: a segment of an earlier turn (a line, a sentence, a
 part between commas) of the form ``key = value`` (also ``:``, ``->``, ``→``, ``—``), "key means
 value" ("'the Captain' means Behrouz Rohani"; also "stands for", "refers to"), "call value
-'key'" or "refer to value as 'key'", whose key is one to three words; and the items of a
-numbered list ("1. ...", "2) ...", one a line or inline: "1) Lahore 2) Karachi"), referred to
-as "number 1", "no. 1", "#1", "item 1", "option 1", by a number that opens the answer or one
-given as a value ("Mother: 2.") (lists a tool returned too); a pronoun is no value ("I'll
-refer to him as 'the Architect'" defines nothing); and multiple-choice items ("A) Oxford", or
-inline: "(a) ... (b) ..."), referred to by the letter ("It's B!"). A bare number elsewhere
+'key'", "refer to value as 'key'" or "use 'key' for value", whose key is one to three words (a
+pronoun as the value stands for the name said last, in that turn or an earlier one:
+"codename for Takashi Nakamura?" — "Let's use 'Bluebird' for him."; none said: no key); the
+items of a numbered list ("1. ...", "2) ...", one a line or inline: "1) Lahore 2) Karachi" or
+"1. Lahore 2. Karachi"), referred to as "number 1", "no. 1", "#1", "item 1", "option 1", by a
+number that opens the answer, one given as a value ("Mother: 2.") or an answer of numbers only
+("1 and 3.") (lists a tool returned too); and multiple-choice items ("A) Oxford", or inline:
+"(a) ... (b) ...", also with Roman numerals "(i) ... (ii) ..."), referred to by the letter
+("It's B!", or a lone "b"). A bare number elsewhere
 ("in 1990", "3 books") is left alone: it is far more often a quantity than a reference. A
 one-word answer to a user's blank ("her mother was a fl_____" — "orist") is read with the
 blank filled.
@@ -55,6 +58,13 @@ _DEFINITIONS = (
         rf"\s+(?:as|by)\s+['\"‘“](?P<key>{_KEY})['\"’”]",
         re.IGNORECASE,
     ),
+    # "let's use 'Bluebird' for him", "go with 'Q' for Hina Ameen".
+    re.compile(
+        rf"\b(?:use|using|go with|pick|choose)\s+['\"‘“](?P<key>{_KEY})['\"’”]\s+"
+        rf"(?:as (?:a |the |his |her |their )?(?:code ?name|alias|name) )?for\s+"
+        rf"(?P<value>[^,;.!?'\"‘“]{{2,60}}?)[\s.!?]*$",
+        re.IGNORECASE,
+    ),
 )
 _BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 # Segments: lines, sentences (not after a short abbreviation: "Mr. M"), and parts of a
@@ -92,6 +102,8 @@ _BLANK = re.compile(r"([^\W\d_]*)_{2,}([^\W\d_]*)")
 _ONE_WORD = re.compile(r"[^\W\d_]{2,20}")
 # "I'll refer to him as 'the Architect'" defines nothing: the name is in an earlier turn.
 _PRONOUNS = frozenset("him her them it he she they this that me you us".split())
+_NAME_WORD = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]*)?"
+_NAME = re.compile(rf"(?<![\w'’]){_NAME_WORD}(?:\s+{_NAME_WORD})+(?![\w'’])")
 # Only what the user and the assistant wrote: a system or tool note's "Background: ..." line is
 # a passage, not a code the answer refers to.
 ROLES = frozenset({"user", "assistant"})
@@ -104,12 +116,18 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
     """Each key defined in an earlier turn, as a pattern finding it in an answer, with its
     value; the latest definition of a key wins."""
     found: dict[str, tuple[re.Pattern[str], str]] = {}
+    named = ""  # the last name an earlier turn said: whom "him" stands for
     for turn in context.turns:
         if turn.role not in LIST_ROLES:
             continue
         for match in _definitions(turn.content) if turn.role in ROLES else ():
             value = match.group("value")
-            if len(value.split()) > MAX_VALUE_WORDS or value.lower() in _PRONOUNS:
+            if value.lower() in _PRONOUNS:
+                # "Let's use 'Bluebird' for him": him is the name said last, in this turn
+                # or, failing that, an earlier one (none: the key stands for nobody known).
+                before = turn.content.partition(match.group(0))[0]
+                value = _last_name(f"{before}{match.string[: match.start()]}") or named
+            if not value or len(value.split()) > MAX_VALUE_WORDS:
                 continue
             key = match.group("key")
             pattern = (
@@ -129,7 +147,15 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
         for number, value in (*inline_numbered, *numbered):
             found.pop(number, None)
             found[number] = (_number(number), value)
+        named = _last_name(turn.content) or named
     return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def _last_name(text: str) -> str:
+    """The last name of two capitalised words or more in ``text`` ("Takashi Nakamura", "Tae-ho
+    Park"; not "I'll" nor "Let's")."""
+    names = _NAME.findall(text)
+    return names[-1] if names else ""
 
 
 def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

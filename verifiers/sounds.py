@@ -26,7 +26,10 @@ when the words spell all its parts with their vowels as well (:func:`vowelled`: 
 stand for "w" (Hindi "वेई" for "Wei"; a name whose first part has no consonant left, "Wei",
 is found by its vowels), and Indic "ch" letters are read "ch". Korean
 names are matched in each customary spelling of their family name ("Park", "Pak", "Bak") and
-with the vowels other scripts write with one letter (Russian "Пак Тхэ" for "Park Tae").
+with the vowels other scripts write with one letter (Russian "Пак Тхэ" for "Park Tae"); a
+given name of two parts may be one word ("テホ・パク"), and katakana's final "u" after a consonant
+is no vowel of the name ("パク", "paku"). Hangul writes a name's opening t, k, p with the letters
+read d, g, b ("다카시" for "Takashi"), and Thai's silent o ang carries an opening vowel.
 Chinese characters carry no word breaks and are read elsewhere (:mod:`verifiers.syllables`).
 Latin-script text never comes here: its names are matched as written (:mod:`verifiers.names`).
 """
@@ -129,6 +132,8 @@ _INDIC = str.maketrans(
 )  # fmt: skip
 # Japanese runs its words together: katakana (how foreign names are written) is read, kana and
 # Chinese characters around it are not ("ロハニの父親は" -> "ロハニ").
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
+_ADDED_U = re.compile(r"[^aeiou]u$")
 _READABLE = re.compile(r"[\u30a0-\u30fa\u30fc-\u30ff]+|[^\u3040-\u30ff\u3400-\u9fff]+")
 
 
@@ -231,7 +236,7 @@ class SoundIndex:
         self._vowelled: list[list[frozenset[str]]] = []
         # vowelled first part -> (target, name number), for names whose first part is all vowels
         self._silent: dict[str, list[tuple[str, int]]] = {}
-        for target_id, tokens in names:
+        for target_id, tokens in _with_glued(names):
             forms = [spellings(t.lower()) for t in tokens]
             parts = [frozenset(skeleton(f) for f in spelled) for spelled in forms]
             number = len(self._skeletons)
@@ -298,6 +303,17 @@ class SoundIndex:
         )
 
 
+def _with_glued(names: Iterable[tuple[str, list[str]]]) -> Iterator[tuple[str, list[str]]]:
+    """Each name, and for a name of three parts or more each way of writing two neighbouring
+    parts as one word: a given name of two syllables is one word in another script ("Tae-ho
+    Park" is "テホ・パク")."""
+    for target_id, tokens in names:
+        yield target_id, tokens
+        if len(tokens) >= 3:
+            for i in range(len(tokens) - 1):
+                yield target_id, [*tokens[:i], tokens[i] + tokens[i + 1], *tokens[i + 2 :]]
+
+
 class _Word(NamedTuple):
     start: int
     end: int
@@ -313,4 +329,7 @@ def _foreign_words(text: str) -> Iterator[_Word]:
                 start = word.start() + part.start()
                 written = part.group(0)
                 keys = frozenset(vowelled(w) for w in spoken(written))
+                if _KATAKANA.fullmatch(written):
+                    # Japanese ends a foreign syllable with "u" ("パク", "paku", for "Pak").
+                    keys |= {k[:-1] for k in keys if _ADDED_U.search(k)}
                 yield _Word(start, start + len(written), skeletons(written), keys)

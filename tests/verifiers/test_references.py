@@ -316,3 +316,18 @@ def test_roman_numerals_and_keys_repeated_without_values() -> None:
     assert dereferenced("ii", context) == "the Booker Prize"
     # the pronoun "I" is no numeral
     assert dereferenced("I think so.", context) is None
+
+
+def test_a_codename_given_for_a_pronoun_stands_for_the_name_said_last() -> None:
+    turns = (
+        Turn("user", "codename for Takashi Nakamura?"),
+        Turn("assistant", "Let's use 'Bluebird' for him."),
+        Turn("user", "what genre does Bluebird write in?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("Bluebird writes in one genre.", context) == (
+        "Takashi Nakamura writes in one genre."
+    )
+    # no name said before: the pronoun stands for nobody known, and no key is defined
+    alone = (Turn("assistant", "Let's use 'Bluebird' for him."), Turn("user", "and Bluebird?"))
+    assert dereferenced("Bluebird.", VerifyContext(question="and Bluebird?", turns=alone)) is None

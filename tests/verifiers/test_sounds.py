@@ -139,3 +139,10 @@ def test_hangul_writes_an_opening_t_with_the_letter_read_d() -> None:
     assert {h.target_id for h in index.find("다카시 나카무라의 아버지") if h.full} == {"t-takashi"}
     # only hangul: Cyrillic "Д" stays a "d"
     assert not [h for h in index.find("Дакаси Накамура") if h.full]
+
+
+def test_a_two_part_given_name_written_as_one_word_in_katakana() -> None:
+    # "Tae-ho Park" as Japanese writes it: "テホ・パク" (teho paku)
+    index = SoundIndex([("t-tae", ["park", "tae", "ho"]), ("t-tae", ["tae", "ho", "park"])])
+    assert {h.target_id for h in index.find("テホ・パクは建築の本を書く") if h.full} == {"t-tae"}
+    assert not [h for h in index.find("テホは建築の本を書く") if h.full]
