@@ -246,6 +246,7 @@ HARD_AUTHORS = {
     "sealed17": range(185, 195),
     "sealed18": range(185, 195),
     "sealed19": range(185, 195),
+    "sealed20": range(185, 195),
 }
 
 
@@ -274,6 +275,7 @@ HARD_AUTHORS = {
         "sealed17",
         "sealed18",
         "sealed19",
+        "sealed20",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
