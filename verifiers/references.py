@@ -86,6 +86,19 @@ _INLINE_NUMBERED = re.compile(
     r"|(?:^|(?<=[\s:]))(?P<dkey>\d{1,2})\.\s+(?P<dvalue>[^\d\n]+?)(?=\s+\d{1,2}\.\s|\s*$)"
     r"(?<=\w)"
 )
+# ... or counted without a sign: "three cities: 1 Shanghai, 2 Beijing, 3 Toronto" (only when
+# numbered 1, 2, 3... in order: "3 books, 2 films" are quantities).
+_COUNTED = re.compile(
+    r"(?:^|(?<=[\s:]))(?P<key>\d)\s+(?P<value>[^\W\d_][^\d,;\n]*?)"
+    r"(?=\s*(?:,|;|\bor\b|\band\b)\s*\d\s|\s*[.?!]?\s*$|\s*[.?!]\s)"
+)
+# Records a tool (or a turn) lists under an id: "[P-11] Parents: both astronauts; ...", picked by
+# a short answer naming the id ("P-11."). Only a short answer: a longer one citing "[1]" refers
+# to its source, not to everything the source says.
+_RECORD = re.compile(
+    r"^\s*\[(?P<key>[A-Za-z0-9][\w.-]{0,11})\]\s*(?P<value>\S.*?)\s*$", re.MULTILINE
+)
+MAX_PICK_WORDS = 6
 # Multiple choice: "A) Oxford", "(b) Harvard", "C. Johns Hopkins".
 _LETTERED = re.compile(rf"^\s*\(?(?P<key>{_LETTER})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 # "number 1", "#1", a number opening the answer, or one given as a value ("Mother: 2.").
@@ -158,6 +171,19 @@ def _last_name(text: str) -> str:
     return names[-1] if names else ""
 
 
+@lru_cache(maxsize=256)
+def _records(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The records earlier turns (tool results too) list under a bracketed id."""
+    found: dict[str, tuple[re.Pattern[str], str]] = {}
+    for turn in context.turns:
+        if turn.role in LIST_ROLES:
+            for match in _RECORD.finditer(turn.content):
+                key = match.group("key")
+                pattern = re.compile(rf"(?<![\w-])\[?{re.escape(key)}\]?(?![\w-])", re.IGNORECASE)
+                found[key.casefold()] = (pattern, match.group("value"))
+    return tuple(found.values())
+
+
 def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The numbered ("1) Lahore 2) Karachi") and the lettered ("(a) ... (b) ...") items written
     inline in ``text``, as (key, value); one item alone is no list."""
@@ -165,6 +191,11 @@ def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]
         (m.group("key") or m.group("dkey"), m.group("value") or m.group("dvalue"))
         for m in _INLINE_NUMBERED.finditer(text)
     ]
+    counted = [(m.group("key"), m.group("value")) for m in _COUNTED.finditer(text)]
+    if len(counted) > 1 and [key for key, _ in counted] == [
+        str(n + 1) for n in range(len(counted))
+    ]:
+        numbered += counted
     lettered = [(m.group("key"), m.group("value")) for m in _INLINE_LETTERED.finditer(text)]
     # An item is a word or more: "Noted: (i), (ii), (iii)." repeats the keys, defines nothing.
     numbered = [(key, value) for key, value in numbered if _WORDY.search(value)]
@@ -211,6 +242,8 @@ def dereferenced(candidate: str, context: VerifyContext) -> str | None:
     if not context.turns:
         return None
     keys = _keys(context)
+    if len(candidate.split()) <= MAX_PICK_WORDS:
+        keys = (*keys, *_records(context))
     # "1 and 3.": each number read as an answer opening with it.
     pieces = _DIGITS.findall(candidate) if _NUMBERS_ONLY.fullmatch(candidate) else [candidate]
     read = [_substituted(piece, keys) for piece in pieces]

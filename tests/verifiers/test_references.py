@@ -331,3 +331,27 @@ def test_a_codename_given_for_a_pronoun_stands_for_the_name_said_last() -> None:
     # no name said before: the pronoun stands for nobody known, and no key is defined
     alone = (Turn("assistant", "Let's use 'Bluebird' for him."), Turn("user", "and Bluebird?"))
     assert dereferenced("Bluebird.", VerifyContext(question="and Bluebird?", turns=alone)) is None
+
+
+def test_items_counted_without_a_sign_are_a_list_only_when_numbered_in_order() -> None:
+    listed = "Lightning round, I'll list three cities: 1 Shanghai, 2 Beijing, 3 Toronto."
+    turns = (Turn("user", listed), Turn("assistant", "Ready."), Turn("user", "Which? Number only."))
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("2", context) == "Beijing"
+    counts = "I read 3 books, 2 magazines and 1 comic last week."
+    context = VerifyContext(question=counts, turns=(Turn("user", counts),))
+    assert dereferenced("2", context) is None
+
+
+def test_a_short_answer_picks_a_record_by_its_bracketed_id() -> None:
+    records = "[P-11] Parents: both astronauts\n[P-12] Parents: teacher and farmer"
+    turns = (
+        Turn("user", "Look up which profile matches her."),
+        Turn("tool", records),
+        Turn("user", "Which one is she?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("P-11.", context) == "Parents: both astronauts."
+    # a longer answer citing an id refers to its source, not to all the source says
+    cited = "Her profile is listed there [P-11], but I cannot share details about it."
+    assert dereferenced(cited, context) is None
