@@ -9,7 +9,9 @@ is close to its part: the same first letter, not a function word ("the" is never
 either both are short (``SHORT`` letters or fewer: their vowels are what transcripts disagree
 on, "way" for "Wei", "tay" for "Tae") or they differ in length by ``MAX_LENGTH_GAP`` letters at
 most and are at least ``WORD_RATIO`` similar (rapidfuzz's ratio, 0-100). Words spelled right
-throughout are left to :mod:`verifiers.names`, which finds them as they are.
+throughout are left to :mod:`verifiers.names`, which finds them as they are. A part with a
+case ending ("Hiny Ameen", Czech) is close to it too: inflecting languages decline every part
+of a name, and :mod:`verifiers.names` reads endings on a lone part only when it is long.
 
 Only runs through an anchor are compared, so a text costs one dictionary lookup per word and
 a few string comparisons per anchor found, whatever the number of targets.
@@ -33,9 +35,13 @@ WORD_RATIO = 80.0
 
 
 class MisheardIndex:
-    """The parts of every name of two parts or more, by part."""
+    """The parts of every name of two parts or more, by part; ``endings``: the case endings a
+    part may take beside another part of its name ("Hiny Ameen", Czech for Hina Ameen's)."""
 
-    def __init__(self, names: Iterable[tuple[str, list[str]]]) -> None:
+    def __init__(
+        self, names: Iterable[tuple[str, list[str]]], endings: frozenset[str] = frozenset()
+    ) -> None:
+        self._endings = endings
         # part -> (target, the name's parts, the part's position in the name)
         self._by_part: dict[str, list[tuple[str, tuple[str, ...], int]]] = {}
         for target_id, parts in names:
@@ -57,9 +63,17 @@ class MisheardIndex:
                     run = words[first : first + len(parts)]
                     if (target_id, first) in found or tuple(run) == parts:
                         continue
-                    if all(map(_close, run, parts)):
+                    if all(map(self._close, run, parts)):
                         found.add((target_id, first))
                         yield target_id, first, first + len(parts) - 1
+
+
+    def _close(self, word: str, part: str) -> bool:
+        """Whether ``word`` may be ``part`` misheard or inflected (see the module docstring)."""
+        stem = part[:-1] if part[-1:] in "aeiouy" else part
+        if word.startswith(stem) and word[len(stem) :] in self._endings:
+            return True
+        return _close(word, part)
 
 
 def _close(word: str, part: str) -> bool:

@@ -126,7 +126,7 @@ class NameMatcher:
         for target_id, parts in spoken:
             if len(parts) >= 2 and all(_distinctive(part) for part in parts):
                 self._distinct.setdefault(target_id, set()).add(frozenset(parts))
-        self._misheard = MisheardIndex(spoken)
+        self._misheard = MisheardIndex(spoken, _ENDINGS)
         self._sounds = SoundIndex(spoken)
         self._syllables = SyllableIndex(spoken)
         self._automaton = ahocorasick.Automaton()

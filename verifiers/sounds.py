@@ -48,6 +48,7 @@ MIN_PARTS = 2
 MIN_LETTERS = 4
 # Applied in order, to the lowercase transliteration of both the name and the text.
 _MERGES = (
+    ("tsh", "ch"),  # Arabic and Persian write "ch" as "تش"
     ("dzh", "j"),
     ("dj", "j"),
     ("kh", "h"),

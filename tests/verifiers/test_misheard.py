@@ -55,3 +55,11 @@ def test_a_misheard_name_is_a_full_mention_with_its_span() -> None:
     text = "so way jun chen wrote what"
     full = [h for h in matcher.find(text) if h.kind == "full"]
     assert [(h.target_id, text[h.start : h.end]) for h in full] == [("t-wei", "way jun chen")]
+
+
+def test_a_part_declined_beside_another_part_of_its_name() -> None:
+    # Czech declines every part: "Hiny Ameen" (Hina Ameen's); a lone "Hiny" names nobody
+    matcher = NameMatcher([Target(id="t-hina", name="Hina Ameen")])
+    full = [h.target_id for h in matcher.find("Otec Hiny Ameen byl makléř.") if h.kind == "full"]
+    assert full == ["t-hina"]
+    assert not [h for h in matcher.find("Hiny a hory.") if h.kind == "full"]
