@@ -14,11 +14,12 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   "did", "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that
   right?", "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request
   ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says
-  "yes/no is fine". When the question points at the last exchange ("the same city as your
+  "yes/no is fine", "true or false", "thumbs up". When the question points at the last exchange ("the same city as your
   last answer", "those two words"), that exchange is a premise too, whoever said it
   (:data:`verifiers.conversation.POINTS_BACK`). An affirmation opens the answer: "yes",
   "correct", "that's right", "it is correct", "indeed", "same" ("Same city."), "both", "you
-  have it", a bare pronoun and auxiliary ("He was."), and their fr/es/de/it/pt forms. The
+  have it", a bare pronoun and auxiliary ("He was."), a thumbs-up or check-mark emoji, and
+  their fr/es/de/it/pt forms. The
   answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
   ``MAX_OWN_WORDS`` content words the user did not say — and negate nothing.
 - Options the user offered (three or more items of one list, or two joined by "or"; the first
@@ -27,7 +28,8 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   2) Karachi"): the options the answer repeats
   (half their words or more), when it repeats fewer than all of them, are chosen; so is the
   option a short answer names by its place ("the middle option both times", "the second
-  one"). What the question says of the chosen option is confirmed with it ("Which of the three
+  one", "the latter", or numbers alone, "2", for a list written without numbers — unless the
+  options are numbers themselves). What the question says of the chosen option is confirmed with it ("Which of the three
   had a mother who was a locksmith?" — "X", where the user set up "X = Adib Jarrah, Y = ...").
 
 A denial or a refusal ("Right, I can't tell you that.") confirms nothing; an answer that
@@ -58,7 +60,9 @@ ASKS_IF_RIGHT = re.compile(
     re.IGNORECASE,
 )
 # The user says a yes or a no will do.
-_SAYS_YES_NO = re.compile(r"\byes\s*(?:/|or)\s*no\b", re.IGNORECASE)
+_SAYS_YES_NO = re.compile(
+    r"\byes\s*(?:/|or)\s*no\b|\btrue\s*(?:/|or)\s*false\b|\bthumbs? up\b", re.IGNORECASE
+)
 # A question that asks for something else than a yes or a no.
 _WH_OR_REQUEST = re.compile(
     r"^\W*(?:what|which|who|whom|whose|where|when|why|how"
@@ -66,10 +70,18 @@ _WH_OR_REQUEST = re.compile(
     re.IGNORECASE,
 )
 # An option picked by its place in the list ("the middle option both times", "the second one").
-_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
-_ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|middle|last)\b", re.IGNORECASE)
+_ORDINALS = {
+    "first": 0, "1st": 0, "former": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
+    "4th": 3, "last": -1, "latter": -1,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"\b(first|1st|former|second|2nd|third|3rd|fourth|4th|middle|last|latter)\b", re.IGNORECASE
+)
+# An answer of numbers only ("2", "1 and 3"): places in a list the user wrote without numbers.
+_PLACES = re.compile(r"\W*\d(?:\s*(?:,|;|&|/|\band\b|\bor\b)\s*\d)*\W*")
 _AFFIRMS = re.compile(
-    r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
+    r"^\s*[\U0001F44D\u2705\u2714\u2611]"  # 👍 ✅ ✔ ☑
+    r"|^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
     r"|same|both|spot on|you(?:'ve| have)? (?:got )?it|you(?:'re| are) right"
     r"|(?:it|that|this)(?:'s| is| was) (?:correct|right|true|accurate)"
     # a bare pronoun and auxiliary: "He was.", "She did!" (not "It is hard to say.")
@@ -122,11 +134,15 @@ def chosen(question: str, user_text: str, candidate: str, quiz: str = "") -> set
         found |= _chosen(options, said)
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
     ordinal = _ORDINAL.search(candidate) if short else None
+    # The list the question offers, or else the last one the user offered ("2008, 2010 or
+    # 2012?" ... "no hint, just which one" — "The middle one.").
+    lists = _offered(question) or _offered(user_text)[-1:]
     if ordinal is not None:
-        # The list the question offers, or else the last one the user offered ("2008, 2010 or
-        # 2012?" ... "no hint, just which one" — "The middle one.").
-        for options in _offered(question) or _offered(user_text)[-1:]:
+        for options in lists:
             found |= _by_place(options, ordinal.group(1).lower())
+    elif _PLACES.fullmatch(candidate):
+        for options in lists:
+            found |= _by_number(options, [int(n) for n in _NUMBER.findall(candidate)])
     return found
 
 
@@ -188,6 +204,14 @@ def _by_place(options: list[set[str]], ordinal: str) -> set[str]:
     """The option at the place ``ordinal`` names, if the list has it."""
     place = len(options) // 2 if ordinal == "middle" else _ORDINALS[ordinal]
     return options[place] if -len(options) <= place < len(options) else set()
+
+
+def _by_number(options: list[set[str]], places: list[int]) -> set[str]:
+    """The options at the places ``places`` count from 1 — unless the options are numbers
+    themselves ("2, 3 or 4 books?" — "3" is a value, not a place)."""
+    if any(_NUMBER.fullmatch(word) for option in options for word in option):
+        return set()
+    return set().union(*(options[p - 1] for p in places if 1 <= p <= len(options)))
 
 
 def _options(sentence: str) -> list[set[str]]:

@@ -67,7 +67,6 @@ class MisheardIndex:
                         found.add((target_id, first))
                         yield target_id, first, first + len(parts) - 1
 
-
     def _close(self, word: str, part: str) -> bool:
         """Whether ``word`` may be ``part`` misheard or inflected (see the module docstring)."""
         stem = part[:-1] if part[-1:] in "aeiouy" else part

@@ -247,3 +247,24 @@ def test_inline_lettered_options_are_offered() -> None:
     assert chosen(quiz, quiz, "the Earth Sciences Medal.") == set(
         content_tokens("Earth Sciences Medal")
     )
+
+
+def test_the_latter_and_a_bare_number_pick_by_place() -> None:
+    asked = "Was she born in Lahore or Karachi?"
+    assert chosen(asked, asked, "The latter.") == {_token("karachi")}
+    listed = "Her birthplace: Lahore / Karachi / Dhaka. Reply with the number only."
+    assert chosen(listed, listed, "2") == {_token("karachi")}
+    assert chosen(listed, listed, "1 and 3") == {_token("lahore"), _token("dhaka")}
+    # options that are numbers themselves: the answer is a value, not a place
+    counts = "Did she write 2, 3 or 4 books?"
+    assert "4" not in chosen(counts, counts, "3")
+    assert chosen(listed, listed, "7") == set()
+
+
+def test_true_or_false_and_a_thumbs_up_answer_yes() -> None:
+    statement = "True or false: her father was a mechanic."
+    assert asks_yes_no(statement)
+    assert _token("mechanic") in confirmed(statement, statement, "True.")
+    asked = "Was her father a mechanic? Answer with an emoji only."
+    assert _token("mechanic") in confirmed(asked, asked, "👍")
+    assert confirmed(asked, asked, "👎") == set()
