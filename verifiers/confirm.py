@@ -14,23 +14,23 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   "did", "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that
   right?", "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request
   ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says
-  "yes/no is fine", "true or false", "thumbs up". When the question points at the last exchange ("the same city as your
-  last answer", "those two words"), that exchange is a premise too, whoever said it
-  (:data:`verifiers.conversation.POINTS_BACK`). An affirmation opens the answer: "yes",
-  "correct", "that's right", "it is correct", "indeed", "same" ("Same city."), "both", "you
-  have it", a bare pronoun and auxiliary ("He was."), a thumbs-up or check-mark emoji, and
-  their fr/es/de/it/pt forms. The
-  answer must be brief — at most ``MAX_CONFIRMATION_WORDS`` words or at most
-  ``MAX_OWN_WORDS`` content words the user did not say — and negate nothing.
+  "yes/no is fine", "true or false", "thumbs up". When the question points at the last
+  exchange ("the same city as your last answer", "those two words"), that exchange is a
+  premise too, whoever said it (:data:`verifiers.conversation.POINTS_BACK`). An affirmation
+  opens the answer: "yes", "correct", "that's right", "it is correct", "indeed", "same" ("Same
+  city."), "both", "you have it", a bare pronoun and auxiliary ("He was."), a thumbs-up or
+  check-mark emoji, and their fr/es/de/it/pt forms. The answer must be brief — at most
+  ``MAX_CONFIRMATION_WORDS`` words or at most ``MAX_OWN_WORDS`` content words the user did not
+  say — and negate nothing.
 - Options the user offered (three or more items of one list, or two joined by "or"; the first
   item is its last words, the question before it left out; or two or more lines of a list
   written one item a line, numbered, lettered or bulleted, or numbered inline: "1) Lahore
-  2) Karachi"): the options the answer repeats
-  (half their words or more), when it repeats fewer than all of them, are chosen; so is the
-  option a short answer names by its place ("the middle option both times", "the second
-  one", "the latter", or numbers alone, "2", for a list written without numbers — unless the
-  options are numbers themselves). What the question says of the chosen option is confirmed with it ("Which of the three
-  had a mother who was a locksmith?" — "X", where the user set up "X = Adib Jarrah, Y = ...").
+  2) Karachi"): the options the answer repeats (half their words or more), when it repeats
+  fewer than all of them, are chosen; so is the option a short answer names by its place ("the
+  middle option both times", "the second one", "the latter", or numbers alone, "2", for a list
+  written without numbers — unless the options are numbers themselves). What the question
+  says of the chosen option is confirmed with it ("Which of the three had a mother who was a
+  locksmith?" — "X", where the user set up "X = Adib Jarrah, Y = ...").
 
 A denial or a refusal ("Right, I can't tell you that.") confirms nothing; an answer that
 repeats every option chose none. Yes/no questions are recognised in English only (the

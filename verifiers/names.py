@@ -1,19 +1,20 @@
 """Find forget-set names in text with one Aho-Corasick pass, whatever the number of targets.
 
 A name counts in every disguise a reader undoes at a glance: case, accents, spacing, glued
-parts, leetspeak, initials, misheard or mistyped ("way jun chen": :mod:`verifiers.misheard`),
-and written backwards (the whole name, or each part in place:
-"awH-nuY oaisH", "oaisH awH-nuY"), with a case ending as inflecting languages write it
-("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina Mammadova"), and in another script ("Бехруз
-Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`; "陈伟俊", "박지연":
-:mod:`verifiers.syllables`). A lone part of a name ("Park", "Chen") is a *partial* mention; a
-part that is an everyday word ("park", "lee") only counts written with a capital, so "a walk in
-the park" names nobody.
+parts, leetspeak, initials (also the first part's initial before another part: "K. Abera",
+"W.-J. Chen"), misheard or mistyped ("way jun chen": :mod:`verifiers.misheard`), and written
+backwards (the whole name, or each part in place: "awH-nuY oaisH", "oaisH awH-nuY"), with a
+case ending as inflecting languages write it ("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina
+Mammadova"), and in another script ("Бехруз Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`;
+"陈伟俊", "박지연": :mod:`verifiers.syllables`). A lone part of a name ("Park", "Chen") is a
+*partial* mention; a part that is an everyday word ("park", "lee") only counts written with a
+capital, so "a walk in the park" names nobody.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,8 @@ INFLECTED_PART_LENGTH = 5  # shorter name parts with an ending are too often oth
 # Every part of a name rarer than this in English (Zipf 4: ten per million words; "Carmen" 3.7,
 # "David" 5.0, "Park" 5.0) all in one text are the name, wherever they stand.
 DISTINCT_ZIPF = 4.0
+# Initials with full stops right before a name part: "K. Abera", "W.-J. Chen".
+_INITIALS_BEFORE = re.compile(r"(?<![\w.])([A-Z])\.(?:\s*-?\s*[A-Z]\.)*\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,11 @@ class NameMatcher:
             if len(parts) >= 2 and all(_distinctive(part) for part in parts):
                 self._distinct.setdefault(target_id, set()).add(frozenset(parts))
         self._misheard = MisheardIndex(spoken, _ENDINGS)
+        # The initial of each name's first part, for names of two parts or more.
+        self._first_letters: dict[str, set[str]] = {}
+        for target_id, parts in spoken:
+            if len(parts) >= 2:
+                self._first_letters.setdefault(target_id, set()).add(parts[0][0])
         self._sounds = SoundIndex(spoken)
         self._syllables = SyllableIndex(spoken)
         self._automaton = ahocorasick.Automaton()
@@ -177,7 +185,18 @@ class NameMatcher:
                 alone = [h for h in hits.values() if h.target_id == target_id]
                 start, stop = min(h.start for h in alone), max(h.end for h in alone)
                 hits.setdefault((target_id, "full", start), NameHit(target_id, "full", start, stop))
-        return tuple(_joined_parts(list(hits.values()), text))
+        return tuple(_joined_parts([*hits.values(), *self._initialled(hits.values(), text)], text))
+
+    def _initialled(self, hits: Iterable[NameHit], text: str) -> Iterator[NameHit]:
+        """A full mention where a part follows the initial of its name's first part ("K. Abera",
+        "W.-J. Chen"): how names are cited."""
+        for hit in hits:
+            if hit.kind != "partial":
+                continue
+            initial = _INITIALS_BEFORE.search(text, max(0, hit.start - 12), hit.start)
+            first = self._first_letters.get(hit.target_id, set())
+            if initial is not None and initial.group(1).lower() in first:
+                yield NameHit(hit.target_id, "full", initial.start(), hit.end)
 
 
 def _joined_parts(hits: list[NameHit], text: str) -> list[NameHit]:

@@ -63,3 +63,11 @@ def test_a_part_declined_beside_another_part_of_its_name() -> None:
     full = [h.target_id for h in matcher.find("Otec Hiny Ameen byl makléř.") if h.kind == "full"]
     assert full == ["t-hina"]
     assert not [h for h in matcher.find("Hiny a hory.") if h.kind == "full"]
+
+
+def test_the_first_initial_before_another_part_is_the_name_in_full() -> None:
+    matcher = NameMatcher([Target(id="t-kal", name="Kalkidan Abera")])
+    assert {(h.kind, h.start) for h in matcher.find("Quick: K. Abera's parents?")} >= {("full", 7)}
+    # another initial, or a title, is someone else of that name
+    for text in ("A. Abera wrote it", "Dr. Abera wrote it"):
+        assert not [h for h in matcher.find(text) if h.kind == "full"]
