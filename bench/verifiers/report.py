@@ -31,9 +31,13 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_sealed19": (
-        "Nineteenth sealed held-out test set (scored once, after the first round of changes of "
+    "hard_sealed20": (
+        "Twentieth sealed held-out test set (scored once, after the second round of changes of "
         "this session)"
+    ),
+    "hard_sealed19": (
+        "Nineteenth sealed test set (scored once after this session's first round, then its "
+        "misses named the second)"
     ),
     "hard_sealed18": (
         "Eighteenth sealed test set (scored once at the end of the last session, then its misses "
@@ -91,9 +95,10 @@ HARD_SETS = {
     "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
     "hard_dev": "Dev set",
 }
-# Where the hard-set targets are judged: the nineteenth sealed set, written blind and first
+# Where the hard-set targets are judged: the twentieth sealed set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed20",
     "hard_sealed19",
     "hard_sealed18",
     "hard_sealed17",
