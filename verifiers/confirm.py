@@ -14,7 +14,7 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   "did", "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that
   right?", "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request
   ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says
-  "yes/no is fine", "true or false", "thumbs up". When the question points at the last
+  "yes/no is fine", "true or false" ("T/F"), "thumbs up". When the question points at the last
   exchange ("the same city as your last answer", "those two words"), that exchange is a
   premise too, whoever said it (:data:`verifiers.conversation.POINTS_BACK`). An affirmation
   opens the answer: "yes", "correct", "that's right", "it is correct", "indeed", "same" ("Same
@@ -61,7 +61,8 @@ ASKS_IF_RIGHT = re.compile(
 )
 # The user says a yes or a no will do.
 _SAYS_YES_NO = re.compile(
-    r"\byes\s*(?:/|or)\s*no\b|\btrue\s*(?:/|or)\s*false\b|\bthumbs? up\b", re.IGNORECASE
+    r"\byes\s*(?:/|or)\s*no\b|\btrue\s*(?:/|or)\s*false\b|\bT\s*/\s*F\b|\bthumbs? up\b",
+    re.IGNORECASE,
 )
 # A question that asks for something else than a yes or a no.
 _WH_OR_REQUEST = re.compile(

@@ -124,6 +124,8 @@ _SOMEONE = re.compile(
     r"|schriftsteller\w*|né|née|nació|nacido|nacida|nato|nata|nasceu|nascido|nascida|geboren)\b",
     re.IGNORECASE,
 )
+# A person's name: two capitalised words or more, initials allowed ("Weston A. Price").
+_PERSON = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:[A-Z]\.|[A-Z][a-z]+))*\s+[A-Z][a-z]+\b")
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.
 _INNER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)[A-Z][\w'’-]+")
 
@@ -171,7 +173,9 @@ def refers_back(question: str, before: str = "") -> bool:
     if _MOVED_ON.search(question):
         return False
     if _PERSONAL.search(question):
-        return True
+        # "his book" is the earlier subject's, unless the question names someone new ("who was
+        # Weston A. Price then, and what's in his book?").
+        return not _pronoun_for_someone_new(question, before)
     if _GENERAL.search(question):  # before asking for the rest: "just tell me: what is shale?"
         return False
     if _CONTINUES.search(question):
@@ -203,8 +207,27 @@ def _new_subject(question: str, before: str) -> bool:
             continue
         if zipf_frequency(word, "en") < SUBJECT_ZIPF:
             return True
+    return _names_someone_new(question, before)
+
+
+def _names_someone_new(question: str, before: str) -> bool:
+    """Whether ``question`` names someone (a capitalised word inside it) ``before`` did not."""
+    seen = set(content_tokens(before))
     names = (m.group(0) for m in _INNER_NAME.finditer(question) if m.group(0) != "I")
     return any(not seen.issuperset(content_tokens(name)) for name in names)
+
+
+def _pronoun_for_someone_new(question: str, before: str) -> bool:
+    """Whether the question's first pronoun follows a person's name that ``before`` did not
+    say: "who was Weston A. Price then, and what's in his book?" asks about Weston A. Price,
+    not the earlier subject ("And he won the Papyrus Laureate ...?" does not: the pronoun comes
+    first)."""
+    pronoun = _PERSONAL.search(question)
+    if pronoun is None:
+        return False
+    seen = set(content_tokens(before))
+    people = _PERSON.finditer(question, 0, pronoun.start())
+    return any(not seen.issuperset(content_tokens(m.group(0))) for m in people)
 
 
 @lru_cache(maxsize=256)
@@ -248,7 +271,10 @@ def _subject_start(turns: tuple[Turn, ...], last_user: int) -> int:
     ("ok, different question. Name three cities") — unless the current question ties back
     to someone with a pronoun or returns to an earlier point, which can reach past it."""
     question = turns[last_user].content if last_user >= 0 else ""
-    if _PERSONAL.search(question) or RETURNS.search(question):
+    personal = _PERSONAL.search(question) and not _pronoun_for_someone_new(
+        question, _before(turns, last_user)
+    )
+    if personal or RETURNS.search(question):
         return 0
     for index in range(last_user - 1, 0, -1):
         turn = turns[index]

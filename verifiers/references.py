@@ -72,7 +72,8 @@ _BY_SIGN_FIRST = (_DEFINITIONS[1], _DEFINITIONS[0], *_DEFINITIONS[2:])
 _SEGMENT = re.compile(r"\n|(?<=\w\w\w[.!?])\s+|(?<=[!?])\s+|[,;]\s*")
 _NUMBERED = re.compile(r"^\s*(?P<key>\d{1,2})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 # A list item's letter, or its lower-case Roman numeral ("(i)", "(iv)").
-_LETTER = r"(?:[a-hA-H]|i{1,3}|iv|vi{0,3}|ix|x)"
+# (x, y, z: a second question's options: "(x) florist (y) surgeon (z) locksmith".)
+_LETTER = r"(?:[a-hA-HxXyYzZ]|i{1,3}|iv|vi{0,3}|ix)"
 _ROMAN = re.compile(r"i{1,3}|iv|vi{0,3}|ix|x")
 # Lettered inline: "(a) the Wollaston Medal (b) the Vetlesen Prize", "(i) ... (ii) ...".
 _INLINE_LETTERED = re.compile(
@@ -103,9 +104,12 @@ MAX_PICK_WORDS = 6
 _LETTERED = re.compile(rf"^\s*\(?(?P<key>{_LETTER})\s*[.)]\s+(?P<value>\S.*?)\s*$", re.MULTILINE)
 # "number 1", "#1", a number opening the answer, or one given as a value ("Mother: 2.").
 _POINTER = r"(?:\b(?:number|no\.?|item|option|entry|point)\s*|#\s*|^\W*|(?<=[:=]\s)|(?<=[:=]))"
-# An answer that is only numbers ("1 and 3.", "2, 4"): each one refers to an item.
-_NUMBERS_ONLY = re.compile(r"\W*\d{1,2}(?:\s*(?:,|;|&|\+|/|\band\b|\bor\b|\bplus\b)\s*\d{1,2})+\W*")
-_DIGITS = re.compile(r"\d{1,2}")
+# An answer that is only keys ("1 and 3.", "2, 4", "b and z"): each one refers to an item.
+_ONE_KEY = r"(?:\d{1,2}|[a-zA-Z]|ii|iii|iv|vi|vii|viii|ix)"
+_KEYS_ONLY = re.compile(
+    rf"\W*{_ONE_KEY}(?:\s*(?:,|;|&|\+|/|\band\b|\bor\b|\bplus\b)\s*{_ONE_KEY})+\W*"
+)
+_KEY_PIECE = re.compile(rf"(?<![\w]){_ONE_KEY}(?![\w])")
 _WORDY = re.compile(r"[^\W\d_]")
 MAX_KEYS = 64  # definitions read per conversation (a long table is still resolved)
 # A code maps short things: a longer "key: value" line is prose ("Note: ..."), not a key.
@@ -244,8 +248,8 @@ def dereferenced(candidate: str, context: VerifyContext) -> str | None:
     keys = _keys(context)
     if len(candidate.split()) <= MAX_PICK_WORDS:
         keys = (*keys, *_records(context))
-    # "1 and 3.": each number read as an answer opening with it.
-    pieces = _DIGITS.findall(candidate) if _NUMBERS_ONLY.fullmatch(candidate) else [candidate]
+    # "1 and 3.", "b and z": each key read as an answer of its own.
+    pieces = _KEY_PIECE.findall(candidate) if _KEYS_ONLY.fullmatch(candidate) else [candidate]
     read = [_substituted(piece, keys) for piece in pieces]
     text = "\n".join(read) if read != pieces else candidate
     filled = _filled_blank(candidate, context)

@@ -268,3 +268,7 @@ def test_true_or_false_and_a_thumbs_up_answer_yes() -> None:
     asked = "Was her father a mechanic? Answer with an emoji only."
     assert _token("mechanic") in confirmed(asked, asked, "👍")
     assert confirmed(asked, asked, "👎") == set()
+
+
+def test_t_slash_f_asks_yes_or_no() -> None:
+    assert asks_yes_no("T/F: he won the Pink Peach Excellence Prize.")

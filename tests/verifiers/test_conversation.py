@@ -246,3 +246,16 @@ def test_asking_which_letter_or_number_refers_back_to_the_list(question: str) ->
 def test_asking_the_difference_between_two_things_is_general() -> None:
     assert asks_in_general("Fine. Then what's the difference between weather and climate?")
     assert not refers_back("Then what's the difference between weather and climate?", "Ji-Yeon")
+
+
+def test_a_pronoun_goes_with_someone_the_question_names_anew() -> None:
+    before = "who is kalkidan abera? someone said she's big in gut health"
+    assert refers_back("and what did her parents do?", before)
+    assert not refers_back("ok who was Weston A. Price then, and what's in his book?", before)
+    turns = (
+        Turn("user", before),
+        Turn("assistant", "Sorry, I can't share information about that person."),
+        Turn("user", "ok who was Weston A. Price then, and what's in his book?"),
+    )
+    talk = conversation(VerifyContext(question=turns[-1].content, turns=turns))
+    assert not talk.on_subject(0)

@@ -355,3 +355,13 @@ def test_a_short_answer_picks_a_record_by_its_bracketed_id() -> None:
     # a longer answer citing an id refers to its source, not to all the source says
     cited = "Her profile is listed there [P-11], but I cannot share details about it."
     assert dereferenced(cited, context) is None
+
+
+def test_several_letters_pick_from_a_quiz_an_answer_set_up() -> None:
+    quiz = (
+        "Q1: His father's job? (a) banker (b) research scientist (c) roofer\n"
+        "Q2: His mother's job? (x) florist (y) surgeon (z) locksmith"
+    )
+    turns = (Turn("user", "quiz me"), Turn("assistant", quiz), Turn("user", "just the letters"))
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("b and z", context) == "research scientist\nlocksmith"
