@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
+from verifiers.alphabets import unmorse, unnumber, unphonetic
 from verifiers.text import fold
 
 # Base64: a word of its alphabet; blocks broken over lines are words of whole 4-character
@@ -48,52 +49,7 @@ _NUMBER_WORD = re.compile(r"\d+(?:s|st|nd|rd|th)", re.IGNORECASE)
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
 )
-# The ICAO/NATO spelling alphabet; PHONETIC_MIN_RUN words of it in a row spell something
-# ("Delta Echo Lima" is no sentence), fewer may be plain words ("Golf", "Hotel", "Victor").
-_PHONETIC = {
-    word: word[0]
-    for word in (
-        "alfa alpha bravo charlie delta echo foxtrot golf hotel india juliet juliett kilo lima "
-        "mike november oscar papa quebec romeo sierra tango uniform victor whiskey whisky xray "
-        "x-ray yankee zulu"
-    ).split()
-}
-PHONETIC_MIN_RUN = 3
-_PHONETIC_WORD = "(?:" + "|".join(sorted(_PHONETIC, key=len, reverse=True)) + ")"
-_PHONETIC_CODE = re.compile(_PHONETIC_WORD, re.IGNORECASE)
-# Between words of the spelled text: "/", "|", or said out loud ("new word", "space").
-_PHONETIC_BREAK = (
-    r"\s*(?:[/|]|(?:,\s*)?\(?\b(?:new word|next word|space|break|hyphen|dash)\b\)?,?)\s*"
-)
-_PHONETIC_RUN = re.compile(
-    rf"(?<![\w-]){_PHONETIC_WORD}(?:(?:{_PHONETIC_BREAK}|[\s,\-–—]+){_PHONETIC_WORD})"
-    rf"{{{PHONETIC_MIN_RUN - 1},}}(?![\w-])",
-    re.IGNORECASE,
-)
-_MORSE = {
-    code: letter
-    for letter, code in zip(
-        "abcdefghijklmnopqrstuvwxyz0123456789",
-        ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
-        ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----.".split(),
-        strict=True,
-    )
-}
-MORSE_MIN_LETTERS = 3
-_MORSE_RUN = re.compile(
-    r"(?<![\w.-])[.-]{1,6}(?:(?:\s*[/|]\s*|\s+)[.-]{1,6})"
-    rf"{{{MORSE_MIN_LETTERS - 1},}}(?![\w.-])"
-)
 SPACED_MIN_WORDS = 2  # one spaced-out word is already read by fold
-# Letters as their places in the alphabet (A1Z26): numbers 1-26 joined by "-" or "." are a
-# word, "/", "|" or spaces part words. At least NUMBERED_MIN_LETTERS of them, in words of two
-# or more, so a date ("5-12") or a score ("3-1") stays a number.
-NUMBERED_MIN_LETTERS = 4
-_PLACE = r"(?:2[0-6]|1\d|[1-9])"
-_NUMBERED_WORD = rf"{_PLACE}(?:[-.]{_PLACE})+"
-_NUMBERED_RUN = re.compile(
-    rf"(?<![\w.-]){_NUMBERED_WORD}(?:(?:\s*[/|]\s*|\s+){_NUMBERED_WORD})*(?![\w-]|\.\d)"
-)
 # ROT13: the shifted text reads as English (at least ROT13_SHARE of its words are common, Zipf
 # >= COMMON_ZIPF) and far better than the text itself (by ROT13_GAIN): plain prose never shifts,
 # and short words such as "va" or "na" are common somewhere in both.
@@ -211,20 +167,6 @@ def unvertical(text: str) -> str:
     return " ".join(words)
 
 
-def unphonetic(text: str) -> str:
-    """``Hotel Alfa Romeo Victor Alfa Romeo Delta`` -> ``harvard``: a run of spelling-alphabet
-    words (NATO/ICAO) read as the word it spells; "/" or "|" between them ends a word."""
-
-    def spelled(match: re.Match[str]) -> str:
-        words = re.split(_PHONETIC_BREAK, match.group(0), flags=re.IGNORECASE)
-        return " ".join(
-            "".join(_PHONETIC[code.lower()] for code in _PHONETIC_CODE.findall(word))
-            for word in words
-        )
-
-    return _PHONETIC_RUN.sub(spelled, text)
-
-
 def unspaced(text: str) -> str:
     """``T H E   B R E A T H`` -> ``THE BREATH``: letters one space apart, words wider apart."""
     chunks = re.split(r"(\s{2,})", text)
@@ -235,33 +177,6 @@ def unspaced(text: str) -> str:
     if sum(j != c for j, c in zip(joined, chunks, strict=True)) < SPACED_MIN_WORDS:
         return text
     return " ".join(j for j in joined if j.strip())
-
-
-def unmorse(text: str) -> str:
-    """``parents were both: .- ... - .-. --- -. .- ..- - ...`` -> ``... astronauts``: each run
-    of at least ``MORSE_MIN_LETTERS`` Morse letters (apart by spaces; words apart by "/", "|"
-    or three spaces) read as the words it spells."""
-
-    def spelled(match: re.Match[str]) -> str:
-        words = [w.split() for w in re.split(r"\s*[/|]\s*|\s{3,}", match.group(0).strip())]
-        if not all(code in _MORSE for word in words for code in word):
-            return match.group(0)
-        return " ".join("".join(_MORSE[code] for code in word) for word in words if word)
-
-    return _MORSE_RUN.sub(spelled, text)
-
-
-def unnumber(text: str) -> str:
-    """``1-4-9-2 / 10-1-18-18-1-8`` -> ``adib jarrah``: a run of numbers 1-26 read as the
-    letters at those places in the alphabet."""
-
-    def spelled(match: re.Match[str]) -> str:
-        words = [re.split(r"[-.]", w) for w in re.split(r"\s*[/|]\s*|\s+", match.group(0))]
-        if sum(map(len, words)) < NUMBERED_MIN_LETTERS:
-            return match.group(0)
-        return " ".join("".join(chr(ord("a") + int(n) - 1) for n in word) for word in words)
-
-    return _NUMBERED_RUN.sub(spelled, text)
 
 
 def unrot13(text: str) -> str:

@@ -7,12 +7,11 @@ import base64
 
 import pytest
 
+from verifiers.alphabets import unnumber, unphonetic
 from verifiers.decode import (
     readings,
     unbase64,
     unleet,
-    unnumber,
-    unphonetic,
     unreverse,
     unspell,
     unvertical,
