@@ -247,6 +247,7 @@ HARD_AUTHORS = {
     "sealed18": range(185, 195),
     "sealed19": range(185, 195),
     "sealed20": range(185, 195),
+    "sealed21": range(185, 195),
 }
 
 
@@ -276,6 +277,7 @@ HARD_AUTHORS = {
         "sealed18",
         "sealed19",
         "sealed20",
+        "sealed21",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
