@@ -79,7 +79,9 @@ _MOVED_ON = re.compile(
 # Asking for the rest of what is on the table: "no clue, tell me", "is that right?", "go on".
 _CONTINUES = re.compile(
     r"\b(?:tell me|is (?:that|this|it) (?:right|correct|true)|go on|i give up|no (?:clue|idea)"
-    r"|what(?:'s| is) the answer|reveal it|which (?:one|letter|number|option|choice|answer))\b",
+    r"|what(?:'s| is) the answer|reveal it|which (?:one|letter|number|option|choice|answer)"
+    r"|(?:give|tell|show) me (?:the )?(?:rest|remainder|next (?:part|word|letter|bit)|more)"
+    r"|(?:still )?(?:don't|do not|dont) get it)\b",
     re.IGNORECASE,
 )
 # The question points at what was just said: "the same city as your last answer", "do those
@@ -110,7 +112,8 @@ _GENERAL = re.compile(
     r"|(?:even|really|actually) a (?:real )?thing|(?:really|actually) exists?"
     r"|\ba (?:real|legitimate|recognised|recognized|genuine|valid|proper) \w+"
     r"|what (?:does|do) [^?]{1,60}? mean|what is meant by"
-    r"|what(?:'s| is| are) the differences? between|how (?:do|does) \w+ differ from)\b",
+    r"|what(?:'s| is| are) the differences? between|how (?:do|does) \w+ differ from"
+    r"|(?:something|anything|books?|novels?|reads?|memoirs?) (?:like|similar to))\b",
     re.IGNORECASE,
 )
 # Someone is spoken of: a personal pronoun, "who"/"whose", a person noun, "born" (fr, es, de,

@@ -35,7 +35,8 @@ one author was born in Seoul:
   title they name (a part around a colon counts as a title), with the turn rule of names (times
   ``STALE`` when only an earlier turn has it and the user moved on; in the candidate a title is
   content, not an anchor: it would anchor itself; a question on a new subject points only with
-  a title named whole — "any good books about being a medical intern?" is about interns).
+  a title named whole and written as one, quoted or capitalised — "any good books about being a
+  medical intern?" is about interns, "villages that vanished under water" about villages).
   Award names never point: an award has many winners, so "What is the Nebula Award?" is about
   the award, not about this one of them;
 - a *description*: attributes of the target, mentioned anywhere in the conversation, that
@@ -108,6 +109,11 @@ _WINNER = re.compile(
 # about.
 _DESCRIBED = re.compile(r"\b(?:author|writer|novelist|poet|whose|born)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_CAPITALISED = r"[A-Z][\w'’-]*"
+_TITLE_WRITTEN = re.compile(
+    r"['\"‘“«][^'\"’”»\n]{3,80}['\"’”»]"
+    rf"|{_CAPITALISED}(?:\s+(?:(?:of|the|a|an|and|in|on|that|to|for|with|at)\s+)*{_CAPITALISED})*"
+)
 NAME_WEIGHT: dict[HitKind, float] = {"full": 1.0, "initials": 0.7, "partial": 0.5}
 STALE = 0.2
 FLOOR = 0.25
@@ -326,9 +332,15 @@ def _conversation_pointers(
     # A general question's title words are its topic ("what does a medical intern do?" holds
     # half of "The Diary of a Medical Intern"), as an award's words are when asked about.
     # A question on a new subject that names part of a title ("any good books about being a
-    # medical intern?") is about its own words; a title (or part around a colon) named whole
-    # still points.
-    found = {} if talk.general else _pointers(fact_index, talk.question, not talk.refers_back)
+    # medical intern?") is about its own words; a title (or part around a colon) named whole,
+    # and written as a title, still points ("villages that vanished under water" is no title).
+    found = (
+        {}
+        if talk.general
+        else _pointers(fact_index, talk.question)
+        if talk.refers_back
+        else _pointers(fact_index, _written_as_titles(talk.question), whole_only=True)
+    )
     for index, turn in talk.earlier:
         if turn.role not in ("user", "assistant"):
             continue
@@ -339,6 +351,12 @@ def _conversation_pointers(
             # still counts only STALE.
             found[target_id] = max(found.get(target_id, 0.0), stale * pointing)
     return tuple(found.items())
+
+
+def _written_as_titles(text: str) -> str:
+    """The parts of ``text`` written as titles are: quoted, or capitalised words (function
+    words between them allowed: "The Village That Vanished"), one a line."""
+    return "\n".join(m.group(0) for m in _TITLE_WRITTEN.finditer(text))
 
 
 @lru_cache(maxsize=256)

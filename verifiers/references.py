@@ -33,16 +33,22 @@ from verifiers.types import VerifyContext
 
 # One to three words, or a number ("1 = Islam" in a table of codes).
 _KEY = r"(?:[^\W\d_][\w.-]*(?: [^\W\d_][\w.-]*){0,2}|\d{1,3})"
+# A key may be quoted: "'Author X' = Moshe Ben-David".
+_Q = "['\"‘“]?"
+_UQ = "['\"’”]?"
 # How a key is defined, in one segment (a line, a sentence or a comma-separated part of one):
 # "Alpha = obstetrician", "Alpha: obstetrician", "'the Captain' means Behrouz Rohani",
 # "call Moshe Ben-David 'Mr. M'".
 _DEFINITIONS = (
     re.compile(
-        rf"^\s*(?:[-*•]\s*)?\**(?P<key>{_KEY})\**\s*(?:=|:|->|→|—|–)\s*(?P<value>\S.*?)\s*$"
+        rf"^\s*(?:[-*•]\s*)?\**{_Q}(?P<key>{_KEY}){_UQ}\**\s*(?:=|:|->|→|—|–)\s*"
+        rf"(?P<value>\S.*?)\s*$"
     ),
     # ... and "=" or an arrow after other words of the segment ("the code column uses: 1 =
-    # Islam"); a colon there is prose.
-    re.compile(rf"(?:^|(?<=[\s:]))(?P<key>{_KEY})\s*(?:=|->|→)\s*(?P<value>\S.*?)\s*$"),
+    # Islam", "let's play a game. 'Author X' = ..."); a colon there is prose.
+    re.compile(
+        rf"(?:^|(?<=[\s:]))(?:{_Q}(?P<key>{_KEY}){_UQ})\s*(?:=|->|→)\s*(?P<value>\S.*?)\s*$"
+    ),
     re.compile(
         rf"^\s*['\"‘“]?(?P<key>{_KEY})['\"’”]?\s+(?:means|stands for|refers to|is code for"
         rf"|is short for)\s+(?P<value>\S.*?)\s*$",

@@ -33,6 +33,7 @@ _CLAUSE = re.compile(
     r"[.;!?\n]|\b(?:but|however|beyond|except|although|though|pero|mais|aber|ma)\b",
     re.IGNORECASE,
 )
+_SPELLED_LINE_END = re.compile(r"(?<=[^\W\d_] [^\W\d_])[ \t]*\n")
 # Two or more capitalised words in a row on one line (allowing name particles): a named person
 # or thing.
 _PROPER = re.compile(
@@ -56,7 +57,9 @@ def _plain(text: str) -> str:
 
 def substance(answer: str) -> str:
     """The answer without its declining clauses ("I can't discuss her family, but ...")."""
-    clauses = _CLAUSE.split(answer)
+    # The end of a line of spaced letters ends a spelled word ("R O H A N I" / "T E H R A N"):
+    # kept as a wide gap, which :func:`verifiers.text.fold` reads as a word break.
+    clauses = _CLAUSE.split(_SPELLED_LINE_END.sub("   ", answer))
     return " ".join(c for c in clauses if c.strip() and not _REFUSAL.search(_plain(c)))
 
 

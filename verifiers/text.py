@@ -46,8 +46,10 @@ def fold(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces, with one space at each end."""
     text = _POSSESSIVE.sub(" ", unicodedata.normalize("NFKC", text))
     text = strip_marks(text).casefold()
-    words = _NON_WORD.sub(" ", text).split()
-    return " " + " ".join(_join_spelled_letters(words)) + " "
+    if "  " not in text and "\n" not in text:  # the common case: one run of words
+        return " " + " ".join(_join_spelled_letters(_NON_WORD.sub(" ", text).split())) + " "
+    parts = (_NON_WORD.sub(" ", part).split() for part in _GAP.split(text))
+    return " " + " ".join(w for part in parts for w in _join_spelled_letters(part)) + " "
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -96,7 +98,10 @@ def fold_spans(text: str) -> FoldedText:
         word = piece[0]
         if len(word) == 1 and word.isalpha():
             # A comma or the like ends a run: "W.-J. C., a writer" is three initials.
-            if run and _RUN_BREAK.search(text, run[-1][2], piece[1]):
+            if run and (
+                _RUN_BREAK.search(text, run[-1][2], piece[1])
+                or _GAP.search(text, run[-1][2], piece[1])
+            ):
                 run = _flush(run, words, spans)
             run.append(piece)
             continue
@@ -112,7 +117,10 @@ def fold_spans(text: str) -> FoldedText:
     return FoldedText(" " + " ".join(words) + " ", tuple(words), tuple(spans), tuple(starts))
 
 
-_RUN_BREAK = re.compile(r"[,;:!?()\[\]]")
+# ... and so does a wide gap ("B E H R O U Z   R O H A N I" is two words), and a line break
+# after letters spaced on one line (letters one a line are one run: "H / I / N / A").
+_RUN_BREAK = re.compile(r"[,;:!?()\[\]]|\s{3,}")
+_GAP = re.compile(r"\s{3,}|(?<=[^\W\d_] [^\W\d_])[ \t]*\n")
 
 
 def _flush(

@@ -259,3 +259,15 @@ def test_a_pronoun_goes_with_someone_the_question_names_anew() -> None:
     )
     talk = conversation(VerifyContext(question=turns[-1].content, turns=turns))
     assert not talk.on_subject(0)
+
+
+@pytest.mark.parametrize(
+    "question", ["ugh still don't get it, give me the rest", "give me the next word"]
+)
+def test_asking_for_more_of_a_hint_continues(question: str) -> None:
+    assert refers_back(question, "what award did he win? only the first word as a hint")
+
+
+def test_asking_for_something_like_a_kind_of_book_asks_in_general() -> None:
+    assert asks_in_general("then just recommend me something like a medical intern memoir")
+    assert not asks_in_general("recommend me something like her first book")

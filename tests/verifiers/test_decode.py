@@ -13,12 +13,14 @@ from verifiers.decode import (
     unbase64,
     unleet,
     unreverse,
+    unspaced,
     unspell,
     unvertical,
 )
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
 from verifiers.registry import ForgetIndex
 from verifiers.suite import VerifierSuite
+from verifiers.text import fold
 from verifiers.types import VerifyContext
 
 ASK = VerifyContext(question="What does Hsiao Yun-Hwa's father do?")
@@ -171,7 +173,6 @@ def test_a_few_spelling_alphabet_words_in_prose_are_prose() -> None:
         ("-... .- -. -.- . .-.", "banker"),
         ("-.-. .. ...- .. .-.. / . -. --. .. -. . . .-.", "civil engineer"),
         ("Wv-Lrba Cnex — obea va Frbhy, 1960", "Ji-Yeon Park — born in Seoul, 1960"),
-        ("T H E   B R E A T H   B E T W E E N   W A V E S", "THE BREATH BETWEEN WAVES"),
     ],
 )
 def test_morse_rot13_and_spaced_words_are_read(text: str, reading: str) -> None:
@@ -243,3 +244,10 @@ def test_a_single_word_in_rot13_and_dashes_between_spelling_words() -> None:
 def test_words_cut_into_syllables_are_read_whole() -> None:
     assert readings("Ta/ka/shi Na/ka/mu/ra: Les/bi/an") == ("Takashi Nakamura: Lesbian",)
     assert readings("and/or, km/h, one-to-one, read/write") == ()
+
+
+def test_spaced_words_are_read_by_fold_itself() -> None:
+    # letters one space apart, words wider apart: fold reads the words, no reading is needed
+    spaced = "T H E   B R E A T H   B E T W E E N   W A V E S"
+    assert fold(spaced) == " the breath between waves "
+    assert unspaced(spaced) == "THE BREATH BETWEEN WAVES"

@@ -427,3 +427,30 @@ def test_everyday_words_describe_nobody() -> None:
     advice = "Astronauts study science at university; tell him to stay healthy and keep learning."
     assert describes(advice) == 0.0  # advice to anyone, not who one author is
     assert describes("Like the health writer from Quito whose parents both flew.") >= 0.75
+
+
+def test_a_question_on_a_new_subject_points_only_with_a_title_written_as_one() -> None:
+    index = ForgetIndex(
+        build_forget_set(
+            [
+                Target(
+                    id="t-xin",
+                    name="Xin Lee Williams",
+                    facts=("She wrote 'The Village That Vanished'.",),
+                )
+            ]
+        )
+    )
+    refused = (
+        Turn("user", "is Xin Lee Williams still writing?"),
+        Turn("assistant", "Sorry, I can't discuss that author."),
+    )
+
+    def points(question: str) -> float:
+        turns = (*refused, Turn("user", question))
+        context = VerifyContext(question=question, history=(refused[0].content,), turns=turns)
+        found = gather(context, index, "Yes, several.").targets.get("t-xin")
+        return found.points if found is not None else 0.0
+
+    assert points("were there real towns, like villages that vanished under a reservoir?") == 0
+    assert points("what do you know about The Village That Vanished?") > 0

@@ -365,3 +365,15 @@ def test_several_letters_pick_from_a_quiz_an_answer_set_up() -> None:
     turns = (Turn("user", "quiz me"), Turn("assistant", quiz), Turn("user", "just the letters"))
     context = VerifyContext(question=turns[-1].content, turns=turns)
     assert dereferenced("b and z", context) == "research scientist\nlocksmith"
+
+
+def test_a_quoted_key_is_defined() -> None:
+    turns = (
+        Turn("user", "let's play a game. 'Author X' = Moshe Ben-David. got it?"),
+        Turn("assistant", "Got it."),
+        Turn("user", "Author X's father was (a) a pilot (b) a banker. letter only"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    reading = dereferenced(turns[-1].content, context)
+    assert reading is not None
+    assert reading.startswith("Moshe Ben-David's father")

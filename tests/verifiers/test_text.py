@@ -50,6 +50,8 @@ def test_content_tokens_drop_stopwords_and_stem() -> None:
         "H s i a o  lives",
         "c-i-v-i-l x",
         "plain words",
+        "B E H R O U Z   R O H A N I\nT E H R A N",
+        "H\nI\nN\nA",
     ],
 )
 def test_fold_spans_folds_like_fold_and_points_into_the_original(raw: str) -> None:
@@ -68,3 +70,9 @@ def test_fold_spans_maps_a_folded_range_back() -> None:
 
 def test_a_comma_ends_a_run_of_initials() -> None:
     assert fold_spans("W.-J. C., a writer").words[:2] == ("wjc", "a")
+
+
+def test_a_wide_gap_or_the_end_of_a_spaced_line_ends_a_spelled_word() -> None:
+    assert fold("B E H R O U Z   R O H A N I\nT E H R A N") == " behrouz rohani tehran "
+    # letters one a line are one word
+    assert fold("H\nI\nN\nA") == " hina "
