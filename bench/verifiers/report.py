@@ -31,9 +31,13 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
-    "hard_sealed21": (
-        "Twenty-first sealed held-out test set (scored once, after the third and last round of "
+    "hard_sealed22": (
+        "Twenty-second sealed held-out test set (scored once, after the fourth and last round of "
         "changes of this session)"
+    ),
+    "hard_sealed21": (
+        "Twenty-first sealed test set (scored once after this session's third round, then its "
+        "misses named the fourth)"
     ),
     "hard_sealed20": (
         "Twentieth sealed test set (scored once after this session's second round, then its "
@@ -99,9 +103,10 @@ HARD_SETS = {
     "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
     "hard_dev": "Dev set",
 }
-# Where the hard-set targets are judged: the twenty-first sealed set, written blind and first
+# Where the hard-set targets are judged: the twenty-second sealed set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed22",
     "hard_sealed21",
     "hard_sealed20",
     "hard_sealed19",

@@ -248,6 +248,7 @@ HARD_AUTHORS = {
     "sealed19": range(185, 195),
     "sealed20": range(185, 195),
     "sealed21": range(185, 195),
+    "sealed22": range(185, 195),
 }
 
 
@@ -278,6 +279,7 @@ HARD_AUTHORS = {
         "sealed19",
         "sealed20",
         "sealed21",
+        "sealed22",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
