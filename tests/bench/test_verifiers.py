@@ -249,6 +249,7 @@ HARD_AUTHORS = {
     "sealed20": range(185, 195),
     "sealed21": range(185, 195),
     "sealed22": range(185, 195),
+    "sealed23": range(185, 195),
 }
 
 
@@ -280,6 +281,7 @@ HARD_AUTHORS = {
         "sealed20",
         "sealed21",
         "sealed22",
+        "sealed23",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
