@@ -49,6 +49,17 @@ def _check(forget_set: ForgetSet, answer: str, *turns: tuple[str, str]) -> Verdi
     return fact(context, ForgetIndex(forget_set), answer)
 
 
+def _points(
+    index: ForgetIndex, target: str, before: tuple[Turn, ...], question: str, answer: str
+) -> float:
+    """How surely titles point at ``target`` when ``question`` follows ``before`` (a user turn
+    and a refusal)."""
+    turns = (*before, Turn("user", question))
+    context = VerifyContext(question=question, history=(before[0].content,), turns=turns)
+    found = gather(context, index, answer).targets.get(target)
+    return found.points if found is not None else 0.0
+
+
 def test_general_knowledge_that_shares_a_word_scores_low(authors: ForgetSet) -> None:
     verdict = _check(
         authors, "The capital of South Korea is Seoul.", ("user", "What is the capital?")
@@ -391,10 +402,7 @@ def test_part_of_a_title_in_a_question_on_a_new_subject_points_at_nobody() -> No
     )
 
     def points(question: str) -> float:
-        asked = (*turns, Turn("user", question))
-        context = VerifyContext(question=question, history=(turns[0].content,), turns=asked)
-        item = gather(context, index, "An answer.").targets.get("t-kal")
-        return item.points if item else 0.0
+        return _points(index, "t-kal", turns, question, "An answer.")
 
     assert points("Different question: any good books about being a medical intern?") == 0.0
     assert points("And is the diary of a medical intern hers?") > 0.0  # on her, it still points
@@ -447,10 +455,7 @@ def test_a_question_on_a_new_subject_points_only_with_a_title_written_as_one() -
     )
 
     def points(question: str) -> float:
-        turns = (*refused, Turn("user", question))
-        context = VerifyContext(question=question, history=(refused[0].content,), turns=turns)
-        found = gather(context, index, "Yes, several.").targets.get("t-xin")
-        return found.points if found is not None else 0.0
+        return _points(index, "t-xin", refused, question, "Yes, several.")
 
     assert points("were there real towns, like villages that vanished under a reservoir?") == 0
     assert points("what do you know about The Village That Vanished?") > 0
