@@ -250,6 +250,7 @@ HARD_AUTHORS = {
     "sealed21": range(185, 195),
     "sealed22": range(185, 195),
     "sealed23": range(185, 195),
+    "sealed24": range(185, 195),
 }
 
 
@@ -282,6 +283,7 @@ HARD_AUTHORS = {
         "sealed21",
         "sealed22",
         "sealed23",
+        "sealed24",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
