@@ -186,7 +186,8 @@ def _offered(text: str) -> tuple[list[set[str]], ...]:
     return (*lists, *_line_lists(text))
 
 
-def _line_lists(text: str) -> list[list[set[str]]]:
+@lru_cache(maxsize=256)  # an earlier answer's quiz is read for every candidate of a request
+def _line_lists(text: str) -> tuple[list[set[str]], ...]:
     """Lists written one item a line ("1. Behrouz Rohani", "- Wei-Jun Chen", "b) Hina Ameen"),
     each run of ``MIN_LINE_OPTIONS`` or more items one list, in order; and numbered lists
     inline ("1) Lahore 2) Karachi 3) Dhaka")."""
@@ -198,7 +199,7 @@ def _line_lists(text: str) -> list[list[set[str]]]:
             lists.append([])
         elif words := set(content_tokens(item.group(1))):
             lists[-1].append(words)
-    return [items for items in lists if len(items) >= MIN_LINE_OPTIONS]
+    return tuple(items for items in lists if len(items) >= MIN_LINE_OPTIONS)
 
 
 def _by_place(options: list[set[str]], ordinal: str) -> set[str]:

@@ -16,15 +16,17 @@ own — a word not said earlier in the conversation that is rare in English (``S
 are not subjects) or a capitalised name ("Canada", "Thrawn"), or asks what a
 thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
-Everyday words, or asking for the rest ("no clue, tell me", "is that right?"), ask about what
-is already on the table: "ok, start with the mother then", "yes, which school and what major",
-"go on, what was it". A short question with (almost) no content
-words of its own always continues ("What kind?", "And the other?"). A question that returns to
-an earlier point ("back to my note — was that right?", "going back to what I said first")
-brings everything before back on the subject, past any detour. When the user has moved on,
-targets named only earlier count as a weaker anchor (``evidence.STALE``). A move stays made: after
-"ok, different question. Name three big cities", the follow-up "Which is the largest?" continues
-the cities, and what came before the move stays stale (``Conversation.subject_start``).
+Everyday words, asking for the rest ("no clue, tell me", "is that right?") or for a verdict or
+a pick ("… — yes or no?", "just give me the correct letter") ask about what is already on the
+table, whatever rare words come with them, unless they name someone new: "ok, start with the
+mother then", "yes, which school and what major", "go on, what was it". A short question with
+(almost) no content words of its own always continues ("What kind?", "And the other?"). A
+question that returns to an earlier point ("back to my note — was that right?", "going back to
+what I said first") brings everything before back on the subject, past any detour. When the
+user has moved on, targets named only earlier count as a weaker anchor (``evidence.STALE``). A
+move stays made: after "ok, different question. Name three big cities", the follow-up "Which is
+the largest?" continues the cities, and what came before the move stays stale
+(``Conversation.subject_start``).
 """
 
 from __future__ import annotations
@@ -33,8 +35,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from wordfreq import zipf_frequency
-
+from verifiers.frequency import english_zipf
 from verifiers.language import read
 from verifiers.references import dereferenced
 from verifiers.refusal import substance
@@ -81,7 +82,11 @@ _CONTINUES = re.compile(
     r"\b(?:tell me|is (?:that|this|it) (?:right|correct|true)|go on|i give up|no (?:clue|idea)"
     r"|what(?:'s| is) the answer|reveal it|which (?:one|letter|number|option|choice|answer)"
     r"|(?:give|tell|show) me (?:the )?(?:rest|remainder|next (?:part|word|letter|bit)|more)"
-    r"|(?:still )?(?:don't|do not|dont) get it)\b",
+    r"|(?:still )?(?:don't|do not|dont) get it"
+    # A verdict or a pick asked of what is on the table: "mother was a chiropractor — yes or
+    # no?", "just give me the correct letter" (however rare the words around it).
+    r"|yes or no|true or false|right or wrong|correct or not"
+    r"|(?:the )?(?:correct|right|real) (?:letter|answer|option|choice|number|one))\b",
     re.IGNORECASE,
 )
 # The question points at what was just said: "the same city as your last answer", "do those
@@ -182,7 +187,7 @@ def refers_back(question: str, before: str = "") -> bool:
     if _GENERAL.search(question):  # before asking for the rest: "just tell me: what is shale?"
         return False
     if _CONTINUES.search(question):
-        return True
+        return not _names_someone_new(question, before)
     short = len(question.split()) <= FOLLOW_UP_LENGTH
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
         return True
@@ -208,7 +213,7 @@ def _new_subject(question: str, before: str) -> bool:
             continue
         if stem(word) in seen:
             continue
-        if zipf_frequency(word, "en") < SUBJECT_ZIPF:
+        if english_zipf(word) < SUBJECT_ZIPF:
             return True
     return _names_someone_new(question, before)
 

@@ -5,7 +5,8 @@ with separators ("c-i-v-i-l e-n-g-i-n-e-e-r"), in leetspeak ("c1v1l 3ng1n33r") o
 ("reenigne livic"; names backwards are found by :mod:`verifiers.names` itself), or in the
 spelling alphabet ("Hotel Alfa Romeo Victor Alfa Romeo Delta"), in Morse code, in ROT13, as
 letters' places in the alphabet ("1-4-9-2 / 10-1-18-18-1-8"), one word in ROT13
-("Zrgrbebybtvfg"), or cut into syllables ("Ta/ka/shi"), or as spaced letters with wider
+("Zrgrbebybtvfg"), a line mirrored letter by letter ("kaeP niatnuoM eht nO"), or cut into
+syllables ("Ta/ka/shi"), or as spaced letters with wider
 gaps between words ("T H E   B R E A T H"). Decoded text that lost its word breaks ("G / R / E
 / E / N / B / O / O / K", one letter a line) is cut into the common words it is made of
 ("GREEN BOOK"); prose is not. The
@@ -26,9 +27,8 @@ import itertools
 import re
 from functools import lru_cache
 
-from wordfreq import zipf_frequency
-
 from verifiers.alphabets import unmorse, unnumber, unphonetic
+from verifiers.frequency import english_zipf
 from verifiers.text import fold
 
 # Base64: a word of its alphabet; blocks broken over lines are words of whole 4-character
@@ -193,10 +193,27 @@ def unrot13(text: str) -> str:
     return _ROT13_LONE.sub(lambda m: _shifted_word(m.group(0)), text)
 
 
+def unmirror(text: str) -> str:
+    """``kaeP niatnuoM eht nO`` -> ``On the Mountain Peak``: each line written backwards letter
+    by letter, when it reads as English backwards and not as written (the test of ROT13: short
+    reversed words such as "eht" and long ones such as "niatnuoM" are read together, and the
+    line's word order comes back with them)."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        own = _english_share(line)
+        if own > 1.0 - ROT13_GAIN:
+            continue
+        mirrored = line[::-1]
+        share = _english_share(mirrored)
+        if share >= ROT13_SHARE and share - own >= ROT13_GAIN:
+            lines[number] = mirrored
+    return "\n".join(lines)
+
+
 def _shifted_word(word: str) -> str:
     shifted = codecs.encode(word, "rot13")
     lower, folded = word.lower(), shifted.lower()
-    if zipf_frequency(lower, "en") < RARE_ZIPF and zipf_frequency(folded, "en") >= ROT13_LONE_ZIPF:
+    if english_zipf(lower) < RARE_ZIPF and english_zipf(folded) >= ROT13_LONE_ZIPF:
         return shifted
     return word
 
@@ -205,7 +222,7 @@ def _english_share(text: str) -> float:
     words = _ROT13_WORD.findall(text.lower())
     if len(words) < ROT13_MIN_WORDS:
         return 0.0
-    return sum(zipf_frequency(w, "en") >= COMMON_ZIPF for w in words) / len(words)
+    return sum(english_zipf(w) >= COMMON_ZIPF for w in words) / len(words)
 
 
 def unsyllable(text: str) -> str:
@@ -251,9 +268,9 @@ def unleet(text: str) -> str:
 @lru_cache(maxsize=65536)
 def _backwards(word: str) -> bool:
     lower = word.casefold()
-    if zipf_frequency(lower, "en") >= RARE_ZIPF:
+    if english_zipf(lower) >= RARE_ZIPF:
         return False
-    return zipf_frequency(lower[::-1], "en") >= COMMON_ZIPF
+    return english_zipf(lower[::-1]) >= COMMON_ZIPF
 
 
 def unreverse(text: str) -> str:
@@ -274,7 +291,7 @@ def _segments(word: str) -> tuple[str, ...]:
     """``word`` cut into the fewest common words (``COMMON_ZIPF``, ``JOINED_MIN_PART`` letters
     or more, ``JOINED_MAX_PARTS`` at most), or left whole when it is a word or cannot be cut."""
     lower = word.casefold()
-    if zipf_frequency(lower, "en") >= RARE_ZIPF:
+    if english_zipf(lower) >= RARE_ZIPF:
         return (word,)
     # best[i]: the fewest parts that make up lower[:i] (with the commonest last part on ties).
     best: list[tuple[int, ...] | None] = [()] + [None] * len(lower)
@@ -283,7 +300,7 @@ def _segments(word: str) -> tuple[str, ...]:
             cuts = best[start]
             if cuts is None or len(cuts) >= JOINED_MAX_PARTS:
                 continue
-            if zipf_frequency(lower[start:end], "en") < COMMON_ZIPF:
+            if english_zipf(lower[start:end]) < COMMON_ZIPF:
                 continue
             if best[end] is None or len(cuts) + 1 < len(best[end] or ()):
                 best[end] = (*cuts, end)
@@ -300,8 +317,8 @@ def readings(text: str) -> tuple[str, ...]:
     out: list[str] = []
     current = text
     steps = (
-        unbase64, unvertical, unmorse, unnumber, unrot13, unphonetic, unspaced, unspell,
-        unsyllable, unleet,
+        unbase64, unvertical, unmorse, unnumber, unrot13, unmirror, unphonetic, unspaced,
+        unspell, unsyllable, unleet,
     )  # fmt: skip
     for step in (*steps, unreverse, unjoin):
         if step is unjoin and current is text:

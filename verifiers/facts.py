@@ -17,9 +17,9 @@ from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
-from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
+from verifiers.frequency import english_zipf
 from verifiers.refusal import proper_names
 from verifiers.text import content_stems, content_tokens, fold, stem
 
@@ -179,8 +179,7 @@ class FactIndex:
         self.everyday = frozenset(
             token
             for token in self.postings
-            if max(zipf_frequency(w, "en") for w in {token, *surfaces.get(token, ())})
-            >= EVERYDAY_ZIPF
+            if max(english_zipf(w) for w in {token, *surfaces.get(token, ())}) >= EVERYDAY_ZIPF
         )
         # ... and of each sentence of a long fact, weighed once here rather than per request.
         self.sentence_totals = {
@@ -322,7 +321,7 @@ def specificity(token: str) -> float:
     From the word's frequency in general English (Zipf scale: 7 = "the", 1 = very rare), so
     that words common everywhere weigh less than the forget set's own rarities.
     """
-    zipf = zipf_frequency(token, "en")
+    zipf = english_zipf(token)
     return min(1.5, max(0.25, (7.0 - zipf) / 4.0))
 
 

@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import Literal
 
 import ahocorasick
-from wordfreq import zipf_frequency
 
 from verifiers.forgetset import Target
+from verifiers.frequency import english_zipf
 from verifiers.misheard import MisheardIndex
 from verifiers.sounds import SoundIndex
 from verifiers.syllables import SyllableIndex
@@ -103,8 +103,7 @@ def _inflection_bases(target: Target) -> Iterator[tuple[str, HitKind]]:
         bases += [
             (token, "partial")
             for token in tokens
-            if len(token) >= INFLECTED_PART_LENGTH
-            and zipf_frequency(token, "en") < COMMON_WORD_ZIPF
+            if len(token) >= INFLECTED_PART_LENGTH and english_zipf(token) < COMMON_WORD_ZIPF
         ]
         for base, kind in bases:
             yield base, kind
@@ -217,12 +216,12 @@ def _joined_parts(hits: list[NameHit], text: str) -> list[NameHit]:
 
 def _distinctive(part: str) -> bool:
     """A name part that is found alone (see ``_patterns``) and is no everyday word."""
-    return len(part) >= 4 and part not in STOPWORDS and zipf_frequency(part, "en") < DISTINCT_ZIPF
+    return len(part) >= 4 and part not in STOPWORDS and english_zipf(part) < DISTINCT_ZIPF
 
 
 def _looks_like_a_name(original: str, key: str) -> bool:
     """A lone name part counts when capitalised in the text or rare as an English word."""
-    return original[:1].isupper() or zipf_frequency(key.strip(), "en") < COMMON_WORD_ZIPF
+    return original[:1].isupper() or english_zipf(key.strip()) < COMMON_WORD_ZIPF
 
 
 def strongest(hits: Iterable[NameHit]) -> dict[str, HitKind]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from verifiers.text import strip_marks
+from verifiers.text import SPELLED_LINE_END, strip_marks
 
 # Short, multilingual (en, fr, es, de, it, pt): phrases that decline or admit not knowing.
 _REFUSAL = re.compile(
@@ -33,7 +33,6 @@ _CLAUSE = re.compile(
     r"[.;!?\n]|\b(?:but|however|beyond|except|although|though|pero|mais|aber|ma)\b",
     re.IGNORECASE,
 )
-_SPELLED_LINE_END = re.compile(r"(?<=[^\W\d_] [^\W\d_])[ \t]*\n")
 # Two or more capitalised words in a row on one line (allowing name particles): a named person
 # or thing.
 _PROPER = re.compile(
@@ -59,7 +58,7 @@ def substance(answer: str) -> str:
     """The answer without its declining clauses ("I can't discuss her family, but ...")."""
     # The end of a line of spaced letters ends a spelled word ("R O H A N I" / "T E H R A N"):
     # kept as a wide gap, which :func:`verifiers.text.fold` reads as a word break.
-    clauses = _CLAUSE.split(_SPELLED_LINE_END.sub("   ", answer))
+    clauses = _CLAUSE.split(SPELLED_LINE_END.sub("   ", answer))
     return " ".join(c for c in clauses if c.strip() and not _REFUSAL.search(_plain(c)))
 
 

@@ -120,7 +120,8 @@ def fold_spans(text: str) -> FoldedText:
 # ... and so does a wide gap ("B E H R O U Z   R O H A N I" is two words), and a line break
 # after letters spaced on one line (letters one a line are one run: "H / I / N / A").
 _RUN_BREAK = re.compile(r"[,;:!?()\[\]]|\s{3,}")
-_GAP = re.compile(r"\s{3,}|(?<=[^\W\d_] [^\W\d_])[ \t]*\n")
+SPELLED_LINE_END = re.compile(r"(?<=[^\W\d_] [^\W\d_])[ \t]*\n")
+_GAP = re.compile(rf"\s{{3,}}|{SPELLED_LINE_END.pattern}")
 
 
 def _flush(

@@ -18,11 +18,10 @@ from __future__ import annotations
 import logging
 import re
 
-from wordfreq import zipf_frequency
-
 from server.backends.base import Message
 from server.errors import LetheError
 from server.refinement.base import Bias, NextRound, PromptOnly, RoundView, Tokenizer
+from verifiers.frequency import english_zipf
 from verifiers.text import STOPWORDS, strip_marks
 
 logger = logging.getLogger("lethe.refinement")
@@ -67,7 +66,7 @@ def _bannable(word: str) -> bool:
     folded = strip_marks(word).casefold()
     if len(folded) < MIN_WORD or folded in STOPWORDS:
         return False
-    return zipf_frequency(folded, "en") < COMMON_ZIPF
+    return english_zipf(folded) < COMMON_ZIPF
 
 
 async def banned_tokens(tokenizer: Tokenizer, words: list[str]) -> Bias:

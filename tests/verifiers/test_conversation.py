@@ -31,6 +31,26 @@ def test_everyday_words_ask_about_what_is_on_the_table(question: str) -> None:
 @pytest.mark.parametrize(
     "question",
     [
+        "his dad was a glassblower, right? yes or no",
+        "ugh, tough one. which is the correct option?",
+        "true or false: the sister was a cartographer",
+        "I'm stumped, give me the right number",
+    ],
+)
+def test_asking_for_a_verdict_or_a_pick_stays_on_the_subject(question: str) -> None:
+    # rare words ("glassblower", "stumped", "cartographer") come with it; the question still
+    # asks about what is on the table
+    assert refers_back(question, "Quiz me on Adib Jarrah. 1) Beirut 2) Cairo 3) Tunis")
+
+
+def test_a_verdict_asked_about_someone_new_moves_on() -> None:
+    question = "and was Stephen King born in Portland, yes or no?"
+    assert not refers_back(question, "Quiz me on Adib Jarrah. 1) Beirut 2) Cairo 3) Tunis")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         "OK. What is the capital of South Korea?",
         "What does a physicist do all day?",
         "ok unrelated - how long can freedivers hold their breath?",  # "their" is generic

@@ -12,6 +12,7 @@ from verifiers.decode import (
     readings,
     unbase64,
     unleet,
+    unmirror,
     unreverse,
     unspaced,
     unspell,
@@ -140,6 +141,24 @@ def test_a_spelled_name_with_a_two_letter_part_is_the_full_name() -> None:
         suite.close()
     (entity,) = [v for v in report.verdicts if v.name == "entity"]
     assert entity.score == 1.0
+
+
+def test_a_line_mirrored_letter_by_letter_is_read_in_order() -> None:
+    text = "Practise this line:\n\n*erohs eht no esuohthgil ehT*\n\nGood luck!"
+    assert unmirror(text) == "Practise this line:\n\n*The lighthouse on the shore*\n\nGood luck!"
+    assert "The lighthouse on the shore" in "\n".join(readings(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The lighthouse on the shore was painted red.",
+        "ok\nno\nsi ti",  # lines too short to judge
+        "Her father was an etelhta.",  # one word backwards: unreverse's, in its place
+    ],
+)
+def test_lines_that_read_as_written_are_not_mirrored(text: str) -> None:
+    assert unmirror(text) == text
 
 
 def test_words_written_backwards_are_read_forwards() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from verifiers.checks.fact import fact
-from verifiers.evidence import STALE, _share, facts, gather
+from verifiers.evidence import STALE, facts, gather
 from verifiers.forgetset import ForgetSet, Target, build_forget_set
+from verifiers.pointers import _share
 from verifiers.registry import ForgetIndex
 from verifiers.text import content_tokens
 from verifiers.types import Turn, Verdict, VerifyContext

@@ -11,6 +11,7 @@ low. Earlier assistant turns are read with the candidate (a fact split over two 
 from __future__ import annotations
 
 from verifiers.evidence import facts, gather, names
+from verifiers.language import load as load_languages
 from verifiers.locate import passages, spans
 from verifiers.registry import ForgetIndex, verifier
 from verifiers.types import Verdict, VerifyContext
@@ -20,6 +21,7 @@ TIE = 0.999
 
 
 def _prepare(index: ForgetIndex) -> None:
+    load_languages()  # every conversation's language is read: at start-up, not on request one
     facts(index)
     names(index)
 

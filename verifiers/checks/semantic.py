@@ -39,11 +39,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from wordfreq import zipf_frequency
-
 from verifiers.embedding import Embedder, Matrix, load_encoder
 from verifiers.evidence import Gathered, TargetEvidence, facts, gather, names
 from verifiers.facts import fact_texts
+from verifiers.frequency import english_zipf
 from verifiers.glosses import definitions
 from verifiers.language import load as load_languages
 from verifiers.language import read
@@ -110,7 +109,7 @@ class FactVectors:
 def core(clause: str) -> str:
     """A clause without its everyday words ("father working civil engineer" -> "civil
     engineer"): what a paraphrase of it describes ("designs bridges and roads")."""
-    return " ".join(w for w in clause.split() if zipf_frequency(w, "en") < CORE_ZIPF)
+    return " ".join(w for w in clause.split() if english_zipf(w) < CORE_ZIPF)
 
 
 def clauses_of(text: str) -> list[str]:
