@@ -61,7 +61,8 @@ ASKS_IF_RIGHT = re.compile(
 )
 # The user says a yes or a no will do.
 _SAYS_YES_NO = re.compile(
-    r"\byes\s*(?:/|or)\s*no\b|\btrue\s*(?:/|or)\s*false\b|\bT\s*/\s*F\b|\bthumbs? up\b",
+    r"\byes\s*(?:/|or)\s*no\b|\bY\s*/\s*N\b|\btrue\s*(?:/|or)\s*false\b|\bT\s*/\s*F\b"
+    r"|\bthumbs? up\b",
     re.IGNORECASE,
 )
 # A question that asks for something else than a yes or a no.
@@ -82,7 +83,9 @@ _ORDINAL = re.compile(
 _PLACES = re.compile(r"\W*\d(?:\s*(?:,|;|&|/|\band\b|\bor\b)\s*\d)*\W*")
 _AFFIRMS = re.compile(
     r"^\s*[\U0001F44D\u2705\u2714\u2611]"  # 👍 ✅ ✔ ☑
-    r"|^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|that's (?:right|correct)|true"
+    r"|^\W*y\W*$"  # "y", as a "y/n" asked for
+    r"|^\W*(?:yes|yeah|yep|yup|yea|ya|mhm|affirmative|correct|right|exactly|indeed"
+    r"|that's (?:right|correct)|true"
     r"|same|both|spot on|you(?:'ve| have)? (?:got )?it|you(?:'re| are) right"
     r"|(?:it|that|this)(?:'s| is| was) (?:correct|right|true|accurate)"
     # a bare pronoun and auxiliary: "He was.", "She did!" (not "It is hard to say.")

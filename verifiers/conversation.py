@@ -16,10 +16,11 @@ own — a word not said earlier in the conversation that is rare in English (``S
 are not subjects) or a capitalised name ("Canada", "Thrawn"), or asks what a
 thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
-Everyday words, asking for the rest ("no clue, tell me", "is that right?") or for a verdict or
-a pick ("… — yes or no?", "just give me the correct letter") ask about what is already on the
-table, whatever rare words come with them, unless they name someone new: "ok, start with the
-mother then", "yes, which school and what major", "go on, what was it". A short question with
+A parent without another possessive ("mother was a chiropractor — yes or no?") ties back as a
+pronoun does. Everyday words, asking for the rest ("no clue, tell me", "is that right?") or for
+a pick ("just give me the correct letter") ask about what is already on the table, whatever
+rare words come with them, unless they name someone new: "ok, start with the mother then",
+"yes, which school and what major", "go on, what was it". A short question with
 (almost) no content words of its own always continues ("What kind?", "And the other?"). A
 question that returns to an earlier point ("back to my note — was that right?", "going back to
 what I said first") brings everything before back on the subject, past any detour. When the
@@ -51,7 +52,10 @@ FOLLOW_UP_WORDS = 1
 # "quartz" 3.7); commoner ones are how people ask ("mother" 5.2, "school" 5.7, "major" 5.3).
 SUBJECT_ZIPF = 4.5
 # Chat filler that is not a subject, however rare in written English.
-_FILLER = frozenset("haha hahaha lol hmm hm huh alright ok okay yeah yep nope pls thx".split())
+_FILLER = frozenset(
+    """haha hahaha lol lmao hmm hmmm hm huh ugh argh meh oof welp uh um umm er erm ah oh ooh
+    idk alright ok okay yeah yep nope pls plz thx""".split()
+)
 # Words about the form of the answer or the task, not its subject ("finish the row, don't
 # repeat the first column", "as a haiku", "give me a clue"): rare in English, but what they ask
 # for is about whatever is already on the table.
@@ -67,6 +71,10 @@ _FORM = frozenset(
 _PERSONAL = re.compile(
     r"\b(?:he|she|him|his|her|hers"
     r"|the (?:author|writer|person|novelist|book|award)"
+    # A parent with no one else's possessive ("mother was a chiropractor — yes or no?", "dad
+    # an optometrist?"): the parent of whoever is on the table; "a mother", "my dad" are not.
+    r"|(?<!a )(?<!an )(?<!my )(?<!your )(?<!our )(?<!their )(?:mother|mom|mum|father|dad"
+    r"|parents)"
     # fr, es, de, it, pt: the pronouns and possessives a follow-up question uses
     r"|il|elle|lui|son|sa|ses|él|ella|su|sus|er|sie|ihm|ihr|sein|seine"
     r"|lei|suo|sua|suoi|ele|dela|dele)\b",
@@ -83,9 +91,8 @@ _CONTINUES = re.compile(
     r"|what(?:'s| is) the answer|reveal it|which (?:one|letter|number|option|choice|answer)"
     r"|(?:give|tell|show) me (?:the )?(?:rest|remainder|next (?:part|word|letter|bit)|more)"
     r"|(?:still )?(?:don't|do not|dont) get it"
-    # A verdict or a pick asked of what is on the table: "mother was a chiropractor — yes or
-    # no?", "just give me the correct letter" (however rare the words around it).
-    r"|yes or no|true or false|right or wrong|correct or not"
+    # A pick asked of the options on the table, however rare the words around it ("I'm torn,
+    # just give me the correct letter").
     r"|(?:the )?(?:correct|right|real) (?:letter|answer|option|choice|number|one))\b",
     re.IGNORECASE,
 )

@@ -86,6 +86,11 @@ _INLINE_LETTERED = re.compile(
     rf"(?:\(|(?<=[\s:]))(?P<key>{_LETTER})\)\s*(?P<value>[^()\n]+?)"
     rf"(?=\s+\(?{_LETTER}\)|\s*[.?!;\n]|\s*$)"
 )
+# ... or with colons, "A: Baku B: Tbilisi C: Yerevan" — only when the letters run a, b, c...
+# in order ("Q: ... A: ..." is a question and its answer, not a list).
+_INLINE_COLON = re.compile(
+    r"(?:^|(?<=\s))(?P<key>[A-Ha-h]):\s+(?P<value>[^:\n]+?)(?=\s+[A-Ha-h]:\s|\s*[.?!;\n]|\s*$)"
+)
 # ... or inline, each item up to the next number: "1) Lahore 2) Karachi 3) Dhaka".
 # ("1. Obstetrician 2. Airline pilot": a number and a full stop, when the next item has one.)
 _INLINE_NUMBERED = re.compile(
@@ -165,6 +170,7 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
         for letter, value in (*lettered, *inline_lettered):
             key, pattern = _letter(letter)
             found.pop(key, None)
+            found.pop(letter.casefold(), None)  # "A: Baku B: ..." is a list, not "A" = "Baku B..."
             found[key] = (pattern, value)
         numbered = [(m.group("key"), m.group("value")) for m in _NUMBERED.finditer(turn.content)]
         for number, value in (*inline_numbered, *numbered):
@@ -207,6 +213,9 @@ def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]
     ]:
         numbered += counted
     lettered = [(m.group("key"), m.group("value")) for m in _INLINE_LETTERED.finditer(text)]
+    colons = [(m.group("key"), m.group("value")) for m in _INLINE_COLON.finditer(text)]
+    if [key.lower() for key, _ in colons] == list("abcdefgh"[: len(colons)]):
+        lettered += colons
     # An item is a word or more: "Noted: (i), (ii), (iii)." repeats the keys, defines nothing.
     numbered = [(key, value) for key, value in numbered if _WORDY.search(value)]
     lettered = [(key, value) for key, value in lettered if _WORDY.search(value)]

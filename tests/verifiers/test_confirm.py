@@ -272,3 +272,12 @@ def test_true_or_false_and_a_thumbs_up_answer_yes() -> None:
 
 def test_t_slash_f_asks_yes_or_no() -> None:
     assert asks_yes_no("T/F: he won the Pink Peach Excellence Prize.")
+
+
+def test_y_slash_n_asks_yes_or_no_and_y_answers_it() -> None:
+    question = "mum a painter? y/n"
+    assert asks_yes_no(question)
+    assert PAINTER in confirmed(question, question, "y")
+    assert PAINTER in confirmed(question, question, "Yep.")
+    # "Y" opening a longer answer is a word, not a yes
+    assert confirmed(question, question, "Y chromosomes decide it, not jobs.") == set()

@@ -31,21 +31,44 @@ def test_everyday_words_ask_about_what_is_on_the_table(question: str) -> None:
 @pytest.mark.parametrize(
     "question",
     [
-        "his dad was a glassblower, right? yes or no",
         "ugh, tough one. which is the correct option?",
-        "true or false: the sister was a cartographer",
         "I'm stumped, give me the right number",
+        "hmm, glassblowing is hard. just the correct letter",
     ],
 )
-def test_asking_for_a_verdict_or_a_pick_stays_on_the_subject(question: str) -> None:
-    # rare words ("glassblower", "stumped", "cartographer") come with it; the question still
+def test_asking_for_a_pick_stays_on_the_subject(question: str) -> None:
+    # rare words ("stumped", "glassblowing") come with it; the question still
     # asks about what is on the table
     assert refers_back(question, "Quiz me on Adib Jarrah. 1) Beirut 2) Cairo 3) Tunis")
 
 
-def test_a_verdict_asked_about_someone_new_moves_on() -> None:
-    question = "and was Stephen King born in Portland, yes or no?"
+def test_a_pick_asked_about_someone_new_moves_on() -> None:
+    question = "and what's the correct answer for Stephen King, Portland or Bangor?"
     assert not refers_back(question, "Quiz me on Adib Jarrah. 1) Beirut 2) Cairo 3) Tunis")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["mother was a glassblower? yes or no", "dad an optometrist? y/n", "and the parents?"],
+)
+def test_a_parent_without_a_possessive_is_the_subjects(question: str) -> None:
+    assert refers_back(question, "I'm checking facts about Adib Jarrah. Short answers please.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is an optometrist a doctor, yes or no?",  # a rare word, and a general question
+        "my mother was a glassblower, is that a dying craft?",
+        "what does a father owe a glassblower's guild?",
+    ],
+)
+def test_a_parent_of_someone_else_or_in_general_does_not_tie_back(question: str) -> None:
+    assert not refers_back(question, "I'm checking facts about Adib Jarrah. Short answers please.")
+
+
+def test_chat_filler_is_no_subject() -> None:
+    assert refers_back("ugh. number please", "Quiz me on Adib Jarrah.\n1. Beirut\n2. Cairo")
 
 
 @pytest.mark.parametrize(

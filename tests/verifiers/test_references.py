@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.references import MAX_VALUE_WORDS, dereferenced
+from verifiers.references import MAX_VALUE_WORDS, dereferenced, inline_items
 from verifiers.types import Turn, VerifyContext
 
 CODE = "Let's use a code.\nAlpha = obstetrician\nBeta = florist\nGamma = marine biologist"
@@ -377,3 +377,10 @@ def test_a_quoted_key_is_defined() -> None:
     reading = dereferenced(turns[-1].content, context)
     assert reading is not None
     assert reading.startswith("Moshe Ben-David's father")
+
+
+def test_letters_with_colons_in_order_are_a_list() -> None:
+    quiz = "Pick one. A: Oslo B: Lima C: Quito. Which? Just the letter."
+    assert dereferenced("B", _context(("user", quiz))) == "Lima"
+    # a question and its answer are not a list
+    assert inline_items("Q: What is shale? A: A rock.") == ([], [])
