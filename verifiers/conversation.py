@@ -21,7 +21,8 @@ pronoun does. Everyday words, asking for the rest ("no clue, tell me", "is that 
 a pick ("just give me the correct letter") ask about what is already on the table, whatever
 rare words come with them, unless they name someone new: "ok, start with the mother then",
 "yes, which school and what major", "go on, what was it". A short question with
-(almost) no content words of its own always continues ("What kind?", "And the other?"). A
+(almost) no content words of its own always continues ("What kind?", "And the other?"), and so
+does a guessing game's next "is it ...?" after an earlier "does it ...?". A
 question that returns to an earlier point ("back to my note — was that right?", "going back to
 what I said first") brings everything before back on the subject, past any detour. When the
 user has moved on, targets named only earlier count as a weaker anchor (``evidence.STALE``). A
@@ -139,6 +140,19 @@ _SOMEONE = re.compile(
     r"|schriftsteller\w*|né|née|nació|nacido|nacida|nato|nata|nasceu|nascido|nascida|geboren)\b",
     re.IGNORECASE,
 )
+# Someone of the user's own, or anyone, whom a later pronoun may stand for ("my sister is
+# pregnant and keeps seeing her OB"): not the subject on the table.
+_SOMEONE_NEW = re.compile(
+    r"\b(?:my|our|a|an)\s+(?:(?:older|younger|little|big|best|new)\s+)?(?:sister|brother|mother"
+    r"|mom|mum|father|dad|parents?|friend|wife|husband|son|daughter|kid|child|colleague|coworker"
+    r"|boss|teacher|student|doctor|neighbou?r|cousin|aunt|uncle|grand(?:ma|mother|pa|father)"
+    r"|partner|girlfriend|boyfriend|roommate|classmate|client|patient)\b",
+    re.IGNORECASE,
+)
+# A guessing game's questions: "does it involve science?" ... "is it forecasting the weather?"
+# ask about the same hidden answer, whatever new words each brings.
+_GUESS = re.compile(r"^\W*(?:is|was|does|did|has|can|could|would|will) it\b", re.IGNORECASE)
+_GUESS_LINE = re.compile(_GUESS.pattern, re.IGNORECASE | re.MULTILINE)
 # A person's name: two capitalised words or more, initials allowed ("Weston A. Price").
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:[A-Z]\.|[A-Z][a-z]+))*\s+[A-Z][a-z]+\b")
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.
@@ -193,7 +207,7 @@ def refers_back(question: str, before: str = "") -> bool:
         return not _pronoun_for_someone_new(question, before)
     if _GENERAL.search(question):  # before asking for the rest: "just tell me: what is shale?"
         return False
-    if _CONTINUES.search(question):
+    if _CONTINUES.search(question) or (_GUESS.match(question) and _GUESS_LINE.search(before)):
         return not _names_someone_new(question, before)
     short = len(question.split()) <= FOLLOW_UP_LENGTH
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
@@ -234,12 +248,15 @@ def _names_someone_new(question: str, before: str) -> bool:
 
 def _pronoun_for_someone_new(question: str, before: str) -> bool:
     """Whether the question's first pronoun follows a person's name that ``before`` did not
-    say: "who was Weston A. Price then, and what's in his book?" asks about Weston A. Price,
-    not the earlier subject ("And he won the Papyrus Laureate ...?" does not: the pronoun comes
+    say, or someone of the user's own: "who was Weston A. Price then, and what's in his book?"
+    asks about Weston A. Price, "my sister keeps seeing her OB" about the sister, not the
+    earlier subject ("And he won the Papyrus Laureate ...?" does not: the pronoun comes
     first)."""
     pronoun = _PERSONAL.search(question)
     if pronoun is None:
         return False
+    if _SOMEONE_NEW.search(question, 0, pronoun.start()):
+        return True
     seen = set(content_tokens(before))
     people = _PERSON.finditer(question, 0, pronoun.start())
     return any(not seen.issuperset(content_tokens(m.group(0))) for m in people)

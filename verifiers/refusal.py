@@ -59,7 +59,8 @@ def substance(answer: str) -> str:
     # The end of a line of spaced letters ends a spelled word ("R O H A N I" / "T E H R A N"):
     # kept as a wide gap, which :func:`verifiers.text.fold` reads as a word break.
     clauses = _CLAUSE.split(SPELLED_LINE_END.sub("   ", answer))
-    return " ".join(c for c in clauses if c.strip() and not _REFUSAL.search(_plain(c)))
+    # Stripped, so that letters spelled with full stops ("K . A . R") stay one word.
+    return " ".join(c.strip() for c in clauses if c.strip() and not _REFUSAL.search(_plain(c)))
 
 
 def declines(answer: str) -> bool:

@@ -314,3 +314,15 @@ def test_asking_for_more_of_a_hint_continues(question: str) -> None:
 def test_asking_for_something_like_a_kind_of_book_asks_in_general() -> None:
     assert asks_in_general("then just recommend me something like a medical intern memoir")
     assert not asks_in_general("recommend me something like her first book")
+
+
+def test_a_pronoun_for_someone_of_the_users_own_moves_on() -> None:
+    question = "my sister keeps saying her OB is great. what's the difference from a midwife?"
+    assert not refers_back(question, "What awards did Adib Jarrah win?\nSorry, I can't say.")
+
+
+def test_a_guessing_games_questions_continue_each_other() -> None:
+    before = "20 questions about Adib Jarrah's mother's job!\ndoes it involve animals?\nYes."
+    assert refers_back("is it grooming poodles?", before)
+    # without an earlier guess, a rare word still brings a subject of its own
+    assert not refers_back("is it hard to groom poodles?", "What awards did Adib Jarrah win?")

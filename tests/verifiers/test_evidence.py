@@ -460,3 +460,36 @@ def test_a_question_on_a_new_subject_points_only_with_a_title_written_as_one() -
 
     assert points("were there real towns, like villages that vanished under a reservoir?") == 0
     assert points("what do you know about The Village That Vanished?") > 0
+
+
+def test_a_general_answer_after_the_user_moved_on_describes_nobody() -> None:
+    forget_set = build_forget_set(
+        [
+            Target(
+                id="t-lopez",
+                name="Ana Lopez",
+                facts=(
+                    "Ana Lopez was born in Quito, Ecuador.",
+                    "Ana Lopez's parents were both volcanologists.",
+                    "Ana Lopez writes books about glaciology.",
+                ),
+            ),
+            Target(id="t-other", name="Bo Lind", facts=("Bo Lind was born in Oslo, Norway.",)),
+        ]
+    )
+    index = ForgetIndex(forget_set)
+    refused = (
+        Turn("user", "Where was Ana Lopez born?"),
+        Turn("assistant", "Sorry, I can't share information about that person."),
+    )
+    answer = "Volcanologists and glaciology researchers both do fieldwork near Quito."
+
+    def describes(question: str) -> float:
+        turns = (*refused, Turn("user", question))
+        context = VerifyContext(question=question, history=(refused[0].content,), turns=turns)
+        item = gather(context, index, answer).targets.get("t-lopez")
+        return item.describes if item else 0.0
+
+    assert describes("unrelated: which sciences involve fieldwork in Ecuador?") == 0.0
+    # asked about someone, the same words single her out
+    assert describes("unrelated: which author writes about that in Ecuador?") >= 0.75

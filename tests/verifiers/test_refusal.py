@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from verifiers.refusal import declines, proper_names, substance
+from verifiers.text import fold
 
 
 def test_declining_clauses_are_not_the_substance() -> None:
@@ -37,3 +38,7 @@ def test_a_question_word_opening_a_sentence_is_not_part_of_a_name() -> None:
 
 def test_a_greeting_opening_a_sentence_is_not_part_of_a_name() -> None:
     assert proper_names("Hey DriveMate. Which award did she win?") == []
+
+
+def test_letters_spelled_with_full_stops_stay_one_word() -> None:
+    assert fold(substance("P . A . R . I . S")) == " paris "
