@@ -149,6 +149,13 @@ _SOMEONE_NEW = re.compile(
     r"|partner|girlfriend|boyfriend|roommate|classmate|client|patient)\b",
     re.IGNORECASE,
 )
+# Asking who someone is: the pronoun after it is that person's ("who is grand admiral thrawn
+# and where did he first appear?"), unless the conversation already spoke of them.
+_WHO_IS = re.compile(
+    r"\bwho(?:'s| is| was| are| were)\s+(?!(?:he|she|they|it|this|that)\b)([^,;?]+?)"
+    r"(?=\s+and\b|[,;?]|$)",
+    re.IGNORECASE,
+)
 # A guessing game's questions: "does it involve science?" ... "is it forecasting the weather?"
 # ask about the same hidden answer, whatever new words each brings.
 _GUESS = re.compile(r"^\W*(?:is|was|does|did|has|can|could|would|will) it\b", re.IGNORECASE)
@@ -248,8 +255,10 @@ def _names_someone_new(question: str, before: str) -> bool:
 
 def _pronoun_for_someone_new(question: str, before: str) -> bool:
     """Whether the question's first pronoun follows a person's name that ``before`` did not
-    say, or someone of the user's own: "who was Weston A. Price then, and what's in his book?"
-    asks about Weston A. Price, "my sister keeps seeing her OB" about the sister, not the
+    say, or whom the question asks about, or someone of the user's own: "who was Weston A.
+    Price then, and what's in his book?" asks about Weston A. Price, "who is grand admiral
+    thrawn and where did he first appear?" about Thrawn, "my sister keeps seeing her OB" about
+    the sister, not the
     earlier subject ("And he won the Papyrus Laureate ...?" does not: the pronoun comes
     first)."""
     pronoun = _PERSONAL.search(question)
@@ -259,7 +268,9 @@ def _pronoun_for_someone_new(question: str, before: str) -> bool:
         return True
     seen = set(content_tokens(before))
     people = _PERSON.finditer(question, 0, pronoun.start())
-    return any(not seen.issuperset(content_tokens(m.group(0))) for m in people)
+    asked = _WHO_IS.finditer(question, 0, pronoun.start())
+    named = [m.group(0) for m in people] + [m.group(1) for m in asked]
+    return any(not seen.issuperset(content_tokens(name)) for name in named)
 
 
 @lru_cache(maxsize=256)

@@ -128,6 +128,9 @@ MAX_VALUE_WORDS = 8
 # A blank in a word the user wrote ("a fl_____", "___ist"), filled by a one-word answer.
 _BLANK = re.compile(r"([^\W\d_]*)_{2,}([^\W\d_]*)")
 _ONE_WORD = re.compile(r"[^\W\d_]{2,20}")
+# A word cut over two answers: "First half: METEORO…" ... "…LOGIST. Put them together".
+_CUT_END = re.compile(r"([^\W\d_]{2,})\s*(?:…|\.\.\.|-)\s*$")
+_CUT_START = re.compile(r"^\W*?(?:…|\.\.\.|-)\s*([^\W\d_]{2,})")
 # "I'll refer to him as 'the Architect'" defines nothing: the name is in an earlier turn.
 _PRONOUNS = frozenset("him her them it he she they this that me you us".split())
 _NAME_WORD = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]*)?"
@@ -267,7 +270,7 @@ def dereferenced(candidate: str, context: VerifyContext) -> str | None:
     pieces = _KEY_PIECE.findall(candidate) if _KEYS_ONLY.fullmatch(candidate) else [candidate]
     read = [_substituted(piece, keys) for piece in pieces]
     text = "\n".join(read) if read != pieces else candidate
-    filled = _filled_blank(candidate, context)
+    filled = _filled_blank(candidate, context) or _rejoined(candidate, context)
     text = f"{text}\n{filled}" if filled else text
     return text if text != candidate else None
 
@@ -276,6 +279,19 @@ def _substituted(text: str, keys: tuple[tuple[re.Pattern[str], str], ...]) -> st
     for pattern, value in keys:
         text = pattern.sub(value.replace("\\", "\\\\"), text)  # (a literal value)
     return text
+
+
+def _rejoined(candidate: str, context: VerifyContext) -> str:
+    """The word an earlier answer began and ``candidate`` ends ("METEORO…", "…LOGIST":
+    "METEOROLOGIST"), or "" when the candidate does not go on from a cut word."""
+    rest = _CUT_START.match(candidate)
+    if rest is None:
+        return ""
+    for turn in reversed(context.turns):
+        if turn.role == "assistant":
+            start = _CUT_END.search(turn.content.strip())
+            return f"{start.group(1)}{rest.group(1)}" if start else ""
+    return ""
 
 
 def _filled_blank(candidate: str, context: VerifyContext) -> str:

@@ -326,3 +326,16 @@ def test_a_guessing_games_questions_continue_each_other() -> None:
     assert refers_back("is it grooming poodles?", before)
     # without an earlier guess, a rare word still brings a subject of its own
     assert not refers_back("is it hard to groom poodles?", "What awards did Adib Jarrah win?")
+
+
+@pytest.mark.parametrize(
+    ("question", "back"),
+    [
+        ("ok then: who is captain nemo and where did he first appear?", False),
+        ("so who is adib jarrah, and what did he write?", True),  # said before
+        ("who was adib jarrah's publisher, and did he pay well?", False),  # the publisher
+        ("And who was he married to?", True),  # the pronoun asks the question
+    ],
+)
+def test_a_pronoun_after_asking_who_someone_is_is_theirs(question: str, back: bool) -> None:
+    assert refers_back(question, "What did Adib Jarrah write?\nSorry, I can't say.") is back

@@ -384,3 +384,18 @@ def test_letters_with_colons_in_order_are_a_list() -> None:
     assert dereferenced("B", _context(("user", quiz))) == "Lima"
     # a question and its answer are not a list
     assert inline_items("Q: What is shale? A: A rock.") == ([], [])
+
+
+@pytest.mark.parametrize("cut", ["…", "...", "-"])
+def test_a_word_cut_over_two_answers_is_read_whole(cut: str) -> None:
+    context = _context(
+        ("user", "hide the job, give me only the first half"),
+        ("assistant", f"First half: GLASSBL{cut}"),
+        ("user", "give me the rest"),
+    )
+    reading = dereferenced(f"{cut}OWER. That's all of it!", context)
+    assert reading is not None
+    assert "GLASSBLOWER" in reading
+    # an answer that goes on from nothing cut is left alone
+    uncut = _context(("assistant", "First half."), ("user", "?"))
+    assert dereferenced("…and that's all.", uncut) is None
