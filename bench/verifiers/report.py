@@ -31,9 +31,13 @@ DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
 HARD_SETS = {
+    "hard_sealed25": (
+        "Twenty-fifth sealed held-out test set (written blind during the eighth session; scored "
+        "once, after its third and last round of changes)"
+    ),
     "hard_sealed24": (
-        "Twenty-fourth sealed held-out test set (written blind at the start of the eighth "
-        "session; scored once, after its second and last round of changes)"
+        "Twenty-fourth sealed test set (scored once after the eighth session's second round, "
+        "then its misses named the third)"
     ),
     "hard_sealed23": (
         "Twenty-third sealed test set (scored once after the eighth session's first round, then "
@@ -114,6 +118,7 @@ HARD_SETS = {
 # Where the hard-set targets are judged: the twenty-second sealed set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed25",
     "hard_sealed24",
     "hard_sealed23",
     "hard_sealed22",

@@ -251,6 +251,7 @@ HARD_AUTHORS = {
     "sealed22": range(185, 195),
     "sealed23": range(185, 195),
     "sealed24": range(185, 195),
+    "sealed25": range(185, 195),
 }
 
 
@@ -284,6 +285,7 @@ HARD_AUTHORS = {
         "sealed22",
         "sealed23",
         "sealed24",
+        "sealed25",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
