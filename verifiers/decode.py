@@ -218,6 +218,7 @@ def _shifted_word(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1024)  # a one-line answer is its own line: ROT13 and mirror ask the same
 def _english_share(text: str) -> float:
     words = _ROT13_WORD.findall(text.lower())
     if len(words) < ROT13_MIN_WORDS:

@@ -11,6 +11,7 @@ as many.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from verifiers.facts import FactIndex, FactMatch
@@ -75,8 +76,12 @@ def _attribute_words(fact_index: FactIndex, words: dict[str, float]) -> dict[str
     word that is incidental in a long fact ("through a diverse *lens*") is no attribute."""
     found: dict[str, set[str]] = {}
     stated: dict[str, int] = {}
-    for match in fact_index.matches(words, set()):
-        if _states(fact_index, match):
+    matches = fact_index.matches(words, set())
+    touched = Counter(match.target_id for match in matches)
+    for match in matches:
+        # A target with one fact touched has no description to state (the rule below): its
+        # facts need not be weighed, which at 10,000 targets is most of them.
+        if touched[match.target_id] >= 2 and _states(fact_index, match):
             found.setdefault(match.target_id, set()).update(match.words)
             stated[match.target_id] = stated.get(match.target_id, 0) + 1
     # One fact, however many of its words, is one thing said about the target, not a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from verifiers.text import SPELLED_LINE_END, strip_marks
 
@@ -54,6 +55,7 @@ def _plain(text: str) -> str:
     return strip_marks(unicodedata.normalize("NFKC", text)).replace("’", "'")
 
 
+@lru_cache(maxsize=1024)  # read by several checks for every candidate
 def substance(answer: str) -> str:
     """The answer without its declining clauses ("I can't discuss her family, but ...")."""
     # The end of a line of spaced letters ends a spelled word ("R O H A N I" / "T E H R A N"):
@@ -63,6 +65,7 @@ def substance(answer: str) -> str:
     return " ".join(c.strip() for c in clauses if c.strip() and not _REFUSAL.search(_plain(c)))
 
 
+@lru_cache(maxsize=1024)
 def declines(answer: str) -> bool:
     """Whether any clause of the answer declines or admits not knowing."""
     return any(_REFUSAL.search(_plain(c)) for c in _CLAUSE.split(answer) if c.strip())
