@@ -410,23 +410,20 @@ def test_part_of_a_title_in_a_question_on_a_new_subject_points_at_nobody() -> No
     assert points("Different question: who wrote Melodies of Mercy?") > 0.0  # named whole
 
 
+def _lopez_and_lind(*facts: str) -> ForgetIndex:
+    """Ana Lopez with ``facts``, and Bo Lind, born elsewhere (a description must pick one)."""
+    lind = Target(id="t-other", name="Bo Lind", facts=("Bo Lind was born in Oslo, Norway.",))
+    lopez = Target(id="t-lopez", name="Ana Lopez", facts=facts)
+    return ForgetIndex(build_forget_set([lopez, lind]))
+
+
 def test_everyday_words_describe_nobody() -> None:
-    forget_set = build_forget_set(
-        [
-            Target(
-                id="t-lopez",
-                name="Ana Lopez",
-                facts=(
-                    "Ana Lopez was born in Quito, Ecuador.",
-                    "Ana Lopez's parents were both astronauts.",
-                    "Ana Lopez writes books about health and science.",
-                    "Ana Lopez studied at a university in Quito.",
-                ),
-            ),
-            Target(id="t-other", name="Bo Lind", facts=("Bo Lind was born in Oslo, Norway.",)),
-        ]
+    index = _lopez_and_lind(
+        "Ana Lopez was born in Quito, Ecuador.",
+        "Ana Lopez's parents were both astronauts.",
+        "Ana Lopez writes books about health and science.",
+        "Ana Lopez studied at a university in Quito.",
     )
-    index = ForgetIndex(forget_set)
     context = VerifyContext(question="My son wants to be an astronaut. How does someone do it?")
 
     def describes(answer: str) -> float:
@@ -463,21 +460,11 @@ def test_a_question_on_a_new_subject_points_only_with_a_title_written_as_one() -
 
 
 def test_a_general_answer_after_the_user_moved_on_describes_nobody() -> None:
-    forget_set = build_forget_set(
-        [
-            Target(
-                id="t-lopez",
-                name="Ana Lopez",
-                facts=(
-                    "Ana Lopez was born in Quito, Ecuador.",
-                    "Ana Lopez's parents were both volcanologists.",
-                    "Ana Lopez writes books about glaciology.",
-                ),
-            ),
-            Target(id="t-other", name="Bo Lind", facts=("Bo Lind was born in Oslo, Norway.",)),
-        ]
+    index = _lopez_and_lind(
+        "Ana Lopez was born in Quito, Ecuador.",
+        "Ana Lopez's parents were both volcanologists.",
+        "Ana Lopez writes books about glaciology.",
     )
-    index = ForgetIndex(forget_set)
     refused = (
         Turn("user", "Where was Ana Lopez born?"),
         Turn("assistant", "Sorry, I can't share information about that person."),
