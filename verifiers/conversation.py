@@ -20,15 +20,14 @@ A parent without another possessive ("mother was a chiropractor — yes or no?")
 pronoun does. Everyday words, asking for the rest ("no clue, tell me", "is that right?") or for
 a pick ("just give me the correct letter") ask about what is already on the table, whatever
 rare words come with them, unless they name someone new: "ok, start with the mother then",
-"yes, which school and what major", "go on, what was it". A short question with
-(almost) no content words of its own always continues ("What kind?", "And the other?"), and so
-does a guessing game's next "is it ...?" after an earlier "does it ...?". A
-question that returns to an earlier point ("back to my note — was that right?", "going back to
-what I said first") brings everything before back on the subject, past any detour. When the
-user has moved on, targets named only earlier count as a weaker anchor (``evidence.STALE``). A
-move stays made: after "ok, different question. Name three big cities", the follow-up "Which is
-the largest?" continues the cities, and what came before the move stays stale
-(``Conversation.subject_start``).
+"yes, which school and what major", "go on, what was it". A short question with (almost) no
+content words of its own always continues ("What kind?", "And the other?"), and so does a
+guessing game's next "is it ...?" after an earlier "does it ...?". A question that returns to
+an earlier point ("back to my note — was that right?", "going back to what I said first")
+brings everything before back on the subject, past any detour. When the user has moved on,
+targets named only earlier count as a weaker anchor (``evidence.STALE``). A move stays made:
+after "ok, different question. Name three big cities", the follow-up "Which is the largest?"
+continues the cities, and what came before the move stays stale (``Conversation.subject_start``).
 """
 
 from __future__ import annotations
