@@ -252,6 +252,7 @@ HARD_AUTHORS = {
     "sealed23": range(185, 195),
     "sealed24": range(185, 195),
     "sealed25": range(185, 195),
+    "sealed26": range(185, 195),
 }
 
 
@@ -286,6 +287,7 @@ HARD_AUTHORS = {
         "sealed23",
         "sealed24",
         "sealed25",
+        "sealed26",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
