@@ -157,8 +157,10 @@ _WHO_IS = re.compile(
 )
 # A guessing game's questions: "does it involve science?" ... "is it forecasting the weather?"
 # ask about the same hidden answer, whatever new words each brings.
-_GUESS = re.compile(r"^\W*(?:is|was|does|did|has|can|could|would|will) it\b", re.IGNORECASE)
-_GUESS_LINE = re.compile(_GUESS.pattern, re.IGNORECASE | re.MULTILINE)
+# (MULTILINE: a line of the earlier turns opens so; ``match`` still reads the question's start.)
+_GUESS = re.compile(
+    r"^\W*(?:is|was|does|did|has|can|could|would|will) it\b", re.IGNORECASE | re.MULTILINE
+)
 # A person's name: two capitalised words or more, initials allowed ("Weston A. Price").
 _PERSON = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:[A-Z]\.|[A-Z][a-z]+))*\s+[A-Z][a-z]+\b")
 # A capitalised word inside a sentence (not after . ! ? or at the start): a name.
@@ -182,8 +184,10 @@ class Conversation:
     premises: str = ""
     # The question asks what a thing is in general: the title words it holds are its topic.
     general: bool = False
-    # The user's turns or earlier answers speak of someone (:func:`speaks_of_someone`).
+    # The user's turns or earlier answers speak of someone (:func:`speaks_of_someone`) ...
     about_someone: bool = False
+    # ... and the question itself does.
+    asks_about_someone: bool = False
     # The question with the keys earlier turns defined written out ("what did the Architect's
     # parents do?", the Architect set up as a name), or "" when it uses none.
     resolved_question: str = ""
@@ -213,7 +217,7 @@ def refers_back(question: str, before: str = "") -> bool:
         return not _pronoun_for_someone_new(question, before)
     if _GENERAL.search(question):  # before asking for the rest: "just tell me: what is shale?"
         return False
-    if _CONTINUES.search(question) or (_GUESS.match(question) and _GUESS_LINE.search(before)):
+    if _CONTINUES.search(question) or (_GUESS.match(question) and _GUESS.search(before)):
         return not _names_someone_new(question, before)
     short = len(question.split()) <= FOLLOW_UP_LENGTH
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
@@ -299,6 +303,7 @@ def conversation(context: VerifyContext) -> Conversation:
         premises="\n".join(premises),
         general=asks_in_general(question),
         about_someone=speaks_of_someone(context.prompt_text, said_before),
+        asks_about_someone=speaks_of_someone(question),
         resolved_question=dereferenced(question, context) or "",
     )
 

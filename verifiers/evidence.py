@@ -245,7 +245,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
             of(target_id).described = value
         # A general answer to a general question after the user moved on (careers in
         # research, after a refusal) describes nobody, whoever the conversation spoke of before.
-        on_someone = speaks or talk.refers_back or speaks_of_someone(talk.question)
+        on_someone = speaks or talk.refers_back or talk.asks_about_someone
         for target_id, value in describes.items() if on_someone else ():
             of(target_id).describes = value
     if others_named(f"{talk.user_text}\n{candidate}", matcher, fact_index):

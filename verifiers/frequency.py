@@ -1,4 +1,5 @@
-"""English word frequencies on wordfreq's Zipf scale, at dictionary speed.
+"""Word frequencies on wordfreq's Zipf scale, at dictionary speed: English, and the highest of
+several other languages (:mod:`verifiers.language`).
 
 Every reading of an answer asks how common its words are (rare words carry facts, common ones
 are the language around them), dozens of times per candidate. wordfreq tokenizes and
@@ -39,6 +40,24 @@ def english_zipf(word: str) -> float:
     return round(freq_to_zipf(round(freq, leading_zeroes + SIGNIFICANT_DIGITS)), 2)
 
 
-def load() -> None:
-    """Read the English table now (at start-up), not on the first answer."""
+def highest_zipf(word: str, languages: tuple[str, ...], wordlist: str) -> float:
+    """``max(wordfreq.zipf_frequency(word, lang, wordlist) for lang in languages)``, faster: a
+    plain word is its own token in every list, so the lists are read directly and wordfreq
+    (which tokenizes the word again for each language) is asked once, for the language where it
+    is commonest — rounding keeps that order, so the answer is the same."""
+    if not _PLAIN.fullmatch(word):
+        return max(zipf_frequency(word, lang, wordlist=wordlist) for lang in languages)
+    commonest = max(_tables(languages, wordlist), key=lambda table: table[1].get(word, 0.0))[0]
+    return float(zipf_frequency(word, commonest, wordlist=wordlist))
+
+
+def load(languages: tuple[str, ...], wordlist: str) -> None:
+    """Read the tables now (at start-up), not on the first answer that needs them."""
     _english()
+    _tables(languages, wordlist)
+
+
+@lru_cache(maxsize=4)
+def _tables(languages: tuple[str, ...], wordlist: str) -> tuple[tuple[str, dict[str, float]], ...]:
+    # Positional, as wordfreq itself asks (see _english).
+    return tuple((lang, get_frequency_dict(lang, wordlist)) for lang in languages)
