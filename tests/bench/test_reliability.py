@@ -15,6 +15,7 @@ import pytest
 from bench.load.mixed import Kind, chat_body, run_mixed
 from bench.paths import REPO
 from bench.processes import BIN
+from bench.reliability.checks import connection_refused
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK_JSON = b'{"choices":[{"message":{"content":"hi"}}]}'
@@ -90,6 +91,27 @@ async def test_every_request_gets_exactly_one_outcome() -> None:
     assert result.count("ok") == len(result.latencies()) >= 2
 
 
+async def test_a_connection_reset_while_connecting_counts_as_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def reset(host: str, port: int) -> None:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(asyncio, "open_connection", reset)
+    assert await connection_refused("http://127.0.0.1:9")
+
+
+async def test_a_served_connection_is_not_refused() -> None:
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        assert not await connection_refused(f"http://127.0.0.1:{port}")
+    assert await connection_refused(f"http://127.0.0.1:{port}")
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_quick_reliability_benchmark_end_to_end(tmp_path: Path) -> None:
@@ -103,7 +125,7 @@ def test_quick_reliability_benchmark_end_to_end(tmp_path: Path) -> None:
         text=True,
         timeout=150,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[:2000] + "\n[…]\n" + done.stderr[-2000:]
     assert time.monotonic() - started < 60
     assert "scripted round 2/2:" in done.stderr  # progress lines
     text = output.read_text()
