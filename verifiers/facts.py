@@ -19,7 +19,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from verifiers.forgetset import Target
-from verifiers.frequency import english_zipf
+from verifiers.frequency import english_zipf, highest_zipf
+from verifiers.language import LATIN_LANGUAGES, OTHER_MIN_ZIPF, WORDLIST
 from verifiers.refusal import proper_names
 from verifiers.text import content_stems, content_tokens, fold, stem
 
@@ -175,6 +176,15 @@ class FactIndex:
             for token, postings in self.postings.items()
         }
         self._totals = [sum(self.weight[t] for t in entry.tokens) for entry in self.entries]
+        # Coined words of each target's facts ("Skyloom", "Vantor"), by word: see `coined`.
+        coined_tokens = {
+            token for token in self.postings if all(coined(w) for w in surfaces.get(token, {token}))
+        }
+        owners: dict[str, set[str]] = {}
+        for owner, vocabulary_words in self.vocabulary_of.items():
+            for token in vocabulary_words & coined_tokens:
+                owners.setdefault(token, set()).add(owner)
+        self.coined_by_word = {token: frozenset(ids) for token, ids in owners.items()}
         # Words every text may use ("health", "science", "university"): Zipf >= EVERYDAY_ZIPF.
         self.everyday = frozenset(
             token
@@ -323,6 +333,22 @@ def specificity(token: str) -> float:
     """
     zipf = english_zipf(token)
     return min(1.5, max(0.25, (7.0 - zipf) / 4.0))
+
+
+COINED_MIN_LETTERS = 4
+_PLAIN_WORD = re.compile(r"[a-z]+")
+
+
+def coined(word: str) -> bool:
+    """A word of no language: not in English's list nor among the everyday words of another
+    Latin-script one ("Skyloom", a company; "Fikadu", a parent). Such words of a target's facts
+    name something of its own, as a name does (the rule is in :mod:`verifiers.evidence`)."""
+    return (
+        len(word) >= COINED_MIN_LETTERS
+        and _PLAIN_WORD.fullmatch(word) is not None
+        and english_zipf(word) == 0.0
+        and highest_zipf(word, LATIN_LANGUAGES, WORDLIST) < OTHER_MIN_ZIPF
+    )
 
 
 def tokens_of(text: str) -> set[str]:
