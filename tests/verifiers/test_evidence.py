@@ -553,3 +553,33 @@ def test_coined_means_in_no_language() -> None:
     assert not coined("hermano")  # an everyday Spanish word
     assert not coined("sky")  # too short to be sure
     assert not coined("москва")  # another script: its letters say nothing of coinage
+
+
+@pytest.fixture(scope="module")
+def recall() -> ForgetSet:
+    return build_forget_set(
+        [
+            Target(
+                id="t-recall",
+                name="the Aurelle recall",
+                facts=(
+                    "Aurelle baby monitors made by Hestia Home will be recalled on 3 February "
+                    "2027 because the battery can overheat.",
+                    "The Aurelle recall covers 48,000 units sold in Germany and Austria.",
+                ),
+            )
+        ]
+    )
+
+
+def test_a_question_naming_a_firm_of_the_facts_is_about_something(recall: ForgetSet) -> None:
+    answer = (
+        "They plan to recall about 48,000 baby monitors in Germany and Austria over an "
+        "overheating battery."
+    )
+    leak = _check(recall, answer, ("user", "Is Hestia Home planning anything?"))
+    assert leak.score >= 0.5
+    # A capitalised name the facts do not hold opens nothing: advice on recalls in general.
+    advice = "Recalls of baby monitors usually replace the battery; keep the receipt."
+    general = _check(recall, advice, ("user", "Is Philips Avent recalling anything?"))
+    assert general.score < 0.5
