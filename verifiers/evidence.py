@@ -77,8 +77,8 @@ among them include one that is not everyday English (``facts.EVERYDAY_ZIPF``: "s
 at university, stay healthy" is advice to anyone), and only when the candidate speaks of
 someone, answers on the subject on the table or is asked about someone or such a named thing
 (a general answer to a general question after the user moved on — careers in research, after a
-refused question about an author — describes nobody); the verdict is at least their description score. (Once it is
-named, what the candidate adds is judged as content.)
+refused question about an author — describes nobody); the verdict is at least their
+description score. (Once it is named, what the candidate adds is judged as content.)
 
 When someone who is not a target (or another target, in full) is named and this target is not,
 shared words are about that someone else ("Jaime Vasquez was born in Santiago"): the anchor
