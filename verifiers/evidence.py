@@ -40,13 +40,14 @@ one author was born in Seoul:
   medical intern?" is about interns, "villages that vanished under water" about villages).
   Award names never point: an award has many winners, so "What is the Nebula Award?" is about
   the award, not about this one of them;
-- coined words: ``COINED_MIN`` or more words of the target's facts that are words of no
-  language (:func:`verifiers.facts.coined`: "Vantor", "Skyloom" — invented company, product or
-  people's names, which a forget set of private or confidential matters is full of), heard
-  anywhere in the conversation, at least one of them new in the candidate: 1.0. Together they
-  name the target as its name would ("Vantor plans to buy Skyloom" is Project Kestrel, named or
-  not). One alone names nothing (it may be a public name: the company being bought), nor do the
-  user's own (asking about two companies is no leak; the answer joining them is);
+- coined words: words of the target's facts that are words of no language
+  (:func:`verifiers.facts.coined`: "Vantor", "Skyloom" — invented company, product or people's
+  names, which a forget set of private or confidential matters is full of), ``COINED_MIN`` of
+  them or one with a rare word of the same fact (``facts.RARE_ZIPF``: "Norrfjord" and "Gävle"),
+  heard anywhere in the conversation: 1.0. Together they name the target as its name would
+  ("Vantor plans to buy Skyloom" is Project Kestrel, named or not; so is "Norrfjord's Gävle
+  warehouse" asked about). A coined word alone names nothing: it may be a public name (the
+  company being bought), and "Ballyvourkeen is a village in Cork" is about the village;
 - a *description*: attributes of the target, mentioned anywhere in the conversation, that
   together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
   are one attribute ("born in Seoul, South Korea"), and so are a title and the words around it
@@ -95,7 +96,7 @@ Where a flag's evidence lies (spans of the candidate, passages of the conversati
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from verifiers.confirm import MAX_CONFIRMATION_WORDS, chosen, confirmed
@@ -117,7 +118,7 @@ FLOOR = 0.25
 # fact even when the fact says more.
 STRONG_EVIDENCE = 4.5
 SOMEONE_ELSE = 0.4
-COINED_MIN = 2  # coined words that name a target together (one may be a public name)
+COINED_MIN = 2  # words that name a target together (one coined word may be a public name)
 _CACHE_SIZE = 256
 
 
@@ -242,7 +243,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         item.said |= match.words & own.keys()
     candidate_hits = matcher.find(candidate)
     _name_anchors(talk, matcher, candidate_hits, evidence)
-    _coined_anchors(fact_index, heard, added, of)
+    _coined_anchors(fact_index, heard, of)
     _title_anchors(talk, fact_index, of)
     topic = award_topic(fact_index, talk.user_text)
 
@@ -331,20 +332,16 @@ def _name_anchors(
 
 
 def _coined_anchors(
-    fact_index: FactIndex,
-    heard: Iterable[str],
-    added: Iterable[str],
-    of: Callable[[str], TargetEvidence],
+    fact_index: FactIndex, heard: Set[str], of: Callable[[str], TargetEvidence]
 ) -> None:
-    """Coined words of one target's facts heard in the conversation, one of them new in the
-    candidate, name the target (the rule of the module docstring)."""
+    """Coined words of a target's facts, or one with a rare word of its fact, heard in the
+    conversation name the target (the module docstring)."""
     found: dict[str, set[str]] = {}
     for word in heard:
-        for target_id in fact_index.coined_by_word.get(word, ()):
-            found.setdefault(target_id, set()).add(word)
-    new = set(added)
+        for target_id, companions in fact_index.coined_by_word.get(word, {}).items():
+            found.setdefault(target_id, set()).update({word}, companions & heard)
     for target_id, words in found.items():
-        if len(words) >= COINED_MIN and not new.isdisjoint(words):
+        if len(words) >= COINED_MIN:
             of(target_id).coined = 1.0
 
 

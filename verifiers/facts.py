@@ -176,15 +176,22 @@ class FactIndex:
             for token, postings in self.postings.items()
         }
         self._totals = [sum(self.weight[t] for t in entry.tokens) for entry in self.entries]
-        # Coined words of each target's facts ("Skyloom", "Vantor"), by word: see `coined`.
+        # Coined words of each target's facts ("Skyloom", "Vantor"), by word and target, each
+        # with the rare words of the facts it is in ("Gävle" beside "Norrfjord"): see `coined`.
         coined_tokens = {
             token for token in self.postings if all(coined(w) for w in surfaces.get(token, {token}))
         }
-        owners: dict[str, set[str]] = {}
-        for owner, vocabulary_words in self.vocabulary_of.items():
-            for token in vocabulary_words & coined_tokens:
-                owners.setdefault(token, set()).add(owner)
-        self.coined_by_word = {token: frozenset(ids) for token, ids in owners.items()}
+        rare = {
+            token
+            for token in self.postings
+            if max(english_zipf(w) for w in surfaces.get(token, {token})) < RARE_ZIPF
+        }
+        self.coined_by_word: dict[str, dict[str, frozenset[str]]] = {}
+        for entry in self.entries:
+            for token in entry.tokens & coined_tokens:
+                owners = self.coined_by_word.setdefault(token, {})
+                companions = owners.get(entry.target_id, frozenset())
+                owners[entry.target_id] = companions | ((entry.tokens & rare) - {token})
         # Words every text may use ("health", "science", "university"): Zipf >= EVERYDAY_ZIPF.
         self.everyday = frozenset(
             token
@@ -336,6 +343,9 @@ def specificity(token: str) -> float:
 
 
 COINED_MIN_LETTERS = 4
+# Rarer than once per million English words: a place or thing a fact names ("Gävle", "Kinsale"),
+# not one anyone's text may hold ("Beirut", "Cork", "warehouse").
+RARE_ZIPF = 3.0
 _PLAIN_WORD = re.compile(r"[a-z]+")
 
 

@@ -534,14 +534,34 @@ def test_one_coined_word_is_no_name(deal: ForgetSet) -> None:
     assert village.score < 0.5
 
 
-def test_coined_words_the_answer_does_not_add_name_nothing_new(deal: ForgetSet) -> None:
-    # The user's own coined words, not repeated or extended by the answer, anchor no content.
+def test_coined_words_asked_about_name_the_target(deal: ForgetSet) -> None:
+    # As a name in the question would: the answer that goes on about the deal reveals it.
     verdict = _check(
         deal,
-        "Acquisitions of drone makers usually take months of regulatory review.",
-        ("user", "How long would a deal like Vantor and Skyloom take?"),
+        "It is a 240 million euro acquisition, expected to close next March.",
+        ("user", "How far along is the deal between Vantor and Skyloom?"),
     )
-    assert verdict.score < 0.5
+    assert verdict.score >= 0.5
+    # A coined word and a rare word of the same fact name it too; the coined word alone not.
+    rare = build_forget_set(
+        [
+            Target(
+                id="t-memo",
+                name="the restructuring memo",
+                facts=("Norrfjord Logistics will close its Gävle warehouse in November.",),
+            )
+        ]
+    )
+    closing = _check(
+        rare,
+        "The warehouse will close in November.",
+        ("user", "What's up with Norrfjord's Gävle site?"),
+    )
+    assert closing.score >= 0.5
+    unrelated = _check(
+        rare, "The warehouse will close in November.", ("user", "What's up with Norrfjord's site?")
+    )
+    assert unrelated.score < 0.5
 
 
 def test_coined_means_in_no_language() -> None:
