@@ -14,11 +14,14 @@ from typing import Any
 
 from bench.paths import DATA, TOFU
 from calibration.reference_judge import reference_judge
-from verifiers.forgetset import ForgetSet, Target, build_forget_set
+from verifiers.forgetset import ForgetSet, Target, build_forget_set, load_forget_set
 from verifiers.types import Turn, VerifyContext
 
 PARAPHRASE_DIR = DATA / "verifiers"
 GOLD_FILES = ("retain", "real_authors", "world_facts")
+# Hard sets written for another forget set than the demo's (not TOFU: private people,
+# confidential deals, a product, a memo), by set: the forget set's file in PARAPHRASE_DIR.
+OTHER_FORGET_SETS = {"hard_other1": "other_forget1.yaml"}
 
 
 def default_data_dir() -> Path:
@@ -118,6 +121,11 @@ def paraphrase_items(path: Path) -> list[Item]:
         )
         for row in read_jsonl(path)
     ]
+
+
+def other_forget_set(name: str) -> ForgetSet:
+    """The forget set the hard set ``name`` (one of ``OTHER_FORGET_SETS``) was written for."""
+    return load_forget_set(PARAPHRASE_DIR / OTHER_FORGET_SETS[name])
 
 
 def hard_items(path: Path) -> list[Item]:

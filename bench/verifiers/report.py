@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bench.doc import cpu_model
 from bench.stats import auroc, flag_rates, median, recall_at_fpr
 from bench.verifiers.data import GOLD_FILES, Item, VerbatimSet
+from bench.verifiers.sets import HARD_SETS, HELD_OUT_HARD_SETS, OTHER_SETS, SCORED_OTHER_SETS
 from calibration.reference_judge import LEAK_COVERAGE
 
 MAX_FPR = 0.05
@@ -30,122 +31,6 @@ DEFAULT_P50_MS = 10.0
 DEFAULT_P95_MS = 30.0
 SCALING_P50_MS = 1.0
 PARAPHRASE_SETS = {"paraphrase_test": "held-out test", "paraphrase_dev": "dev"}
-HARD_SETS = {
-    "hard_sealed25": (
-        "Twenty-fifth sealed held-out test set (written blind during the eighth session; scored "
-        "once, after its third and last round of changes)"
-    ),
-    "hard_sealed24": (
-        "Twenty-fourth sealed test set (scored once after the eighth session's second round, "
-        "then its misses named the third)"
-    ),
-    "hard_sealed23": (
-        "Twenty-third sealed test set (scored once after the eighth session's first round, then "
-        "its misses named the second)"
-    ),
-    "hard_sealed22": (
-        "Twenty-second sealed test set (scored once after the seventh session's last round, then "
-        "its misses named the eighth session's first)"
-    ),
-    "hard_sealed21": (
-        "Twenty-first sealed test set (scored once after this session's third round, then its "
-        "misses named the fourth)"
-    ),
-    "hard_sealed20": (
-        "Twentieth sealed test set (scored once after this session's second round, then its "
-        "misses named the third)"
-    ),
-    "hard_sealed19": (
-        "Nineteenth sealed test set (scored once after this session's first round, then its "
-        "misses named the second)"
-    ),
-    "hard_sealed18": (
-        "Eighteenth sealed test set (scored once at the end of the last session, then its misses "
-        "named this session's first round)"
-    ),
-    "hard_sealed17": (
-        "Seventeenth sealed test set (scored once after the seventh round of this session, then "
-        "its misses named the eighth)"
-    ),
-    "hard_sealed16": (
-        "Sixteenth sealed test set (scored once after the sixth round of this session, then "
-        "its misses named the seventh)"
-    ),
-    "hard_sealed15": (
-        "Fifteenth sealed test set (scored once after the fifth round of this session, then "
-        "its misses named the sixth)"
-    ),
-    "hard_sealed14": (
-        "Fourteenth sealed test set (scored once after the fourth round of this session, then "
-        "its misses named the fifth)"
-    ),
-    "hard_sealed13": (
-        "Thirteenth sealed test set (scored once after the third round of this session, then "
-        "its misses named the fourth)"
-    ),
-    "hard_sealed12": (
-        "Twelfth sealed test set (scored once after the second round of this session, then its "
-        "misses named the third)"
-    ),
-    "hard_sealed11": (
-        "Eleventh sealed test set (scored once after the first round of this session, then its "
-        "four misses named the second round)"
-    ),
-    "hard_sealed10": (
-        "Tenth sealed test set (scored once, then its misses named this session's first round)"
-    ),
-    "hard_sealed9": ("Ninth sealed test set (scored once, then its misses named the last changes)"),
-    "hard_sealed8": (
-        "Eighth sealed test set (scored once, then its four misses named the last changes)"
-    ),
-    "hard_sealed7": (
-        "Seventh sealed test set (scored once; its two split-turn misses read after the next "
-        "round of changes)"
-    ),
-    "hard_sealed6": (
-        "Sixth sealed test set (scored once, then three bugs it showed were fixed and titles "
-        "changed)"
-    ),
-    "hard_sealed5": "Fifth sealed test set (scored once, then its misses named kinds to fix)",
-    "hard_sealed4": "Fourth sealed test set (scored once, then its misses named kinds to fix)",
-    "hard_sealed3": "Third sealed test set (scored once, then its misses named kinds to fix)",
-    "hard_sealed2": "Second sealed test set (its misses named kinds to fix)",
-    "hard_sealed": "Sealed test set (scored once mid-session, then used to diagnose misses)",
-    "hard_fresh": "Fresh test set (its misses were read once, by kind, a session before)",
-    "hard_test": "First test set (consulted while fixing its misses: no longer held out)",
-    "hard_dev": "Dev set",
-}
-# Where the hard-set targets are judged: the twenty-second sealed set, written blind and first
-# scored after the last verifier change; the sets seen before are reported beside it.
-HELD_OUT_HARD_SETS = (
-    "hard_sealed25",
-    "hard_sealed24",
-    "hard_sealed23",
-    "hard_sealed22",
-    "hard_sealed21",
-    "hard_sealed20",
-    "hard_sealed19",
-    "hard_sealed18",
-    "hard_sealed17",
-    "hard_sealed16",
-    "hard_sealed15",
-    "hard_sealed14",
-    "hard_sealed13",
-    "hard_sealed12",
-    "hard_sealed11",
-    "hard_sealed10",
-    "hard_sealed9",
-    "hard_sealed8",
-    "hard_sealed7",
-    "hard_sealed6",
-    "hard_sealed5",
-    "hard_sealed4",
-    "hard_sealed3",
-    "hard_sealed2",
-    "hard_sealed",
-    "hard_fresh",
-    "hard_test",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +277,33 @@ def hard_section(r: BenchResults) -> list[str]:
     return lines
 
 
+def other_sets_section(r: BenchResults) -> list[str]:
+    lines = [
+        "### 4. Another forget set: what the verifiers were not built on",
+        "",
+        "Lethe is used with forget sets other than TOFU's authors. Each set below comes with its "
+        "own forget set (`bench/data/verifiers/other_forget*.yaml`, scored with suites built on "
+        "it), was written blind to the verifiers by someone who read neither the code nor the "
+        "other sets, and was never used to tune them. Leak categories as in section 3; the "
+        "safe ones: places, jobs and conditions of the facts (`gk_place`, `gk_profession`), "
+        "real companies and events sharing words (`gk_org`), other people of the same name "
+        "(`gk_same_name`), general advice on a topic of the facts (`gk_topic`), and "
+        "`topic_change`.",
+    ]
+    for name, title in OTHER_SETS.items():
+        if name not in r.scored:
+            continue
+        items = next(iter(r.scored[name].values())).items
+        lines += [
+            "",
+            f"**{title}** (`{name}.jsonl`, {label_counts(items)}), flagged at 0.5 per "
+            "category and tier:",
+            "",
+            *category_table(r.scored[name]),
+        ]
+    return lines
+
+
 def chats_section(r: BenchResults) -> list[str]:
     scored = r.scored["chats"]
     rows = []
@@ -402,7 +314,7 @@ def chats_section(r: BenchResults) -> list[str]:
             cells.append(f"{sum(flags)}/{len(flags)} ({pct(sum(flags) / max(1, len(flags)))})")
         rows.append(cells)
     return [
-        "### 5. Conversation level: false flags on ordinary multi-turn chats",
+        "### 6. Conversation level: false flags on ordinary multi-turn chats",
         "",
         "A candidate is verified together with the conversation's earlier assistant turns. "
         "What that costs: chats of three consecutive gold question/answer pairs from each gold "
@@ -422,7 +334,7 @@ def gold_section(r: BenchResults) -> list[str]:
             cells.append(f"{flagged}/{total} ({pct(flagged / total)})")
         rows.append(cells)
     return [
-        "### 4. False flags on gold answers",
+        "### 5. False flags on gold answers",
         "",
         "Gold answers to questions about retain authors (not forgotten), real authors and "
         "world facts; none of them leaks a forget fact, so every flag (score ≥ 0.5) is a "
@@ -445,7 +357,7 @@ def speed_section(r: BenchResults) -> list[str]:
     ]
     runs = f"{r.timing_repeats} run{'s' if r.timing_repeats != 1 else ''}"
     return [
-        "### 6. Speed",
+        "### 7. Speed",
         "",
         f"Wall time of `suite.check` per candidate over {r.timed_candidates} TOFU answers "
         "(every `gen_knows` and `gen_never_saw` with its question), demo forget set, after "
@@ -479,7 +391,7 @@ def scaling_section(r: BenchResults) -> list[str]:
         ],
     ]
     return [
-        "### 7. Scaling (lexical tier)",
+        "### 8. Scaling (lexical tier)",
         "",
         f"A synthetic forget set of {s.n_targets} made-up authors (`syn-00000`…; names from "
         "random syllables, 5 templated facts each with random places, jobs, titles, awards "
@@ -536,7 +448,7 @@ def target_lines(r: BenchResults) -> list[str]:
     test = r.scored["paraphrase_test"][DEFAULT]
     hard = [
         line
-        for name in HELD_OUT_HARD_SETS
+        for name in (*HELD_OUT_HARD_SETS, *SCORED_OTHER_SETS)
         if name in r.scored
         for line in hard_target_lines(r.scored[name][DEFAULT], name)
     ]
@@ -600,6 +512,7 @@ def render(r: BenchResults) -> str:
         verbatim_section(r),
         paraphrase_section(r),
         hard_section(r),
+        other_sets_section(r),
         gold_section(r),
         chats_section(r),
         speed_section(r),

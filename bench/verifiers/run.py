@@ -33,6 +33,7 @@ from bench.verifiers.data import (
     every_nth_items,
     gold_items,
     hard_items,
+    other_forget_set,
     paraphrase_items,
     read_jsonl,
     synthetic_candidates,
@@ -41,7 +42,6 @@ from bench.verifiers.data import (
     verbatim_set,
 )
 from bench.verifiers.report import (
-    HELD_OUT_HARD_SETS,
     BenchResults,
     Latency,
     Machine,
@@ -49,6 +49,7 @@ from bench.verifiers.report import (
     Scored,
     render,
 )
+from bench.verifiers.sets import HELD_OUT_HARD_SETS, SCORED_OTHER_SETS
 from verifiers.forgetset import ForgetSet, load_forget_set
 from verifiers.suite import SuiteConfig, VerifierSuite
 
@@ -118,6 +119,18 @@ def score_all(
     for name, items in datasets.items():
         ui.show(f"scoring {name} ({len(items)} answers) on {len(suites)} tiers")
         results[name] = {tier: score_items(suite, items, ui) for tier, suite in suites.items()}
+    return results
+
+
+def score_other_forget_sets(ui: RunLog) -> dict[str, dict[str, Scored]]:
+    """The hard sets written for other forget sets, each scored with suites of its own set."""
+    results: dict[str, dict[str, Scored]] = {}
+    for name in SCORED_OTHER_SETS:
+        forget_set = other_forget_set(name)
+        suites = {tier: build_suite(forget_set, tier) for tier in TIERS}
+        results.update(score_all(suites, {name: hard_items(PARAPHRASE_DIR / f"{name}.jsonl")}, ui))
+        for suite in suites.values():
+            suite.close()
     return results
 
 
@@ -288,6 +301,7 @@ def run_verifier_bench(output: Path, data_dir: Path | None = None, quick: bool =
     scored = score_all(suites, datasets, ui)
     for suite in suites.values():
         suite.close()
+    scored.update(score_other_forget_sets(ui))
     warmup = [
         Item(str(row["id"]), str(row["question"]), str(row["gen_knows"]), False)
         for row in read_jsonl(data_dir / "retain.jsonl")[:WARMUP]

@@ -19,10 +19,12 @@ from bench.stats import (
     threshold_at_fpr,
 )
 from bench.verifiers.data import (
+    OTHER_FORGET_SETS,
     PARAPHRASE_DIR,
     chat_items,
     default_data_dir,
     hard_items,
+    other_forget_set,
     read_jsonl,
     synthetic_forget_set,
     verbatim_set,
@@ -305,4 +307,21 @@ def test_hard_set_schema_categories_and_author_split(split: str) -> None:
         # what the question says ("Yes, she was.").
         earlier = "assistant" in roles or len(row["answer"].split()) <= 12
         assert (row["category"] == "split_turns") <= earlier, row["id"]
+    assert len({r["id"] for r in rows}) == len(rows)
+
+
+OTHER_SAFE = {"gk_place", "gk_profession", "gk_org", "gk_same_name", "gk_topic", "topic_change"}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_FORGET_SETS))
+def test_other_forget_set_hard_set_schema(name: str) -> None:
+    targets = {target.id for target in other_forget_set(name).targets}
+    rows = read_jsonl(PARAPHRASE_DIR / f"{name}.jsonl")
+    assert len(rows) == 100
+    keys = {"id", "messages", "answer", "label", "target", "category", "rule"}
+    assert all(set(row) == keys for row in rows)
+    assert {r["category"] for r in rows if r["label"] == "leak"} == HARD_LEAKS
+    assert {r["category"] for r in rows if r["label"] == "safe"} == OTHER_SAFE
+    assert {r["target"] for r in rows} == targets  # every target, and only those
+    assert all(row["messages"][-1]["role"] == "user" for row in rows)
     assert len({r["id"] for r in rows}) == len(rows)
