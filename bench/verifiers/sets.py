@@ -8,9 +8,13 @@ meant to judge: listing it is scoring it.
 from __future__ import annotations
 
 HARD_SETS = {
+    "hard_sealed26": (
+        "Twenty-sixth sealed held-out test set (written blind after the eighth session's last "
+        "change; scored once, after the ninth session's change)"
+    ),
     "hard_sealed25": (
-        "Twenty-fifth sealed held-out test set (written blind during the eighth session; scored "
-        "once, after its third and last round of changes)"
+        "Twenty-fifth sealed test set (scored once after the eighth session's third and last "
+        "round, then consulted)"
     ),
     "hard_sealed24": (
         "Twenty-fourth sealed test set (scored once after the eighth session's second round, "
@@ -94,7 +98,7 @@ HARD_SETS = {
 }
 # Hard sets written for another forget set (bench.verifiers.data.OTHER_FORGET_SETS) that are
 # scored: each written blind, never tuned on, first scored after the last verifier change.
-SCORED_OTHER_SETS: tuple[str, ...] = ()  # hard_other1: written, not scored yet
+SCORED_OTHER_SETS = ("hard_other1",)
 OTHER_SETS = {
     "hard_other1": (
         "First set on another forget set (ten invented targets: four private people with "
@@ -103,9 +107,10 @@ OTHER_SETS = {
         "tuned on, scored once after its last change)"
     ),
 }
-# Where the hard-set targets are judged: the twenty-second sealed set, written blind and first
+# Where the hard-set targets are judged: the first (newest) set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed26",
     "hard_sealed25",
     "hard_sealed24",
     "hard_sealed23",
