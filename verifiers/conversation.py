@@ -55,6 +55,10 @@ SUBJECT_ZIPF = 4.5
 _FILLER = frozenset(
     """haha hahaha lol lmao hmm hmmm hm huh ugh argh meh oof welp uh um umm er erm ah oh ooh
     idk alright ok okay yeah yep nope pls plz thx""".split()
+    # What is left of a negative contraction once its "'t" is split off ("didn't" -> "didn"):
+    # rare as words, but no subject.
+    + """ain aren couldn didn doesn hadn hasn haven isn mightn mustn needn shan shouldn wasn
+    weren wouldn""".split()
 )
 # Words about the form of the answer or the task, not its subject ("finish the row, don't
 # repeat the first column", "as a haiku", "give me a clue"): rare in English, but what they ask
@@ -128,6 +132,10 @@ _GENERAL = re.compile(
     r"|(?:something|anything|books?|novels?|reads?|memoirs?) (?:like|similar to))\b",
     re.IGNORECASE,
 )
+# Something else asked for in place of what was on the table ("can you recommend some good
+# leadership books instead?" after a refusal); a pronoun still ties it back ("her mother
+# instead, then?": checked first).
+_INSTEAD = re.compile(r"\binstead\b", re.IGNORECASE)
 # Someone is spoken of: a personal pronoun, "who"/"whose", a person noun, "born" (fr, es, de,
 # it, pt too). A description picks out a person; text about geology, a genre or a university
 # that mentions several things one author's facts also say describes nobody.
@@ -215,7 +223,8 @@ def refers_back(question: str, before: str = "") -> bool:
         # "his book" is the earlier subject's, unless the question names someone new ("who was
         # Weston A. Price then, and what's in his book?").
         return not _pronoun_for_someone_new(question, before)
-    if _GENERAL.search(question):  # before asking for the rest: "just tell me: what is shale?"
+    if _GENERAL.search(question) or _INSTEAD.search(question):
+        # (before asking for the rest: "just tell me: what is shale?")
         return False
     if _CONTINUES.search(question) or (_GUESS.match(question) and _GUESS.search(before)):
         return not _names_someone_new(question, before)

@@ -118,6 +118,7 @@ FLOOR = 0.25
 # fact even when the fact says more.
 STRONG_EVIDENCE = 4.5
 SOMEONE_ELSE = 0.4
+SAID = ("user", "assistant")  # roles whose turns the user has seen
 COINED_MIN = 2  # words that name a target together (one coined word may be a public name)
 _CACHE_SIZE = 256
 
@@ -255,6 +256,8 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     if talk.about_someone or speaks or entity:
         prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
         described, describes = describe(fact_index, prior, everything)
+        if talk.subject_start > 0:  # the user moved on since some turns: theirs is stale
+            described = _stale_descriptions(fact_index, talk, described, off_topic)
         for target_id, value in described.items():
             of(target_id).described = value
         # A general answer to a general question after the user moved on (careers in
@@ -271,6 +274,20 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         for item in evidence.values():
             item.someone_else = item.someone_else or item.named == 0.0
     return Gathered(evidence, talk, candidate_hits)
+
+
+def _stale_descriptions(
+    fact_index: FactIndex,
+    talk: Conversation,
+    described: dict[str, float],
+    off_topic: Callable[[dict[str, float]], dict[str, float]],
+) -> dict[str, float]:
+    """``described`` with what only turns before the user moved on describe times ``STALE``,
+    as names there count (a title asked about, refused, then "the real Star Wars books")."""
+    current = [t.content for i, t in talk.earlier if talk.on_subject(i) and t.role in SAID]
+    words = off_topic(fact_index.resolve(tokens_of("\n".join([*current, talk.question]))))
+    now, _ = describe(fact_index, words, words)
+    return {t: max(now.get(t, 0.0), value * STALE) for t, value in described.items()}
 
 
 def _asks_about_their_entity(fact_index: FactIndex, question: str) -> bool:
