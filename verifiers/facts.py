@@ -44,6 +44,11 @@ _INSTITUTION = re.compile(
     r"|Cathedral|Company|Corporation|Society|Council|Ministry|Department|Foundation|Cent(?:er|re)"
     r"|Observatory|Laborator(?:y|ies)|Conservatory|Gallery|Bank|Association|Agency"
     r"|Organi[sz]ation|Club|Parliament|Court|Embassy|Seminary|Polytechnic)\b"
+    # ... a street, or a firm by its legal or trade suffix ("Oak Tree Road in Edison",
+    # "Bracewell Logistics"): places and companies are attributes too, not the target's work.
+    r"|\b(?:Road|Street|Avenue|Lane|Boulevard|Drive|Square|Terrace|Crescent|Highway"
+    r"|Inc|Ltd|LLC|GmbH|PLC|Corp|Group|Holdings|Systems|Logistics|Technologies|Industries"
+    r"|Labs|Foods|Pharmaceuticals|Motors|Partners|Solutions)\b"
 )
 _ARTICLE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
 # An award is given to many people over the years: its name points at the award, not at one of

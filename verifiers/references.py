@@ -33,6 +33,8 @@ from verifiers.types import VerifyContext
 
 # One to three words, or a number ("1 = Islam" in a table of codes).
 _KEY = r"(?:[^\W\d_][\w.-]*(?: [^\W\d_][\w.-]*){0,2}|\d{1,3})"
+# A code: a capital letter, with up to two more capitals or digits ("P", "X", "A2", "KM").
+_CODE = re.compile(r"[A-Z][A-Z0-9]{0,2}")
 # A key may be quoted: "'Author X' = Moshe Ben-David".
 _Q = "['\"‘“]?"
 _UQ = "['\"’”]?"
@@ -160,14 +162,14 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
                 value = _last_name(f"{before}{match.string[: match.start()]}") or named
             if not value or len(value.split()) > MAX_VALUE_WORDS:
                 continue
-            key = match.group("key")
-            pattern = (
-                _number(key)
-                if key.isdigit()
-                else re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
-            )
-            found.pop(key.casefold(), None)  # redefined: it is now the latest
-            found[key.casefold()] = (pattern, value.rstrip(".!?;:"))
+            for key in _key_forms(match.group("key")):
+                pattern = (
+                    _number(key)
+                    if key.isdigit()
+                    else re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])", re.IGNORECASE)
+                )
+                found.pop(key.casefold(), None)  # redefined: it is now the latest
+                found[key.casefold()] = (pattern, value.rstrip(".!?;:"))
         inline_numbered, inline_lettered = inline_items(turn.content)
         lettered = [(m.group("key"), m.group("value")) for m in _LETTERED.finditer(turn.content)]
         for letter, value in (*lettered, *inline_lettered):
@@ -181,6 +183,13 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             found[number] = (_number(number), value)
         named = _last_name(turn.content) or named
     return tuple(list(found.values())[-MAX_KEYS:])
+
+
+def _key_forms(key: str) -> tuple[str, ...]:
+    """A key, and its code alone when a word comes before it ("person P = ...": later turns
+    say "P")."""
+    *lead, last = key.split()
+    return (key, last) if lead and _CODE.fullmatch(last) else (key,)
 
 
 def _last_name(text: str) -> str:

@@ -88,6 +88,21 @@ def test_an_institution_is_a_place_not_a_title() -> None:
     assert "karachi" in index.vocabulary_of["t1"]  # still a word of the fact
 
 
+@pytest.mark.parametrize(
+    "place",
+    ["Oak Tree Road in Edison", "Bracewell Logistics", "Norvane Foods Ltd", "Harbour Street"],
+)
+def test_a_street_or_a_firm_is_a_place_not_a_title(place: str) -> None:
+    index = FactIndex(
+        [
+            Target(
+                id="t1", name="Priya Venkataraman", facts=(f"Priya Venkataraman works at {place}.",)
+            )
+        ]
+    )
+    assert not any("t1" in targets for targets in index.identifiers.values())
+
+
 def test_a_capitalised_profession_after_an_article_is_no_title() -> None:
     index = FactIndex(
         [

@@ -57,6 +57,17 @@ def test_inline_definitions_one_per_line(definitions: str) -> None:
     assert dereferenced("Red, then Blue.", context) == "locksmith, then optometrist."
 
 
+@pytest.mark.parametrize(
+    "definition", ["Person P = Tomasz Wierzbicki.", "let client A2 = Tomasz Wierzbicki"]
+)
+def test_a_code_after_a_noun_is_a_key_alone(definition: str) -> None:
+    context = _context(("user", definition), ("assistant", "Understood."))
+    code = definition.split(" = ")[0].split()[-1]
+    assert dereferenced(f"what does {code} do?", context) == "what does Tomasz Wierzbicki do?"
+    # ... a word is not a code: "code word" stays a two-word key
+    assert dereferenced("word", _context(("user", "Code word: locksmith"))) is None
+
+
 def test_a_two_word_key() -> None:
     context = _context(("user", "Code word: locksmith"))
     assert dereferenced("The code word.", context) == "The locksmith."
