@@ -68,6 +68,16 @@ _MERGES = (
     ("l", "r"),  # Japanese has one sound for both
     ("v", "b"),  # Korean and Hebrew write both alike; Greek writes b as μπ, v as β
 )
+# Polish letters as they sound, in order: "rz" is "zh" (Russian writes "rzh"), "sz" "sh", "cz"
+# "ch", "w" is "v", and "c" but in "ch" and "cz" is "ts" ("Wierzbicki" -> "viezhbitski"). A
+# name part is indexed both as written and as sounded.
+_POLISH = (
+    ("rz", "rzh"),
+    ("sz", "sh"),
+    ("cz", "ch"),
+    ("w", "v"),
+    ("c(?![hz])", "ts"),
+)
 # Hebrew letters read as a foreign name is written in Hebrew (before transliterating the rest).
 _HEBREW = (
     ("ג'", "j"),
@@ -219,12 +229,22 @@ class SoundHit:
 
 
 def spellings(part: str) -> frozenset[str]:
-    """``part`` (lower case) and the other customary spellings of it as a Korean family name
-    ("park": "pak", "bak", "bag"; others are spelled one way)."""
+    """``part`` (lower case), its sound as Polish spells it ("wierzbicki" is said "vyezh-bits-
+    ki", which Cyrillic writes "Вєжбіцький") and the other customary spellings of it as a Korean
+    family name ("park": "pak", "bak", "bag")."""
     reading = KOREAN_FAMILY_NAMES.get(part)
     if reading is None:
-        return frozenset({part})
+        return frozenset({part, *_west_slavic(part)})
     return frozenset({part, reading, *(k for k, v in KOREAN_FAMILY_NAMES.items() if v == reading)})
+
+
+def _west_slavic(part: str) -> tuple[str, ...]:
+    """``part`` respelled as Polish letters sound (``_POLISH``), with "rz" as Ukrainian ("ж")
+    and as Russian ("рж") writes it; the same word when it has none of them."""
+    said = part
+    for written, sound in _POLISH:
+        said = re.sub(written, sound, said)
+    return (said.replace("rzh", "zh"), said)
 
 
 class SoundIndex:

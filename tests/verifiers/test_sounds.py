@@ -146,3 +146,18 @@ def test_a_two_part_given_name_written_as_one_word_in_katakana() -> None:
     index = SoundIndex([("t-tae", ["park", "tae", "ho"]), ("t-tae", ["tae", "ho", "park"])])
     assert {h.target_id for h in index.find("テホ・パクは建築の本を書く") if h.full} == {"t-tae"}
     assert not [h for h in index.find("テホは建築の本を書く") if h.full]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Томаш Вєжбіцький з Гданська",  # Ukrainian: "rz" is "ж"
+        "Томаш Вержбицкий",  # Russian: "рж"
+        "Τόμας Βιέρζμπιτσκι",  # Greek
+    ],
+)
+def test_a_polish_name_is_read_as_polish_sounds(text: str) -> None:
+    index = SoundIndex([("t-pl", ["tomasz", "wierzbicki"])])
+    assert any(hit.full for hit in index.find(text))
+    # another name with the same first name is not the target
+    assert not any(hit.full for hit in index.find("Томаш Ковальський"))
