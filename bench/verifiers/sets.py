@@ -8,9 +8,13 @@ meant to judge: listing it is scoring it.
 from __future__ import annotations
 
 HARD_SETS = {
+    "hard_sealed27": (
+        "Twenty-seventh sealed held-out test set (written blind during the ninth session; "
+        "scored once, after its second and last round of changes)"
+    ),
     "hard_sealed26": (
-        "Twenty-sixth sealed held-out test set (written blind after the eighth session's last "
-        "change; scored once, after the ninth session's change)"
+        "Twenty-sixth sealed test set (scored once after the ninth session's first round, then "
+        "its misses named the second)"
     ),
     "hard_sealed25": (
         "Twenty-fifth sealed test set (scored once after the eighth session's third and last "
@@ -98,18 +102,24 @@ HARD_SETS = {
 }
 # Hard sets written for another forget set (bench.verifiers.data.OTHER_FORGET_SETS) that are
 # scored: each written blind, never tuned on, first scored after the last verifier change.
-SCORED_OTHER_SETS = ("hard_other1",)
+SCORED_OTHER_SETS = ("hard_other2", "hard_other1")
 OTHER_SETS = {
+    "hard_other2": (
+        "Second set on another forget set (`other_forget2.yaml`: ten invented targets of the "
+        "same kinds, written blind during the ninth session; held out: scored once, after its "
+        "second and last round of changes)"
+    ),
     "hard_other1": (
-        "First set on another forget set (ten invented targets: four private people with "
-        "deletion requests, two confidential corporate matters, an unreleased product, a minor "
-        "public figure, a leaked memo, a charity; written blind in the ninth session, never "
-        "tuned on, scored once after its last change)"
+        "First set on another forget set (`other_forget1.yaml`: ten invented targets, four "
+        "private people with deletion requests, two confidential corporate matters, an "
+        "unreleased product, a minor public figure, a leaked memo, a charity; scored once "
+        "after the ninth session's first round, then its misses named the second)"
     ),
 }
 # Where the hard-set targets are judged: the first (newest) set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed27",
     "hard_sealed26",
     "hard_sealed25",
     "hard_sealed24",

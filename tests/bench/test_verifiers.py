@@ -255,6 +255,7 @@ HARD_AUTHORS = {
     "sealed24": range(185, 195),
     "sealed25": range(185, 195),
     "sealed26": range(185, 195),
+    "sealed27": range(185, 195),
 }
 
 
@@ -290,6 +291,7 @@ HARD_AUTHORS = {
         "sealed24",
         "sealed25",
         "sealed26",
+        "sealed27",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
