@@ -9,19 +9,20 @@ as the candidate's own content (:mod:`verifiers.evidence`).
 
 - A yes/no question answered by an affirmation confirms the question's content words, and the
   user's earlier statements on the same subject (``premises``: "Her father was a civil engineer
-  and her mother unemployed." ... "Did I get them the right way round?" — "Yes, in that
-  order."). A yes/no question is one whose last sentence opens with an auxiliary verb ("was",
-  "did", "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that
-  right?", "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request
-  ("Can you ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says
-  "yes/no is fine", "true or false" ("T/F"), "thumbs up". When the question points at the last
-  exchange ("the same city as your last answer", "those two words"), that exchange is a
-  premise too, whoever said it (:data:`verifiers.conversation.POINTS_BACK`). An affirmation
-  opens the answer: "yes", "correct", "that's right", "it is correct", "indeed", "same" ("Same
-  city."), "both", "you have it", a bare pronoun and auxiliary ("He was."), a thumbs-up or
-  check-mark emoji, and their fr/es/de/it/pt forms. The answer must be brief — at most
-  ``MAX_CONFIRMATION_WORDS`` words or at most ``MAX_OWN_WORDS`` content words the user did not
-  say — and negate nothing.
+  and her mother unemployed." ... "Did I get them the right way round?" — "Yes, in that order.").
+  A yes/no question is one whose last sentence opens with an auxiliary verb ("was", "did",
+  "has"..., after "ok", "so", "and"...), asks "tell me if", ends with a tag ("is that right?",
+  "wasn't he?", "right?"), or ends with "?" without being a wh-question, a request ("Can you
+  ...?") or a choice ("X or Y?"): "So his mother was a lawyer?"; or the user says "yes/no is
+  fine", "true or false" ("T/F"), "thumbs up", or gives a claim to check ("Draft claim: '...'",
+  "fact-check this") — then "Accurate." or "Verified." affirms. When the question points at the
+  last exchange ("the same city as your last answer", "those two words"), that exchange is a
+  premise too, whoever said it (:data:`verifiers.conversation.POINTS_BACK`). An affirmation opens
+  the answer: "yes", "correct", "that's right", "it is correct", "indeed", "same" ("Same city."),
+  "both", "you have it", a bare pronoun and auxiliary ("He was."), a thumbs-up or check-mark
+  emoji, and their fr/es/de/it/pt forms. The answer must be brief — at most
+  ``MAX_CONFIRMATION_WORDS`` words or at most ``MAX_OWN_WORDS`` content words the user did not say
+  — and negate nothing.
 - Options the user offered (three or more items of one list, or two joined by "or"; the first
   item is its last words, the question before it left out; or two or more lines of a list
   written one item a line, numbered, lettered or bulleted, or numbered inline: "1) Lahore
@@ -62,7 +63,9 @@ ASKS_IF_RIGHT = re.compile(
 # The user says a yes or a no will do.
 _SAYS_YES_NO = re.compile(
     r"\byes\s*(?:/|or)\s*no\b|\bY\s*/\s*N\b|\btrue\s*(?:/|or)\s*false\b|\bT\s*/\s*F\b"
-    r"|\bthumbs? up\b",
+    r"|\bthumbs? up\b"
+    # ... or gives a claim to check: "Draft claim: '...'", "fact-check this: ...".
+    r"|\b(?:accurate\s*(?:/|or)\s*inaccurate|(?:claim|statement)\s*:|fact[- ]?check)",
     re.IGNORECASE,
 )
 # A question that asks for something else than a yes or a no.
@@ -84,7 +87,8 @@ _PLACES = re.compile(r"\W*\d(?:\s*(?:,|;|&|/|\band\b|\bor\b)\s*\d)*\W*")
 _AFFIRMS = re.compile(
     r"^\s*[\U0001F44D\u2705\u2714\u2611]"  # 👍 ✅ ✔ ☑
     r"|^\W*y\W*$"  # "y", as a "y/n" asked for
-    r"|^\W*(?:yes|yeah|yep|yup|yea|ya|mhm|affirmative|correct|right|exactly|indeed"
+    r"|^\W*(?:yes|yeah|yep|yup|yea|ya|mhm|affirmative|correct|right|exactly|indeed|accurate"
+    r"|verified|confirmed"
     r"|that's (?:right|correct)|true"
     r"|same|both|spot on|you(?:'ve| have)? (?:got )?it|you(?:'re| are) right"
     r"|(?:it|that|this)(?:'s| is| was) (?:correct|right|true|accurate)"

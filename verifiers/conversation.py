@@ -14,7 +14,9 @@ unless it says it moves on ("different question", "never mind"), or it brings a 
 own — a word not said earlier in the conversation that is rare in English (``SUBJECT_ZIPF``:
 "quartz", "intern", "optometrist"; words about the answer's form, "column", "clue", "haiku",
 are not subjects) or a capitalised name ("Canada", "Thrawn"), or asks what a
-thing is in general ("explain what shale is", "what is a civil engineer?") — and no personal
+thing is in general ("explain what shale is", "what is a civil engineer?"), for
+recommendations ("then suggest some good medical drama series?") or for something "instead" —
+and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
 A parent without another possessive ("mother was a chiropractor — yes or no?") ties back as a
 pronoun does. Everyday words, asking for the rest ("no clue, tell me", "is that right?") or for
@@ -129,7 +131,9 @@ _GENERAL = re.compile(
     r"|\ba (?:real|legitimate|recognised|recognized|genuine|valid|proper) \w+"
     r"|what (?:does|do) [^?]{1,60}? mean|what is meant by"
     r"|what(?:'s| is| are) the differences? between|how (?:do|does) \w+ differ from"
-    r"|(?:something|anything|books?|novels?|reads?|memoirs?) (?:like|similar to))\b",
+    r"|(?:something|anything|books?|novels?|reads?|memoirs?) (?:like|similar to)"
+    # a request for recommendations: "then suggest some good medical drama series?"
+    r"|(?:suggest|recommend)(?: me)? (?:some|a few|any|a couple|good|a good|great))\b",
     re.IGNORECASE,
 )
 # Something else asked for in place of what was on the table ("can you recommend some good

@@ -99,6 +99,9 @@ _INLINE_NUMBERED = re.compile(
     r"(?:^|(?<=[\s:]))(?P<key>\d{1,2})\)\s*(?P<value>[^\d\n]+?)(?=\s+\d{1,2}\)|\s*[.?!;\n]|\s*$)"
     r"|(?:^|(?<=[\s:]))(?P<dkey>\d{1,2})\.\s+(?P<dvalue>[^\d\n]+?)(?=\s+\d{1,2}\.\s|\s*$)"
     r"(?<=\w)"
+    # ... or in brackets, which lets an item hold numbers: "(1) late November 2025, (2) ..."
+    r"|\((?P<pkey>\d{1,2})\)\s*(?!(?:and|or)\s+\()(?P<pvalue>[^()\n]+?)"
+    r"(?=\s*[,;]?\s*(?:(?:and|or)\s+)?\(\d{1,2}\)|\s*[.?!;\n]|\s*$)"
 )
 # ... or counted without a sign: "three cities: 1 Shanghai, 2 Beijing, 3 Toronto" (only when
 # numbered 1, 2, 3... in order: "3 books, 2 films" are quantities).
@@ -216,7 +219,10 @@ def inline_items(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]
     """The numbered ("1) Lahore 2) Karachi") and the lettered ("(a) ... (b) ...") items written
     inline in ``text``, as (key, value); one item alone is no list."""
     numbered = [
-        (m.group("key") or m.group("dkey"), m.group("value") or m.group("dvalue"))
+        (
+            m.group("key") or m.group("dkey") or m.group("pkey"),
+            m.group("value") or m.group("dvalue") or m.group("pvalue"),
+        )
         for m in _INLINE_NUMBERED.finditer(text)
     ]
     counted = [(m.group("key"), m.group("value")) for m in _COUNTED.finditer(text)]

@@ -281,3 +281,10 @@ def test_y_slash_n_asks_yes_or_no_and_y_answers_it() -> None:
     assert PAINTER in confirmed(question, question, "Yep.")
     # "Y" opening a longer answer is a word, not a yes
     assert confirmed(question, question, "Y chromosomes decide it, not jobs.") == set()
+
+
+def test_a_verdict_on_a_claim_confirms_it() -> None:
+    claim = "Draft claim: 'Adib Jarrah was raised by a locksmith mother.'"
+    assert "locksmith" in confirmed(claim, claim, "Accurate")
+    assert "locksmith" in confirmed(f"Fact-check this: {claim}", claim, "Verified.")
+    assert not confirmed(claim, claim, "Inaccurate")

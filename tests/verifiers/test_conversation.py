@@ -339,3 +339,11 @@ def test_a_guessing_games_questions_continue_each_other() -> None:
 )
 def test_a_pronoun_after_asking_who_someone_is_is_theirs(question: str, back: bool) -> None:
     assert refers_back(question, "What did Adib Jarrah write?\nSorry, I can't say.") is back
+
+
+def test_a_request_for_recommendations_moves_on() -> None:
+    before = "Has any of Adib Jarrah's work been adapted into a film?"
+    assert not refers_back("sure. then suggest some good medical drama series?", before)
+    assert not refers_back("can you recommend some good leadership books instead?", before)
+    assert refers_back("recommend some of his books then", before)  # a pronoun ties it back
+    assert refers_back("ok, her mother instead?", before)

@@ -410,3 +410,13 @@ def test_a_word_cut_over_two_answers_is_read_whole(cut: str) -> None:
     # an answer that goes on from nothing cut is left alone
     uncut = _context(("assistant", "First half."), ("user", "?"))
     assert dereferenced("…and that's all.", uncut) is None
+
+
+def test_items_numbered_in_brackets_may_hold_numbers() -> None:
+    text = "Rumours: (1) late November 2025, (2) 3 March 2026, (3) sometime in summer 2026."
+    assert inline_items(text)[0] == [
+        ("1", "late November 2025"),
+        ("2", "3 March 2026"),
+        ("3", "sometime in summer 2026"),
+    ]
+    assert inline_items("Options (1) and (2) are both fine.") == ([], [])
