@@ -6,7 +6,8 @@ its own script, so no spelling of it matches. Each word in a non-Latin script is
 Vowels, ``h``, ``w`` and ``y`` are dropped (they are what Cyrillic "Бехруз" -> "Bekhruz",
 Japanese "befuruzu" and Arabic "bhrwz" disagree on), digraphs and close sounds are merged
 (``kh``/``ch`` -> ``h``, ``zh``/``z`` -> ``s``, ``f`` -> ``h``, ``l`` -> ``r`` as Japanese
-writes it, ``x``/``sh`` -> ``s``, ``v`` -> ``b`` as Korean, Hebrew and Greek write it),
+writes it, ``x``/``sh`` -> ``s``, ``v`` -> ``b`` as Korean, Hebrew and Greek write it, ``mb``
+-> ``b`` as Greek writes it),
 doubled letters collapse. "Behrouz Rohani" and all five spellings above become ``brs rn``.
 
 Hebrew writes few vowels, and one letter, vav, is either a vowel ("o", "u") or "v": each run of
@@ -58,7 +59,8 @@ _MERGES = (
     ("th", "t"),
     ("ph", "f"),
     ("gh", "g"),
-    ("mp", "b"),  # Greek writes b as μπ
+    ("mp", "b"),  # Greek writes b as μπ ...
+    ("mb", "b"),  # ... and mb as μπ too ("Brambilla", "Μπραμπίλα")
     ("x", "s"),
     ("q", "k"),
     ("c", "k"),

@@ -161,3 +161,9 @@ def test_a_polish_name_is_read_as_polish_sounds(text: str) -> None:
     assert any(hit.full for hit in index.find(text))
     # another name with the same first name is not the target
     assert not any(hit.full for hit in index.find("Томаш Ковальський"))
+
+
+def test_greek_writes_mb_as_mp() -> None:
+    index = SoundIndex([("t-it", ["luca", "brambilla"])])
+    assert any(hit.full for hit in index.find("Ο σεφ Λούκα Μπραμπίλα νοσηλεύτηκε"))
+    assert any(hit.full for hit in index.find("Лука Брамбилла"))
