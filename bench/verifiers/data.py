@@ -21,7 +21,11 @@ PARAPHRASE_DIR = DATA / "verifiers"
 GOLD_FILES = ("retain", "real_authors", "world_facts")
 # Hard sets written for another forget set than the demo's (not TOFU: private people,
 # confidential deals, a product, a memo), by set: the forget set's file in PARAPHRASE_DIR.
-OTHER_FORGET_SETS = {"hard_other1": "other_forget1.yaml", "hard_other2": "other_forget2.yaml"}
+OTHER_FORGET_SETS = {
+    "hard_other1": "other_forget1.yaml",
+    "hard_other2": "other_forget2.yaml",
+    "hard_other3": "other_forget3.yaml",
+}
 
 
 def default_data_dir() -> Path:

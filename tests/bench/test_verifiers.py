@@ -256,6 +256,7 @@ HARD_AUTHORS = {
     "sealed25": range(185, 195),
     "sealed26": range(185, 195),
     "sealed27": range(185, 195),
+    "sealed28": range(185, 195),
 }
 
 
@@ -292,6 +293,7 @@ HARD_AUTHORS = {
         "sealed25",
         "sealed26",
         "sealed27",
+        "sealed28",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
