@@ -65,7 +65,8 @@ _ROT13_WORD = re.compile(r"[a-z]{2,}")
 VERTICAL_MIN_LINES = 4
 VERTICAL_SHARE = 0.6
 # A word written backwards: not an English word (Zipf below RARE, i.e. under about once in 30
-# million words), while its reverse is a common one (Zipf COMMON or more, once per million).
+# million words), while its reverse is a common one (Zipf COMMON or more, once per million) or
+# a long one that is a word at all ("naicirtetsbo").
 _REVERSIBLE = re.compile(r"[^\W\d_]{4,}")
 # A decoded word of JOINED_MIN_LENGTH letters or more, of one case, that is no word: maybe
 # words run together (one letter per line with no blank line between words).
@@ -223,7 +224,7 @@ def _english_share(text: str) -> float:
     words = _ROT13_WORD.findall(text.lower())
     if len(words) < ROT13_MIN_WORDS:
         return 0.0
-    return sum(english_zipf(w) >= COMMON_ZIPF for w in words) / len(words)
+    return sum(_reads_as_english(w) for w in words) / len(words)
 
 
 def unsyllable(text: str) -> str:
@@ -271,7 +272,15 @@ def _backwards(word: str) -> bool:
     lower = word.casefold()
     if english_zipf(lower) >= RARE_ZIPF:
         return False
-    return english_zipf(lower[::-1]) >= COMMON_ZIPF
+    return _reads_as_english(lower[::-1])
+
+
+def _reads_as_english(word: str) -> bool:
+    """A common English word, or a long one that is a word at all: professions are rare words
+    ("obstetrician" is Zipf 2.7), and a long reading that is any word is no accident (the rule
+    of a lone ROT13 word)."""
+    zipf = english_zipf(word)
+    return zipf >= COMMON_ZIPF or (len(word) >= ROT13_LONE_LENGTH and zipf >= ROT13_LONE_ZIPF)
 
 
 def unreverse(text: str) -> str:

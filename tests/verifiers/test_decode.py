@@ -270,3 +270,20 @@ def test_spaced_words_are_read_by_fold_itself() -> None:
     spaced = "T H E   B R E A T H   B E T W E E N   W A V E S"
     assert fold(spaced) == " the breath between waves "
     assert unspaced(spaced) == "THE BREATH BETWEEN WAVES"
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("naicirtetsbo", "obstetrician"),  # a profession is a rare word: Zipf 2.7
+        ("tsigoloroetem a saw ehS", "She was a meteorologist"),  # "saw" is a word both ways
+    ],
+)
+def test_long_rare_words_read_backwards(text: str, reading: str) -> None:
+    assert reading in readings(text)
+
+
+def test_a_short_rare_word_backwards_is_left_alone() -> None:
+    # "tsar" backwards is "rast": no word; "gnus" backwards "sung" is common, but "gnus" is a
+    # word itself. Short readings must be common words.
+    assert readings("We saw gnus and a tsar.") == ()
