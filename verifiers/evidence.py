@@ -47,7 +47,8 @@ one author was born in Seoul:
   heard anywhere in the conversation: 1.0. Together they name the target as its name would
   ("Vantor plans to buy Skyloom" is Project Kestrel, named or not; so is "Norrfjord's Gävle
   warehouse" asked about). A coined word alone names nothing: it may be a public name (the
-  company being bought), and "Ballyvourkeen is a village in Cork" is about the village;
+  company being bought); and a word the facts name as a place ("Grunwaldzka Street") is no
+  coinage (``facts._PLACE_NAMED``: local names are missing from wordfreq too);
 - a *description*: attributes of the target, mentioned anywhere in the conversation, that
   together single it out. Words of one fact within ``LINK_WINDOW`` content words of each other
   are one attribute ("born in Seoul, South Korea"), and so are a title and the words around it

@@ -119,6 +119,7 @@ class FactIndex:
         # The words each stem stands for in the facts: how common a stem is in English is how
         # common its commonest word is ("writ" is rare, "writing" is not).
         surfaces: dict[str, set[str]] = {}
+        places: set[str] = set()  # words that name a place ("Grunwaldzka Street"): no coinage
         for target in targets:
             names = frozenset(content_tokens(" ".join(target.names())))
             self.name_tokens[target.id] = names
@@ -129,6 +130,7 @@ class FactIndex:
                 words = fold(text).split()
                 for word in words:
                     surfaces.setdefault(stem(word), set()).add(word)
+                places.update(stem(m.group(1)) for m in _PLACE_NAMED.finditer(" ".join(words)))
                 ordered = content_stems(words)
                 tokens = frozenset(ordered) - names
                 if tokens:
@@ -184,7 +186,9 @@ class FactIndex:
         # Coined words of each target's facts ("Skyloom", "Vantor"), by word and target, each
         # with the rare words of the facts it is in ("Gävle" beside "Norrfjord"): see `coined`.
         coined_tokens = {
-            token for token in self.postings if all(coined(w) for w in surfaces.get(token, {token}))
+            token
+            for token in self.postings
+            if token not in places and all(coined(w) for w in surfaces.get(token, {token}))
         }
         rare = {
             token
@@ -348,6 +352,13 @@ def specificity(token: str) -> float:
 
 
 COINED_MIN_LETTERS = 4
+# A word before a place noun names a place ("Grunwaldzka Street", "the Wrzeszcz district",
+# "Ballyvourkeen, a village"): local names missing from wordfreq, which anyone may ask about.
+_PLACE_NAMED = re.compile(
+    r"\b([a-z]+) (?:(?:a|an|the) )?(?:small |little )?(?:street|road|avenue|lane|boulevard"
+    r"|district|square|park|village|town|city|county|province|region|neighbou?rhood|suburb"
+    r"|valley|river|lake|mountain|island|quarter|borough|municipality)\b"
+)
 # Rarer than once per million English words: a place or thing a fact names ("Gävle", "Kinsale"),
 # not one anyone's text may hold ("Beirut", "Cork", "warehouse").
 RARE_ZIPF = 3.0

@@ -603,3 +603,25 @@ def test_a_question_naming_a_firm_of_the_facts_is_about_something(recall: Forget
     advice = "Recalls of baby monitors usually replace the battery; keep the receipt."
     general = _check(recall, advice, ("user", "Is Philips Avent recalling anything?"))
     assert general.score < 0.5
+
+
+def test_local_place_names_are_no_coinage() -> None:
+    # Missing from wordfreq, but named as places: anyone may ask about them.
+    home = build_forget_set(
+        [
+            Target(
+                id="t-tomek",
+                name="Tomasz Wierzbicki",
+                facts=(
+                    "Tomasz Wierzbicki lives on Grunwaldzka Street in Gdańsk's Wrzeszcz district.",
+                    "Tomasz Wierzbicki studied at the Gdańsk University of Technology.",
+                ),
+            )
+        ]
+    )
+    answer = (
+        "Wrzeszcz is a lively Gdańsk district where people live near the University of "
+        "Technology; Grunwaldzka is its main avenue."
+    )
+    verdict = _check(home, answer, ("user", "what's Wrzeszcz like? staying near Grunwaldzka"))
+    assert verdict.score < 0.5
