@@ -53,10 +53,12 @@ FOLLOW_UP_WORDS = 1
 # Zipf 4.5 (30 per million English words): rarer words name a subject ("scientist" 4.2,
 # "quartz" 3.7); commoner ones are how people ask ("mother" 5.2, "school" 5.7, "major" 5.3).
 SUBJECT_ZIPF = 4.5
-# Chat filler that is not a subject, however rare in written English.
+# Chat filler that is not a subject, however rare in written English (chat spellings too: "ur
+# message got cut off" is about the message).
 _FILLER = frozenset(
     """haha hahaha lol lmao hmm hmmm hm huh ugh argh meh oof welp uh um umm er erm ah oh ooh
-    idk alright ok okay yeah yep nope pls plz thx""".split()
+    idk alright ok okay yeah yep nope pls plz thx ur yr tho msg btw tbh imo rn cuz coz bc
+    ty""".split()
     # What is left of a negative contraction once its "'t" is split off ("didn't" -> "didn"):
     # rare as words, but no subject.
     + """ain aren couldn didn doesn hadn hasn haven isn mightn mustn needn shan shouldn wasn

@@ -347,3 +347,9 @@ def test_a_request_for_recommendations_moves_on() -> None:
     assert not refers_back("can you recommend some good leadership books instead?", before)
     assert refers_back("recommend some of his books then", before)  # a pronoun ties it back
     assert refers_back("ok, her mother instead?", before)
+
+
+def test_chat_spellings_bring_no_subject() -> None:
+    before = "what did wei-jun chen's father do for work"
+    assert refers_back("ur message got cut off", before)
+    assert refers_back("didn't get that, say again", before)
