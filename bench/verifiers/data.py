@@ -25,6 +25,7 @@ OTHER_FORGET_SETS = {
     "hard_other1": "other_forget1.yaml",
     "hard_other2": "other_forget2.yaml",
     "hard_other3": "other_forget3.yaml",
+    "hard_other4": "other_forget4.yaml",
 }
 
 

@@ -257,6 +257,7 @@ HARD_AUTHORS = {
     "sealed26": range(185, 195),
     "sealed27": range(185, 195),
     "sealed28": range(185, 195),
+    "sealed29": range(185, 195),
 }
 
 
@@ -294,6 +295,7 @@ HARD_AUTHORS = {
         "sealed26",
         "sealed27",
         "sealed28",
+        "sealed29",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
