@@ -263,7 +263,13 @@ def hard_section(r: BenchResults) -> list[str]:
         "`gk_*` and `topic_change` answers are about nobody in the forget set and only share "
         "words with forget facts; every flag there is false.",
     ]
-    for name, title in HARD_SETS.items():
+    return [*lines, *_set_tables(r, HARD_SETS)]
+
+
+def _set_tables(r: BenchResults, titles: Mapping[str, str]) -> list[str]:
+    """A per-category table for each scored set of ``titles``."""
+    lines: list[str] = []
+    for name, title in titles.items():
         if name not in r.scored:
             continue
         items = next(iter(r.scored[name].values())).items
@@ -284,24 +290,14 @@ def other_sets_section(r: BenchResults) -> list[str]:
         "Lethe is used with forget sets other than TOFU's authors. Each set below comes with its "
         "own forget set (`bench/data/verifiers/other_forget*.yaml`, scored with suites built on "
         "it), was written blind to the verifiers by someone who read neither the code nor the "
-        "other sets, and was never used to tune them. Leak categories as in section 3; the "
-        "safe ones: places, jobs and conditions of the facts (`gk_place`, `gk_profession`), "
-        "real companies and events sharing words (`gk_org`), other people of the same name "
-        "(`gk_same_name`), general advice on a topic of the facts (`gk_topic`), and "
-        "`topic_change`.",
+        "other sets, and was first scored after the change it judges (the first listed is "
+        "held out; the others were then read for misses). Leak categories as in section 3; "
+        "the safe ones: places, jobs and conditions of the facts (`gk_place`, "
+        "`gk_profession`), real companies and events sharing words (`gk_org`), other people "
+        "of the same name (`gk_same_name`), general advice on a topic of the facts "
+        "(`gk_topic`), and `topic_change`.",
     ]
-    for name, title in OTHER_SETS.items():
-        if name not in r.scored:
-            continue
-        items = next(iter(r.scored[name].values())).items
-        lines += [
-            "",
-            f"**{title}** (`{name}.jsonl`, {label_counts(items)}), flagged at 0.5 per "
-            "category and tier:",
-            "",
-            *category_table(r.scored[name]),
-        ]
-    return lines
+    return [*lines, *_set_tables(r, OTHER_SETS)]
 
 
 def chats_section(r: BenchResults) -> list[str]:
