@@ -180,17 +180,18 @@ def test_quick_run_writes_every_table(quick_run: tuple[int, str]) -> None:
         "1. Verbatim",
         "2. Paraphrased",
         "3. Hard sets",
-        "4. False flags",
-        "5. Conversation level",
-        "6. Speed",
-        "7. Scaling",
+        "4. Another forget set",
+        "5. False flags",
+        "6. Conversation level",
+        "7. Speed",
+        "8. Scaling",
     )
     for heading in headings:
         assert f"### {heading}" in body
     assert "### Targets" in body
     # per-category tables, one column per tier, for the hard sets and the paraphrase set
     assert "| label | category | n | entity | fact | lexical | semantic | default |" in body
-    for category in ("gk_capital", "description", "split_turns", "topic_change"):
+    for category in ("gk_capital", "description", "split_turns", "topic_change", "gk_org"):
         assert re.search(rf"^\| \w+ \| {category} \| \d+ \|", body, re.M), category
     assert "`python -m bench verifiers --quick" in body
     for tier in TIERS:
