@@ -259,6 +259,7 @@ HARD_AUTHORS = {
     "sealed27": range(185, 195),
     "sealed28": range(185, 195),
     "sealed29": range(185, 195),
+    "sealed30": range(185, 195),
 }
 
 
@@ -297,6 +298,7 @@ HARD_AUTHORS = {
         "sealed27",
         "sealed28",
         "sealed29",
+        "sealed30",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
