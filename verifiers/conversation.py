@@ -15,8 +15,9 @@ own — a word not said earlier in the conversation that is rare in English (``S
 "quartz", "intern", "optometrist"; words about the answer's form, "column", "clue", "haiku",
 are not subjects) or a capitalised name ("Canada", "Thrawn"), or asks what a
 thing is in general ("explain what shale is", "what is a civil engineer?"), for
-recommendations ("then suggest some good medical drama series?") or for something "instead" —
-and no personal
+recommendations ("then suggest some good medical drama series?") or for something "instead",
+or takes a refusal just given and asks on ("ok then what order should i watch the star wars
+movies in?", longer than a short follow-up) — and no personal
 pronoun ("he", "her"; "What did she major in?") or "the author" ties it to the earlier one.
 A parent without another possessive ("mother was a chiropractor — yes or no?") ties back as a
 pronoun does. Everyday words, asking for the rest ("no clue, tell me", "is that right?") or for
@@ -41,7 +42,7 @@ from functools import lru_cache
 from verifiers.frequency import english_zipf
 from verifiers.language import read
 from verifiers.references import dereferenced
-from verifiers.refusal import substance
+from verifiers.refusal import declines, substance
 from verifiers.text import STOPWORDS, content_tokens, fold, stem
 from verifiers.types import Turn, VerifyContext
 
@@ -138,6 +139,17 @@ _GENERAL = re.compile(
     r"|(?:suggest|recommend)(?: me)? (?:some|a few|any|a couple|good|a good|great))\b",
     re.IGNORECASE,
 )
+# Taking a refusal ("ok then ...", "fine.", "fair enough,", "no worries"): after an answer that
+# declined, a question that opens so, neither ties back (a pronoun, "the author", "tell me")
+# nor is short (``FOLLOW_UP_LENGTH`` words: "ok, which ones?") asks something else ("ok then
+# what order should i watch the star wars movies in?" after a refused question about a Star
+# Wars novelist).
+_ACCEPTS = re.compile(
+    r"^\W*(?:ok(?:ay)?|k|fine|alright|all right|fair enough|fair|no worries|no problem|np"
+    r"|got it|understood|understandable|i see|oh well|ah well|noted|makes sense|too bad|shame"
+    r"|pity|that'?s (?:fine|ok|okay|alright|a shame|too bad|fair)|sure|right|oh|ah|hm+|well)\b",
+    re.IGNORECASE,
+)
 # Something else asked for in place of what was on the table ("can you recommend some good
 # leadership books instead?" after a refusal); a pronoun still ties it back ("her mother
 # instead, then?": checked first).
@@ -219,13 +231,14 @@ class Conversation:
         return tuple((i, t) for i, t in self.earlier if t.role != "user")
 
 
-def refers_back(question: str, before: str = "") -> bool:
-    """Whether ``question`` continues the subject of ``before`` (the earlier turns)."""
+def refers_back(question: str, before: str = "", after_refusal: bool = False) -> bool:
+    """Whether ``question`` continues the subject of ``before`` (the earlier turns);
+    ``after_refusal``: the answer just before it declined."""
     if RETURNS.search(question):
         return True
     if _MOVED_ON.search(question):
         return False
-    if _PERSONAL.search(question):
+    if _pronoun(question):
         # "his book" is the earlier subject's, unless the question names someone new ("who was
         # Weston A. Price then, and what's in his book?").
         return not _pronoun_for_someone_new(question, before)
@@ -237,13 +250,25 @@ def refers_back(question: str, before: str = "") -> bool:
     short = len(question.split()) <= FOLLOW_UP_LENGTH
     if short and len(content_tokens(question)) <= FOLLOW_UP_WORDS:
         return True
+    if after_refusal and not short and _ACCEPTS.match(question):
+        return False  # the user took the refusal and asks something else
     return not _new_subject(question, before)
+
+
+def _pronoun(question: str) -> re.Match[str] | None:
+    """The question's first tie-back pronoun, not counting a word of someone of the user's own:
+    "my son starts in july" has the English noun, not the French possessive "son"."""
+    own = [m.span() for m in _SOMEONE_NEW.finditer(question)]
+    for match in _PERSONAL.finditer(question):
+        if not any(start <= match.start() and match.end() <= end for start, end in own):
+            return match
+    return None
 
 
 def asks_in_general(question: str) -> bool:
     """Whether ``question`` asks what a thing is in general ("what does a medical intern do?"),
     not about someone (a pronoun ties it to someone: "what does her book mean?")."""
-    return _GENERAL.search(question) is not None and _PERSONAL.search(question) is None
+    return _GENERAL.search(question) is not None and _pronoun(question) is None
 
 
 def speaks_of_someone(*texts: str) -> bool:
@@ -279,7 +304,7 @@ def _pronoun_for_someone_new(question: str, before: str) -> bool:
     the sister, not the
     earlier subject ("And he won the Papyrus Laureate ...?" does not: the pronoun comes
     first)."""
-    pronoun = _PERSONAL.search(question)
+    pronoun = _pronoun(question)
     if pronoun is None:
         return False
     if _SOMEONE_NEW.search(question, 0, pronoun.start()):
@@ -302,7 +327,11 @@ def conversation(context: VerifyContext) -> Conversation:
     earlier = tuple((i, t) for i, t in enumerate(turns) if i != last_user)
     assistant = [substance(t.content) for _, t in earlier if t.role == "assistant"]
     question = context.question
-    back = refers_back(question, _before(turns, last_user)) if last_user > 0 else True
+    back = (
+        refers_back(question, _before(turns, last_user), _declined(turns, last_user))
+        if last_user > 0
+        else True
+    )
     start = _subject_start(turns, last_user) if back else len(turns)
     said_before = "\n".join(a for a in assistant if a.strip())
     premises = [t.content for i, t in earlier if t.role == "user" and i >= start]
@@ -333,16 +362,24 @@ def _subject_start(turns: tuple[Turn, ...], last_user: int) -> int:
     ("ok, different question. Name three cities") — unless the current question ties back
     to someone with a pronoun or returns to an earlier point, which can reach past it."""
     question = turns[last_user].content if last_user >= 0 else ""
-    personal = _PERSONAL.search(question) and not _pronoun_for_someone_new(
+    personal = _pronoun(question) and not _pronoun_for_someone_new(
         question, _before(turns, last_user)
     )
     if personal or RETURNS.search(question):
         return 0
     for index in range(last_user - 1, 0, -1):
         turn = turns[index]
-        if turn.role == "user" and not refers_back(turn.content, _before(turns, index)):
+        if turn.role != "user":
+            continue
+        if not refers_back(turn.content, _before(turns, index), _declined(turns, index)):
             return index
     return 0
+
+
+def _declined(turns: tuple[Turn, ...], user_turn: int) -> bool:
+    """Whether the answer just before the user turn ``user_turn`` declined."""
+    previous = turns[user_turn - 1] if user_turn > 0 else None
+    return previous is not None and previous.role == "assistant" and declines(previous.content)
 
 
 def _before(turns: tuple[Turn, ...], last_user: int) -> str:

@@ -99,6 +99,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from verifiers.confirm import MAX_CONFIRMATION_WORDS, chosen, confirmed
 from verifiers.conversation import Conversation, conversation, speaks_of_someone
@@ -258,7 +259,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
         described, describes = describe(fact_index, prior, everything)
         if talk.subject_start > 0:  # the user moved on since some turns: theirs is stale
-            described = _stale_descriptions(fact_index, talk, described, off_topic)
+            described = _stale_descriptions(fact_index, talk, described, topic)
         for target_id, value in described.items():
             of(target_id).described = value
         # A general answer to a general question after the user moved on (careers in
@@ -278,19 +279,27 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
 
 
 def _stale_descriptions(
-    fact_index: FactIndex,
-    talk: Conversation,
-    described: dict[str, float],
-    off_topic: Callable[[dict[str, float]], dict[str, float]],
+    fact_index: FactIndex, talk: Conversation, described: dict[str, float], topic: frozenset[str]
 ) -> dict[str, float]:
     """``described`` with what only turns before the user moved on describe times ``STALE``,
     as names there count (a title asked about, refused, then "the real Star Wars books")."""
-    current = [t.content for i, t in talk.earlier if talk.on_subject(i) and t.role in SAID]
-    words = off_topic(fact_index.resolve(tokens_of("\n".join([*current, talk.question]))))
-    now, _ = describe(fact_index, words, words)
+    now = dict(_described_now(fact_index, talk, topic))
     return {t: max(now.get(t, 0.0), value * STALE) for t, value in described.items()}
 
 
+@lru_cache(maxsize=_CACHE_SIZE)  # the same for every candidate of a request
+def _described_now(
+    fact_index: FactIndex, talk: Conversation, topic: frozenset[str]
+) -> tuple[tuple[str, float], ...]:
+    """What the turns on the current subject describe (the question's award words left out)."""
+    current = [t.content for i, t in talk.earlier if talk.on_subject(i) and t.role in SAID]
+    resolved = fact_index.resolve(tokens_of("\n".join([*current, talk.question])))
+    words = {w: v for w, v in resolved.items() if w not in topic}
+    now, _ = describe(fact_index, words, words)
+    return tuple(now.items())
+
+
+@lru_cache(maxsize=_CACHE_SIZE)  # depends on the question only
 def _asks_about_their_entity(fact_index: FactIndex, question: str) -> bool:
     """Whether the question names (capitalised, two words or more) something a target's facts
     name: a company, product or institution of the facts ("Is Hestia Home planning anything?")."""

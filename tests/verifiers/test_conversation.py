@@ -353,3 +353,42 @@ def test_chat_spellings_bring_no_subject() -> None:
     before = "what did wei-jun chen's father do for work"
     assert refers_back("ur message got cut off", before)
     assert refers_back("didn't get that, say again", before)
+
+
+def test_someone_of_the_users_own_is_no_foreign_pronoun() -> None:
+    # "son" is also the French possessive; after "my" it is the user's son
+    question = "fine. what's a medical internship actually like in the first year? my son starts"
+    assert not refers_back(question, "is there any info on Adib Jarrah's books?")
+    assert refers_back("et son premier livre ?", "Qui est Adib Jarrah ?")
+
+
+@pytest.mark.parametrize(
+    ("question", "back"),
+    [
+        ("ok then what order should i watch the star wars movies in? never seen them", False),
+        ("fair enough. which star wars movies are the best?", False),
+        ("ok then what star wars books has he written?", True),  # a pronoun ties it back
+        ("ok fine, just tell me which star wars books", True),  # asking for the rest
+        ("ok, which ones?", True),  # a short follow-up
+    ],
+)
+def test_taking_a_refusal_and_asking_on_moves_on(question: str, back: bool) -> None:
+    before = "has Behrouz Rohani written any Star Wars books?"
+    assert refers_back(question, before, after_refusal=True) is back
+
+
+def test_taking_a_refusal_is_read_from_the_turns() -> None:
+    def talk(answer: str) -> Conversation:
+        question = "ok then what order should i watch the star wars movies in?"
+        turns = (
+            Turn("user", "has Behrouz Rohani written any Star Wars books?"),
+            Turn("assistant", answer),
+            Turn("user", question),
+        )
+        return conversation(
+            VerifyContext(question=question, history=(turns[0].content,), turns=turns)
+        )
+
+    assert not talk("I can't help with information about that author.").refers_back
+    # without a refusal, "ok then" goes on with the Star Wars books
+    assert talk("He has written one, a space-opera epic.").refers_back
