@@ -8,9 +8,13 @@ meant to judge: listing it is scoring it.
 from __future__ import annotations
 
 HARD_SETS = {
+    "hard_sealed30": (
+        "Thirtieth sealed held-out test set (written blind at the end of the ninth session; "
+        "scored once, after the tenth session's first round of changes)"
+    ),
     "hard_sealed29": (
-        "Twenty-ninth sealed held-out test set (written blind during the ninth session; "
-        "scored once, after its fourth and last round of changes)"
+        "Twenty-ninth sealed test set (scored once after the ninth session's fourth and last "
+        "round, then consulted)"
     ),
     "hard_sealed28": (
         "Twenty-eighth sealed test set (scored once after the ninth session's third round, "
@@ -110,12 +114,17 @@ HARD_SETS = {
 }
 # Hard sets written for another forget set (bench.verifiers.data.OTHER_FORGET_SETS) that are
 # scored: each written blind, never tuned on, first scored after the last verifier change.
-SCORED_OTHER_SETS = ("hard_other4", "hard_other3", "hard_other2", "hard_other1")
+SCORED_OTHER_SETS = ("hard_other5", "hard_other4", "hard_other3", "hard_other2", "hard_other1")
 OTHER_SETS = {
+    "hard_other5": (
+        "Fifth set on another forget set (`other_forget5.yaml`: ten invented targets of the "
+        "same kinds, written blind at the end of the ninth session; held out: scored once, "
+        "after the tenth session's first round of changes)"
+    ),
     "hard_other4": (
         "Fourth set on another forget set (`other_forget4.yaml`: ten invented targets of the "
-        "same kinds, written blind during the ninth session; held out: scored once, after its "
-        "fourth and last round of changes)"
+        "same kinds; scored once after the ninth session's fourth and last round, then "
+        "consulted)"
     ),
     "hard_other3": (
         "Third set on another forget set (`other_forget3.yaml`: ten invented targets of the "
@@ -137,6 +146,7 @@ OTHER_SETS = {
 # Where the hard-set targets are judged: the first (newest) set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed30",
     "hard_sealed29",
     "hard_sealed28",
     "hard_sealed27",
