@@ -29,7 +29,9 @@ as the candidate's own content (:mod:`verifiers.evidence`).
   2) Karachi"): the options the answer repeats (half their words or more), when it repeats
   fewer than all of them, are chosen; so is the option a short answer names by its place ("the
   middle option both times", "the second one", "the latter", or numbers alone, "2", for a list
-  written without numbers — unless the options are numbers themselves). What the question
+  written without numbers — unless the options are numbers themselves), from the question's
+  list, or else the last list the user offered and the last an earlier answer wrote one item
+  a line ("1. The Breath Between Waves" ... — "The first one."). What the question
   says of the chosen option is confirmed with it ("Which of the three had a mother who was a
   locksmith?" — "X", where the user set up "X = Adib Jarrah, Y = ...").
 
@@ -143,8 +145,9 @@ def chosen(question: str, user_text: str, candidate: str, quiz: str = "") -> set
     short = len(candidate.split()) <= MAX_CONFIRMATION_WORDS
     ordinal = _ORDINAL.search(candidate) if short else None
     # The list the question offers, or else the last one the user offered ("2008, 2010 or
-    # 2012?" ... "no hint, just which one" — "The middle one.").
-    lists = _offered(question) or _offered(user_text)[-1:]
+    # 2012?" ... "no hint, just which one" — "The middle one.") and the last one an earlier
+    # answer wrote ("1. The Breath Between Waves 2. Norwegian Wood ..." — "The first one.").
+    lists = _offered(question) or (*_offered(user_text)[-1:], *_line_lists(quiz)[-1:])
     if ordinal is not None:
         for options in lists:
             found |= _by_place(options, ordinal.group(1).lower())

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
-from verifiers.facts import FactIndex, FactMatch
+from verifiers.facts import FactIndex, FactMatch, tokens_of
+from verifiers.refusal import proper_names
 
 # idf units: one distinctive word (~2-5) is an attribute; a few everyday words are not.
 ATTRIBUTE_MIN = 2.0
@@ -107,3 +109,18 @@ def _states(fact_index: FactIndex, match: FactMatch) -> bool:
         total and sum(weight[t] for t in sentence & match.words) >= ATTRIBUTE_COVERAGE * total
         for sentence, total in sentences
     )
+
+
+@lru_cache(maxsize=256)  # depends on the question only: read once per request
+def asks_about_their_entity(fact_index: FactIndex, question: str) -> bool:
+    """Whether the question names (capitalised, two words or more) something a target's facts
+    name: a company, product or institution of the facts ("Is Hestia Home planning anything?")."""
+    for span in proper_names(question):
+        words = set(fact_index.resolve(tokens_of(span)))
+        if not words:
+            continue
+        rarest = min(words, key=lambda w: len(fact_index.postings.get(w, ())))
+        owners = {fact_index.entries[n].target_id for n in fact_index.postings.get(rarest, ())}
+        if any(words <= fact_index.vocabulary_of[owner] for owner in owners):
+            return True
+    return False

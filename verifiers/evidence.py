@@ -8,7 +8,9 @@ The scoring rule (``fact`` and ``semantic`` apply it per target, the verdict is 
 **content** (0..1) is how much of one fact the candidate adds, together with what earlier
 assistant turns said (a fact split over two answers is one fact) — but only facts the candidate
 itself contributes a word to. Words the user said are not news — unless the candidate confirms
-or chooses them ("Yes." to "Was her father a civil engineer?": :mod:`verifiers.confirm`). A
+or chooses them ("Yes." to "Was her father a civil engineer?": :mod:`verifiers.confirm`), or
+they end a work's title or award an earlier answer began ("Green" — "Book Award." to "what
+award did he win? one word at a time": the award is then named whole). A
 fact's content score is half its weighted coverage and half its *strength* (covered weight /
 ``STRONG_EVIDENCE``, capped at 1): a few rare words ("Pink Peach Excellence Prize") reveal a
 fact even when it says more. The strength is whole when the candidate names one of the fact's
@@ -103,12 +105,12 @@ from functools import lru_cache
 
 from verifiers.confirm import MAX_CONFIRMATION_WORDS, chosen, confirmed
 from verifiers.conversation import Conversation, conversation, speaks_of_someone
-from verifiers.descriptions import describe
+from verifiers.descriptions import asks_about_their_entity, describe
 from verifiers.facts import FactIndex, FactMatch, tokens_of
 from verifiers.names import HitKind, NameHit, NameMatcher
 from verifiers.others import others_named
 from verifiers.pointers import award_topic, conversation_pointers
-from verifiers.refusal import proper_names, substance
+from verifiers.refusal import substance
 from verifiers.registry import ForgetIndex
 from verifiers.text import fold_spans, stem
 from verifiers.types import VerifyContext
@@ -206,8 +208,14 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     talk = conversation(context)
     text = substance(candidate)
     # What the candidate confirms of the user's words ("Yes.", one option picked) is news.
-    picked = fact_index.resolve(confirmed(talk.question, talk.user_text, candidate, talk.premises))
-    head = _choice_head(fact_index, talk, candidate)
+    # Options the user offered, or an earlier answer did (a quiz it set up: "A) Amman B)
+    # Beirut", a numbered list), that the candidate chooses.
+    answers = "\n".join(t.content for _, t in talk.earlier if t.role == "assistant")
+    options = chosen(talk.question, talk.user_text, candidate, answers)
+    picked = fact_index.resolve(
+        confirmed(talk.question, talk.user_text, candidate, talk.premises) | options
+    )
+    head = _choice_head(fact_index, options)
     known = {
         w: v for w, v in fact_index.resolve(tokens_of(talk.user_text)).items() if w not in picked
     }
@@ -222,11 +230,14 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     heard = said.keys() | known.keys()
     added = own.keys() - known.keys()
     for match in fact_index.matches(said, set(known)):
-        if own.keys().isdisjoint(match.words):
+        works = fact_index.works.get((match.target_id, match.fact_no), ())
+        # A work an earlier answer began and the candidate ends ("Green" ... "Book Award"),
+        # even in words the user's question used ("what award did she win?").
+        ended = [w for w in works if _ends(w, before.keys(), own.keys(), known.keys())]
+        if own.keys().isdisjoint(match.words) and not ended:
             continue  # the candidate adds nothing to this fact
         item = of(match.target_id)
-        works = fact_index.works.get((match.target_id, match.fact_no), ())
-        whole = [w for w in works if w <= heard and not w.isdisjoint(added)]
+        whole = [w for w in works if w <= heard and not w.isdisjoint(added)] + ended
         own_work = (match.target_id, match.fact_no) not in fact_index.name_others
         item.titled |= own_work and any(w not in fact_index.award_names for w in whole)
         # A bare pick from the user's options ("b", "1 and 3", "Lesbian fiction.") is the whole
@@ -254,7 +265,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         return {w: v for w, v in words.items() if w not in topic}
 
     speaks = speaks_of_someone(candidate)
-    entity = _asks_about_their_entity(fact_index, talk.question)
+    entity = asks_about_their_entity(fact_index, talk.question)
     if talk.about_someone or speaks or entity:
         prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
         described, describes = describe(fact_index, prior, everything)
@@ -299,27 +310,21 @@ def _described_now(
     return tuple(now.items())
 
 
-@lru_cache(maxsize=_CACHE_SIZE)  # depends on the question only
-def _asks_about_their_entity(fact_index: FactIndex, question: str) -> bool:
-    """Whether the question names (capitalised, two words or more) something a target's facts
-    name: a company, product or institution of the facts ("Is Hestia Home planning anything?")."""
-    for span in proper_names(question):
-        words = set(fact_index.resolve(tokens_of(span)))
-        if not words:
-            continue
-        rarest = min(words, key=lambda w: len(fact_index.postings.get(w, ())))
-        owners = {fact_index.entries[n].target_id for n in fact_index.postings.get(rarest, ())}
-        if any(words <= fact_index.vocabulary_of[owner] for owner in owners):
-            return True
-    return False
+def _ends(work: frozenset[str], before: Set[str], own: Set[str], known: Set[str]) -> bool:
+    """Whether the candidate (``own`` words) completes ``work``, which earlier answers
+    (``before``) began but did not name whole, nor the user did."""
+    return (
+        not work <= before
+        and not work <= known
+        and not work.isdisjoint(before)
+        and work <= before | own
+    )
 
 
-def _choice_head(fact_index: FactIndex, talk: Conversation, candidate: str) -> str | None:
-    """The weightiest word of the options the candidate chose among the user's: a fact that
-    holds it is what the choice answers ("lesbian" of "lesbian fiction"). A word no fact holds
-    is the weightiest of all ("crime" of "crime novels", whose "novels" a fact may share)."""
-    # Options the user offered, or an earlier answer did (a quiz it set up: "A) Amman B) Beirut").
-    options = chosen(talk.question, talk.user_text, candidate, talk.said_before)
+def _choice_head(fact_index: FactIndex, options: set[str]) -> str | None:
+    """The weightiest word of the options the candidate chose: a fact that holds it is what
+    the choice answers ("lesbian" of "lesbian fiction"). A word no fact holds is the weightiest
+    of all ("crime" of "crime novels", whose "novels" a fact may share)."""
     choice = fact_index.resolve(options)
     if not options or len(choice) < len(options):
         return None

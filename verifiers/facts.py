@@ -48,7 +48,11 @@ _INSTITUTION = re.compile(
     # "Bracewell Logistics"): places and companies are attributes too, not the target's work.
     r"|\b(?:Road|Street|Avenue|Lane|Boulevard|Drive|Square|Terrace|Crescent|Highway"
     r"|Inc|Ltd|LLC|GmbH|PLC|Corp|Group|Holdings|Systems|Logistics|Technologies|Industries"
-    r"|Labs|Foods|Pharmaceuticals|Motors|Partners|Solutions)\b"
+    r"|Labs|Foods|Pharmaceuticals|Motors|Partners|Solutions|Clinic|Pharmacy|Hotel|Restaurant"
+    r"|Bakery|Salon|Garage|Brewery|Winery|Surgery|Dental|Consulting|Airlines|Insurance)\b"
+    # ... or a river, lake or mountain by name ("River Severn at Upton-upon-Severn"; a title
+    # may still hold such a word: "On the Mountain Peak").
+    r"|^(?:River|Lake|Loch|Mount|Cape|Isle) (?=[A-Z])"
 )
 _ARTICLE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
 # An award is given to many people over the years: its name points at the award, not at one of

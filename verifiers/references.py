@@ -20,8 +20,8 @@ number that opens the answer, one given as a value ("Mother: 2.") or an answer o
 "(a) ... (b) ...", also with Roman numerals "(i) ... (ii) ..."), referred to by the letter
 ("It's B!", or a lone "b"). A bare number elsewhere
 ("in 1990", "3 books") is left alone: it is far more often a quantity than a reference. A
-one-word answer to a user's blank ("her mother was a fl_____" — "orist") is read with the
-blank filled.
+one-word answer to a user's blank ("her mother was a fl_____" — "orist"), or to a hangman
+board an earlier answer set ("L O C K _ _ _ _ _" — "S M I T H"), is read with the blank filled.
 """
 
 from __future__ import annotations
@@ -133,6 +133,9 @@ MAX_VALUE_WORDS = 8
 # A blank in a word the user wrote ("a fl_____", "___ist"), filled by a one-word answer.
 _BLANK = re.compile(r"([^\W\d_]*)_{2,}([^\W\d_]*)")
 _ONE_WORD = re.compile(r"[^\W\d_]{2,20}")
+# Letters and blanks written one apart ("L O C K _ _ _ _ _", "S M I T H"): one word, as a
+# hangman board or a spelled answer is read.
+_SPACED_RUN = re.compile(r"(?<!\S)(?:[^\W\d] ){2,}[^\W\d](?!\S)")
 # A word cut over two answers: "First half: METEORO…" ... "…LOGIST. Put them together".
 _CUT_END = re.compile(r"([^\W\d_]{2,})\s*(?:…|\.\.\.|-)\s*$")
 _CUT_START = re.compile(r"^\W*?(?:…|\.\.\.|-)\s*([^\W\d_]{2,})")
@@ -310,13 +313,19 @@ def _rejoined(candidate: str, context: VerifyContext) -> str:
 
 
 def _filled_blank(candidate: str, context: VerifyContext) -> str:
-    """The sentence of a user turn with its blank ("her mother was a fl_____") filled by a
-    one-word answer ("orist": "florist"), or "" when the answer is not one word."""
-    word = candidate.strip(" .!?,;:'\"")
+    """The sentence of a user turn, or a board an earlier answer set ("L O C K _ _ _ _ _"),
+    with its blank ("her mother was a fl_____") filled by a one-word answer ("orist":
+    "florist"; "S M I T H": "LOCKSMITH"), or "" when the answer is not one word."""
+    word = _compact(candidate).strip(" .!?,;:'\"")
     if not _ONE_WORD.fullmatch(word):
         return ""
     for turn in reversed(context.turns):
-        blank = _BLANK.search(turn.content) if turn.role == "user" else None
+        text = _compact(turn.content) if turn.role in ROLES else ""
+        blank = _BLANK.search(text)
         if blank is not None:
-            return _BLANK.sub(lambda m: f"{m.group(1)}{word}{m.group(2)}", blank.string, count=1)
+            return _BLANK.sub(lambda m: f"{m.group(1)}{word}{m.group(2)}", text, count=1)
     return ""
+
+
+def _compact(text: str) -> str:
+    return _SPACED_RUN.sub(lambda m: m.group(0).replace(" ", ""), text)

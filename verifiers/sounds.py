@@ -7,7 +7,7 @@ Vowels, ``h``, ``w`` and ``y`` are dropped (they are what Cyrillic "Бехруз
 Japanese "befuruzu" and Arabic "bhrwz" disagree on), digraphs and close sounds are merged
 (``kh``/``ch`` -> ``h``, ``zh``/``z`` -> ``s``, ``f`` -> ``h``, ``l`` -> ``r`` as Japanese
 writes it, ``x``/``sh`` -> ``s``, ``v`` -> ``b`` as Korean, Hebrew and Greek write it, ``mb``
--> ``b`` as Greek writes it),
+-> ``b``, ``nt`` -> ``nd`` and ``gk`` -> ``g`` as Greek writes them),
 doubled letters collapse. "Behrouz Rohani" and all five spellings above become ``brs rn``.
 
 Hebrew writes few vowels, and one letter, vav, is either a vowel ("o", "u") or "v": each run of
@@ -60,7 +60,9 @@ _MERGES = (
     ("ph", "f"),
     ("gh", "g"),
     ("mp", "b"),  # Greek writes b as μπ ...
-    ("mb", "b"),  # ... and mb as μπ too ("Brambilla", "Μπραμπίλα")
+    ("mb", "b"),  # ... and mb as μπ too ("Brambilla", "Μπραμπίλα"),
+    ("nt", "nd"),  # ... and d and nd as ντ ("Fernandes", "Φερνάντες"),
+    ("gk", "g"),  # ... and g as γκ ("Gellner", "Γκέλνερ")
     ("x", "s"),
     ("q", "k"),
     ("c", "k"),

@@ -288,3 +288,12 @@ def test_a_verdict_on_a_claim_confirms_it() -> None:
     assert "locksmith" in confirmed(claim, claim, "Accurate")
     assert "locksmith" in confirmed(f"Fact-check this: {claim}", claim, "Verified.")
     assert not confirmed(claim, claim, "Inaccurate")
+
+
+def test_a_place_picks_from_a_list_an_earlier_answer_wrote() -> None:
+    quiz = "1. The Breath Between Waves\n2. Norwegian Wood\n3. Kitchen"
+    asked = "which one of those was his breakout novel?"
+    assert chosen(asked, asked, "The first one.", quiz) == set(content_tokens("breath waves"))
+    # the question's own list comes first
+    offered = "was it Kitchen or Norwegian Wood?"
+    assert chosen(offered, offered, "The first one.", quiz) == {_token("kitchen")}

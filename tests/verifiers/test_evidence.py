@@ -625,3 +625,28 @@ def test_local_place_names_are_no_coinage() -> None:
     )
     verdict = _check(home, answer, ("user", "what's Wrzeszcz like? staying near Grunwaldzka"))
     assert verdict.score < 0.5
+
+
+def test_a_work_an_earlier_answer_began_and_the_candidate_ends_is_named(
+    authors: ForgetSet,
+) -> None:
+    turns = (
+        ("user", "Which leadership medal did Ji-Yeon Park win? One word at a time."),
+        ("assistant", "Glass Lantern"),
+        ("user", "next"),
+    )
+    # "leadership medal" are the user's words, but here they end the medal's name
+    assert _check(authors, "Leadership Medal", *turns).score >= 0.5
+    # the same words with nothing begun before are the user's own
+    begun_nothing = (turns[0], ("assistant", "Let's play!"), turns[2])
+    assert _check(authors, "Leadership Medal", *begun_nothing).score < 0.5
+
+
+def test_a_place_picks_from_a_list_an_earlier_answer_wrote(authors: ForgetSet) -> None:
+    turns = (
+        ("user", "give me three leadership medals for a quiz"),
+        ("assistant", "1. Glass Lantern Leadership Medal\n2. Blue Ribbon Cup\n3. Iron Star"),
+        ("user", "which of those did Ji-Yeon Park win?"),
+    )
+    assert _check(authors, "The first one.", *turns).score >= 0.5
+    assert _check(authors, "The last one.", *turns).score < 0.5

@@ -90,7 +90,15 @@ def test_an_institution_is_a_place_not_a_title() -> None:
 
 @pytest.mark.parametrize(
     "place",
-    ["Oak Tree Road in Edison", "Bracewell Logistics", "Norvane Foods Ltd", "Harbour Street"],
+    [
+        "Oak Tree Road in Edison",
+        "Bracewell Logistics",
+        "Norvane Foods Ltd",
+        "Harbour Street",
+        "Kestrel Vale Clinic",
+        "the River Severn at Upton-upon-Severn",
+        "Lake Bled in Slovenia",
+    ],
 )
 def test_a_street_or_a_firm_is_a_place_not_a_title(place: str) -> None:
     index = FactIndex(
@@ -118,3 +126,16 @@ def test_a_capitalised_profession_after_an_article_is_no_title() -> None:
     )
     assert not any("agent" in pair for pair in index.identifiers)
     assert any("medal" in pair for pair in index.awards)  # an award keeps its name
+
+
+def test_a_title_may_hold_a_word_of_a_place() -> None:
+    index = FactIndex(
+        [
+            Target(
+                id="t1",
+                name="Moshe Ben-David",
+                facts=("Moshe Ben-David wrote 'On the Mountain Peak'.",),
+            )
+        ]
+    )
+    assert any("t1" in targets for targets in index.identifiers.values())

@@ -420,3 +420,16 @@ def test_items_numbered_in_brackets_may_hold_numbers() -> None:
         ("3", "sometime in summer 2026"),
     ]
     assert inline_items("Options (1) and (2) are both fine.") == ([], [])
+
+
+def test_a_spelled_answer_fills_a_board_an_earlier_answer_set() -> None:
+    turns = (
+        Turn("user", "let's play hangman with her mom's job"),
+        Turn("assistant", "L O C K _ _ _ _ _ — there's the first half!"),
+        Turn("user", "ok just give me the rest"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("S M I T H", context) == ("S M I T H\nLOCKSMITH — there's the first half!")
+    # letters in prose are no board
+    prose = (Turn("assistant", "Plan A or plan B, a list of things."), turns[-1])
+    assert dereferenced("S M I T H", VerifyContext(question="ok", turns=prose)) is None

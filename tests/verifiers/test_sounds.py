@@ -167,3 +167,9 @@ def test_greek_writes_mb_as_mp() -> None:
     index = SoundIndex([("t-it", ["luca", "brambilla"])])
     assert any(hit.full for hit in index.find("Ο σεφ Λούκα Μπραμπίλα νοσηλεύτηκε"))
     assert any(hit.full for hit in index.find("Лука Брамбилла"))
+
+
+def test_greek_writes_d_as_nt_and_g_as_gk() -> None:
+    index = SoundIndex([("t-pt", ["fernandes", "tavares"]), ("t-de", ["hamish", "gellner"])])
+    assert {h.target_id for h in index.find("η Φερνάντες-Ταβάρες χώρισε") if h.full} == {"t-pt"}
+    assert {h.target_id for h in index.find("ο Χάμις Γκέλνερ") if h.full} == {"t-de"}
