@@ -26,7 +26,8 @@ OTHER_FORGET_SETS = {
     "hard_other2": "other_forget2.yaml",
     "hard_other3": "other_forget3.yaml",
     "hard_other4": "other_forget4.yaml",
-    "hard_other5": "other_forget5.yaml",  # not scored yet (bench.verifiers.sets)
+    "hard_other5": "other_forget5.yaml",
+    "hard_other6": "other_forget6.yaml",
 }
 
 

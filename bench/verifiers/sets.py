@@ -8,9 +8,13 @@ meant to judge: listing it is scoring it.
 from __future__ import annotations
 
 HARD_SETS = {
+    "hard_sealed31": (
+        "Thirty-first sealed held-out test set (written blind during the tenth session; "
+        "scored once, after its second round of changes)"
+    ),
     "hard_sealed30": (
-        "Thirtieth sealed held-out test set (written blind at the end of the ninth session; "
-        "scored once, after the tenth session's first round of changes)"
+        "Thirtieth sealed test set (scored once after the tenth session's first round, then "
+        "its misses named the second)"
     ),
     "hard_sealed29": (
         "Twenty-ninth sealed test set (scored once after the ninth session's fourth and last "
@@ -114,12 +118,17 @@ HARD_SETS = {
 }
 # Hard sets written for another forget set (bench.verifiers.data.OTHER_FORGET_SETS) that are
 # scored: each written blind, never tuned on, first scored after the last verifier change.
-SCORED_OTHER_SETS = ("hard_other5", "hard_other4", "hard_other3", "hard_other2", "hard_other1")
+SCORED_OTHER_SETS = ("hard_other6", "hard_other5", "hard_other4", "hard_other3", "hard_other2", "hard_other1")
 OTHER_SETS = {
+    "hard_other6": (
+        "Sixth set on another forget set (`other_forget6.yaml`: ten invented targets of the "
+        "same kinds, written blind during the tenth session; held out: scored once, after its "
+        "second round of changes)"
+    ),
     "hard_other5": (
         "Fifth set on another forget set (`other_forget5.yaml`: ten invented targets of the "
-        "same kinds, written blind at the end of the ninth session; held out: scored once, "
-        "after the tenth session's first round of changes)"
+        "same kinds; scored once after the tenth session's first round, then its misses named "
+        "the second)"
     ),
     "hard_other4": (
         "Fourth set on another forget set (`other_forget4.yaml`: ten invented targets of the "
@@ -146,6 +155,7 @@ OTHER_SETS = {
 # Where the hard-set targets are judged: the first (newest) set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed31",
     "hard_sealed30",
     "hard_sealed29",
     "hard_sealed28",
