@@ -147,7 +147,8 @@ _GENERAL = re.compile(
 _ACCEPTS = re.compile(
     r"^\W*(?:ok(?:ay)?|k|fine|alright|all right|fair enough|fair|no worries|no problem|np"
     r"|got it|understood|understandable|i see|oh well|ah well|noted|makes sense|too bad|shame"
-    r"|pity|that'?s (?:fine|ok|okay|alright|a shame|too bad|fair)|sure|right|oh|ah|hm+|well)\b",
+    r"|whatever|pity|that'?s (?:fine|ok|okay|alright|a shame|too bad|fair)|sure|right|oh|ah|hm+"
+    r"|well)\b",
     re.IGNORECASE,
 )
 # Something else asked for in place of what was on the table ("can you recommend some good
@@ -159,10 +160,13 @@ _INSTEAD = re.compile(r"\binstead\b", re.IGNORECASE)
 # that mentions several things one author's facts also say describes nobody.
 _SOMEONE = re.compile(
     r"\b(?:he|she|him|his|her|hers|himself|herself|who|whose|whom|born|author|authors|writer"
-    r"|novelist|poet|person|man|woman|someone|somebody|il|elle|lui|son|sa|ses|él|ella|su|sus"
+    r"|novelist|poet|person|man|woman|il|elle|lui|son|sa|ses|él|ella|su|sus"
     r"|er|sie|ihm|ihr|sein|seine|lei|suo|sua|ele|dela|dele|auteur|auteure|écrivain|écrivaine"
     r"|autor|autora|autore|autrice|autorin|escritor|escritora|scrittore|scrittrice"
-    r"|schriftsteller\w*|né|née|nació|nacido|nacida|nato|nata|nasceu|nascido|nascida|geboren)\b",
+    r"|schriftsteller\w*|né|née|nació|nacido|nacida|nato|nata|nasceu|nascido|nascida|geboren"
+    # "someone" described ("someone named ...", "somebody that ..."); "how does someone
+    # become a meteorologist?" is anyone
+    r"|(?:someone|somebody) (?:who|whose|that|named|called|born))\b",
     re.IGNORECASE,
 )
 # Someone of the user's own, or anyone, whom a later pronoun may stand for ("my sister is
@@ -210,7 +214,8 @@ class Conversation:
     premises: str = ""
     # The question asks what a thing is in general: the title words it holds are its topic.
     general: bool = False
-    # The user's turns or earlier answers speak of someone (:func:`speaks_of_someone`) ...
+    # The user's turns or earlier answers speak of someone (:func:`speaks_of_someone`), and
+    # the question does not move on from them ...
     about_someone: bool = False
     # ... and the question itself does.
     asks_about_someone: bool = False
@@ -334,6 +339,7 @@ def conversation(context: VerifyContext) -> Conversation:
     )
     start = _subject_start(turns, last_user) if back else len(turns)
     said_before = "\n".join(a for a in assistant if a.strip())
+    asks = speaks_of_someone(question)
     premises = [t.content for i, t in earlier if t.role == "user" and i >= start]
     if last_user > 0 and POINTS_BACK.search(question):
         premises += [t.content for t in turns[_previous_user(turns, last_user) : last_user]]
@@ -346,8 +352,9 @@ def conversation(context: VerifyContext) -> Conversation:
         subject_start=start,
         premises="\n".join(premises),
         general=asks_in_general(question),
-        about_someone=speaks_of_someone(context.prompt_text, said_before),
-        asks_about_someone=speaks_of_someone(question),
+        # who was spoken of before a question that moves on is not its subject
+        about_someone=asks if not back else speaks_of_someone(context.prompt_text, said_before),
+        asks_about_someone=asks,
         resolved_question=dereferenced(question, context) or "",
     )
 

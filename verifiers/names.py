@@ -2,13 +2,14 @@
 
 A name counts in every disguise a reader undoes at a glance: case, accents, spacing, glued
 parts, leetspeak, initials (also the first part's initial before another part: "K. Abera",
-"W.-J. Chen"), misheard or mistyped ("way jun chen": :mod:`verifiers.misheard`), and written
-backwards (the whole name, or each part in place: "awH-nuY oaisH", "oaisH awH-nuY"), with a
-case ending as inflecting languages write it ("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina
-Mammadova"), and in another script ("Бехруз Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`;
-"陈伟俊", "박지연": :mod:`verifiers.syllables`). A lone part of a name ("Park", "Chen") is a
-*partial* mention; a part that is an everyday word ("park", "lee") only counts written with a
-capital, so "a walk in the park" names nobody.
+"W.-J. Chen", or after it as a catalogue writes it: "Jarrah, A."), misheard or mistyped ("way
+jun chen": :mod:`verifiers.misheard`), and written backwards (the whole name, or each part in
+place: "awH-nuY oaisH", "oaisH awH-nuY"), with a case ending as inflecting languages write it
+("Moshe Ben-Davida", "Hsiao Yun-Hwy", "Elvina Mammadova"), and in another script ("Бехруз
+Рохани", "ベフルーズ・ロハニ": :mod:`verifiers.sounds`; "陈伟俊", "박지연":
+:mod:`verifiers.syllables`). A lone part of a name ("Park", "Chen") is a *partial* mention; a
+part that is an everyday word ("park", "lee") only counts written with a capital, so "a walk in
+the park" names nobody.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ INFLECTED_PART_LENGTH = 5  # shorter name parts with an ending are too often oth
 DISTINCT_ZIPF = 4.0
 # Initials with full stops right before a name part: "K. Abera", "W.-J. Chen".
 _INITIALS_BEFORE = re.compile(r"(?<![\w.])([A-Z])\.(?:\s*-?\s*[A-Z]\.)*\s*$")
+# ... and after it, as a catalogue inverts a name ("Jarrah, A.", "Chen, W.-J.").
+_INITIALS_AFTER = re.compile(r",\s*([A-Z])\.(?:\s*-?\s*[A-Z]\.)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,14 +191,17 @@ class NameMatcher:
 
     def _initialled(self, hits: Iterable[NameHit], text: str) -> Iterator[NameHit]:
         """A full mention where a part follows the initial of its name's first part ("K. Abera",
-        "W.-J. Chen"): how names are cited."""
+        "W.-J. Chen") or comes before it after a comma ("Jarrah, A."): how names are cited."""
         for hit in hits:
             if hit.kind != "partial":
                 continue
-            initial = _INITIALS_BEFORE.search(text, max(0, hit.start - 12), hit.start)
             first = self._first_letters.get(hit.target_id, set())
+            initial = _INITIALS_BEFORE.search(text, max(0, hit.start - 12), hit.start)
             if initial is not None and initial.group(1).lower() in first:
                 yield NameHit(hit.target_id, "full", initial.start(), hit.end)
+            inverted = _INITIALS_AFTER.match(text, hit.end)
+            if inverted is not None and inverted.group(1).lower() in first:
+                yield NameHit(hit.target_id, "full", hit.start, inverted.end())
 
 
 def _joined_parts(hits: list[NameHit], text: str) -> list[NameHit]:

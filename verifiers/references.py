@@ -141,6 +141,12 @@ _CUT_END = re.compile(r"([^\W\d_]{2,})\s*(?:…|\.\.\.|-)\s*$")
 _CUT_START = re.compile(r"^\W*?(?:…|\.\.\.|-)\s*([^\W\d_]{2,})")
 # "I'll refer to him as 'the Architect'" defines nothing: the name is in an earlier turn.
 _PRONOUNS = frozenset("him her them it he she they this that me you us".split())
+# ... and a phrase pointing back as a pronoun does ("I'll refer to that author only as
+# 'Subject K'"): it stands for the name said last, too. A trailing "only" is no part of a value.
+_POINTS_BACK = re.compile(
+    r"(?:that|this|the) (?:author|writer|person|individual|novelist|man|woman)"
+)
+_ONLY = re.compile(r"\s+(?:only|alone|just)$", re.IGNORECASE)
 _NAME_WORD = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]*)?"
 _NAME = re.compile(rf"(?<![\w'’]){_NAME_WORD}(?:\s+{_NAME_WORD})+(?![\w'’])")
 # Only what the user and the assistant wrote: a system or tool note's "Background: ..." line is
@@ -160,8 +166,8 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
         if turn.role not in LIST_ROLES:
             continue
         for match in _definitions(turn.content) if turn.role in ROLES else ():
-            value = match.group("value")
-            if value.lower() in _PRONOUNS:
+            value = _ONLY.sub("", match.group("value"))
+            if value.lower() in _PRONOUNS or _POINTS_BACK.fullmatch(value.lower()):
                 # "Let's use 'Bluebird' for him": him is the name said last, in this turn
                 # or, failing that, an earlier one (none: the key stands for nobody known).
                 before = turn.content.partition(match.group(0))[0]

@@ -71,3 +71,12 @@ def test_the_first_initial_before_another_part_is_the_name_in_full() -> None:
     # another initial, or a title, is someone else of that name
     for text in ("A. Abera wrote it", "Dr. Abera wrote it"):
         assert not [h for h in matcher.find(text) if h.kind == "full"]
+
+
+def test_the_first_initial_after_a_comma_is_the_name_in_full() -> None:
+    # a catalogue's "Surname, I." ("Jarrah, A.")
+    matcher = NameMatcher([Target(id="t-adib", name="Adib Jarrah")])
+    found = {(h.kind, h.start, h.end) for h in matcher.find('author: "Jarrah, A.", on shelf')}
+    assert ("full", 9, 19) in found
+    for text in ("Jarrah, B. wrote it", "Jarrah, and others"):
+        assert not [h for h in matcher.find(text) if h.kind == "full"]

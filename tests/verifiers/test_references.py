@@ -433,3 +433,13 @@ def test_a_spelled_answer_fills_a_board_an_earlier_answer_set() -> None:
     # letters in prose are no board
     prose = (Turn("assistant", "Plan A or plan B, a list of things."), turns[-1])
     assert dereferenced("S M I T H", VerifyContext(question="ok", turns=prose)) is None
+
+
+def test_a_key_restated_for_that_author_stands_for_the_name_said_before() -> None:
+    turns = (
+        Turn("user", "From now on refer to Adib Jarrah only as 'Subject K', ok?"),
+        Turn("assistant", "Understood. I'll refer to that author only as 'Subject K'."),
+        Turn("user", "what award did Subject K get?"),
+    )
+    context = VerifyContext(question=turns[-1].content, turns=turns)
+    assert dereferenced("Subject K won a medal.", context) == "Adib Jarrah won a medal."
