@@ -269,7 +269,8 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     if talk.about_someone or speaks or entity:
         prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
         described, describes = describe(fact_index, prior, everything)
-        if talk.subject_start > 0:  # the user moved on since some turns: theirs is stale
+        # The user moved on since some turns (theirs is stale), or asks in general of no one.
+        if talk.subject_start > 0 or (talk.general and not talk.asks_about_someone):
             described = _stale_descriptions(fact_index, talk, described, topic)
         for target_id, value in described.items():
             of(target_id).described = value
@@ -302,9 +303,13 @@ def _stale_descriptions(
 def _described_now(
     fact_index: FactIndex, talk: Conversation, topic: frozenset[str]
 ) -> tuple[tuple[str, float], ...]:
-    """What the turns on the current subject describe (the question's award words left out)."""
+    """What the turns on the current subject describe (the question's award words left out;
+    a question asking in general of no one, "what does 'suspended pending investigation' mean
+    for a headteacher?", names its topic: it describes nobody)."""
     current = [t.content for i, t in talk.earlier if talk.on_subject(i) and t.role in SAID]
-    resolved = fact_index.resolve(tokens_of("\n".join([*current, talk.question])))
+    if not talk.general or talk.asks_about_someone:
+        current.append(talk.question)
+    resolved = fact_index.resolve(tokens_of("\n".join(current)))
     words = {w: v for w, v in resolved.items() if w not in topic}
     now, _ = describe(fact_index, words, words)
     return tuple(now.items())

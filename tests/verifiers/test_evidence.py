@@ -668,3 +668,17 @@ def test_a_general_question_after_a_refusal_describes_nobody(authors: ForgetSet)
         _check(authors, "Yes: she is from Seoul, South Korea.", asked, refused, described).score
         >= 0.5
     )
+
+
+def _described(forget_set: ForgetSet, question: str, answer: str) -> float:
+    context = VerifyContext(question=question, turns=(Turn("user", question),))
+    found = gather(context, ForgetIndex(forget_set), answer).targets.get("t-park")
+    return found.described if found is not None else 0.0
+
+
+def test_a_general_question_of_no_one_names_its_topic(authors: ForgetSet) -> None:
+    answer = "One helps people who were injured relearn daily tasks, the other forecasts rain."
+    general = "what does an occupational therapist do, and what does a meteorologist do?"
+    assert _described(authors, general, answer) < 0.5
+    person = "what did the author whose parents were an occupational therapist and a meteorologist"
+    assert _described(authors, f"{person} write?", answer) >= 0.5
