@@ -28,6 +28,7 @@ OTHER_FORGET_SETS = {
     "hard_other4": "other_forget4.yaml",
     "hard_other5": "other_forget5.yaml",
     "hard_other6": "other_forget6.yaml",
+    "hard_other7": "other_forget7.yaml",
 }
 
 

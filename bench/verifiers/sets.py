@@ -8,9 +8,13 @@ meant to judge: listing it is scoring it.
 from __future__ import annotations
 
 HARD_SETS = {
+    "hard_sealed32": (
+        "Thirty-second sealed held-out test set (written blind during the tenth session; "
+        "scored once, after its third round of changes)"
+    ),
     "hard_sealed31": (
-        "Thirty-first sealed held-out test set (written blind during the tenth session; "
-        "scored once, after its second round of changes)"
+        "Thirty-first sealed test set (scored once after the tenth session's second round, "
+        "then its misses named the third)"
     ),
     "hard_sealed30": (
         "Thirtieth sealed test set (scored once after the tenth session's first round, then "
@@ -118,12 +122,17 @@ HARD_SETS = {
 }
 # Hard sets written for another forget set (bench.verifiers.data.OTHER_FORGET_SETS) that are
 # scored: each written blind, never tuned on, first scored after the last verifier change.
-SCORED_OTHER_SETS = ("hard_other6", "hard_other5", "hard_other4", "hard_other3", "hard_other2", "hard_other1")
+SCORED_OTHER_SETS = ("hard_other7", "hard_other6", "hard_other5", "hard_other4", "hard_other3", "hard_other2", "hard_other1")
 OTHER_SETS = {
+    "hard_other7": (
+        "Seventh set on another forget set (`other_forget7.yaml`: ten invented targets of the "
+        "same kinds, written blind during the tenth session; held out: scored once, after its "
+        "third round of changes)"
+    ),
     "hard_other6": (
         "Sixth set on another forget set (`other_forget6.yaml`: ten invented targets of the "
-        "same kinds, written blind during the tenth session; held out: scored once, after its "
-        "second round of changes)"
+        "same kinds; scored once after the tenth session's second round, then its misses "
+        "named the third)"
     ),
     "hard_other5": (
         "Fifth set on another forget set (`other_forget5.yaml`: ten invented targets of the "
@@ -155,6 +164,7 @@ OTHER_SETS = {
 # Where the hard-set targets are judged: the first (newest) set, written blind and first
 # scored after the last verifier change; the sets seen before are reported beside it.
 HELD_OUT_HARD_SETS = (
+    "hard_sealed32",
     "hard_sealed31",
     "hard_sealed30",
     "hard_sealed29",
