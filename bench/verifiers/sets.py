@@ -122,7 +122,15 @@ HARD_SETS = {
 }
 # Hard sets written for another forget set (bench.verifiers.data.OTHER_FORGET_SETS) that are
 # scored: each written blind, never tuned on, first scored after the last verifier change.
-SCORED_OTHER_SETS = ("hard_other7", "hard_other6", "hard_other5", "hard_other4", "hard_other3", "hard_other2", "hard_other1")
+SCORED_OTHER_SETS = (
+    "hard_other7",
+    "hard_other6",
+    "hard_other5",
+    "hard_other4",
+    "hard_other3",
+    "hard_other2",
+    "hard_other1",
+)
 OTHER_SETS = {
     "hard_other7": (
         "Seventh set on another forget set (`other_forget7.yaml`: ten invented targets of the "

@@ -260,6 +260,9 @@ HARD_AUTHORS = {
     "sealed28": range(185, 195),
     "sealed29": range(185, 195),
     "sealed30": range(185, 195),
+    "sealed31": range(185, 195),
+    "sealed32": range(185, 195),
+    "sealed33": range(185, 195),
 }
 
 
@@ -299,6 +302,9 @@ HARD_AUTHORS = {
         "sealed28",
         "sealed29",
         "sealed30",
+        "sealed31",
+        "sealed32",
+        "sealed33",
     ],
 )
 def test_hard_set_schema_categories_and_author_split(split: str) -> None:
