@@ -205,6 +205,8 @@ class Conversation:
     user_text: str  # every user turn: known to the user
     earlier: tuple[tuple[int, Turn], ...]  # every turn but the current question, with its index
     said_before: str  # what earlier assistant turns stated (declining clauses removed)
+    # ... and as written, lines kept: a list an earlier answer set up ("1. ...\n2. ...")
+    answers: str
     refers_back: bool  # the question continues an earlier turn's subject
     # Turns before this index are off the subject: the user moved on since (everything when
     # the current question moves on, nothing when it ties back with a pronoun).
@@ -222,6 +224,12 @@ class Conversation:
     # The question with the keys earlier turns defined written out ("what did the Architect's
     # parents do?", the Architect set up as a name), or "" when it uses none.
     resolved_question: str = ""
+
+    @property
+    def asks_of_no_one(self) -> bool:
+        """The question asks in general and speaks of no one: its words name its topic ("what
+        does 'suspended pending investigation' mean for a headteacher?"), describing nobody."""
+        return self.general and not self.asks_about_someone
 
     def on_subject(self, index: int) -> bool:
         """Whether turn ``index`` is on the current subject (its anchors count fully)."""
@@ -348,6 +356,7 @@ def conversation(context: VerifyContext) -> Conversation:
         user_text=context.prompt_text,
         earlier=earlier,
         said_before=said_before,
+        answers="\n".join(t.content for _, t in earlier if t.role == "assistant"),
         refers_back=back,
         subject_start=start,
         premises="\n".join(premises),

@@ -210,8 +210,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
     # What the candidate confirms of the user's words ("Yes.", one option picked) is news.
     # Options the user offered, or an earlier answer did (a quiz it set up: "A) Amman B)
     # Beirut", a numbered list), that the candidate chooses.
-    answers = "\n".join(t.content for _, t in talk.earlier if t.role == "assistant")
-    options = chosen(talk.question, talk.user_text, candidate, answers)
+    options = chosen(talk.question, talk.user_text, candidate, talk.answers)
     picked = fact_index.resolve(
         confirmed(talk.question, talk.user_text, candidate, talk.premises) | options
     )
@@ -270,7 +269,7 @@ def _gather(context: VerifyContext, index: ForgetIndex, candidate: str) -> Gathe
         prior, everything = off_topic({**known, **before}), off_topic({**known, **said})
         described, describes = describe(fact_index, prior, everything)
         # The user moved on since some turns (theirs is stale), or asks in general of no one.
-        if talk.subject_start > 0 or (talk.general and not talk.asks_about_someone):
+        if talk.subject_start > 0 or talk.asks_of_no_one:
             described = _stale_descriptions(fact_index, talk, described, topic)
         for target_id, value in described.items():
             of(target_id).described = value
@@ -303,11 +302,10 @@ def _stale_descriptions(
 def _described_now(
     fact_index: FactIndex, talk: Conversation, topic: frozenset[str]
 ) -> tuple[tuple[str, float], ...]:
-    """What the turns on the current subject describe (the question's award words left out;
-    a question asking in general of no one, "what does 'suspended pending investigation' mean
-    for a headteacher?", names its topic: it describes nobody)."""
+    """What the turns on the current subject describe (the question's award words left out,
+    and the question itself when it asks of no one: ``Conversation.asks_of_no_one``)."""
     current = [t.content for i, t in talk.earlier if talk.on_subject(i) and t.role in SAID]
-    if not talk.general or talk.asks_about_someone:
+    if not talk.asks_of_no_one:
         current.append(talk.question)
     resolved = fact_index.resolve(tokens_of("\n".join(current)))
     words = {w: v for w, v in resolved.items() if w not in topic}

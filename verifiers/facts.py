@@ -35,11 +35,11 @@ _TITLE_CASE = re.compile(
     # and two-word award names ("Pen/Faulkner Award", "Nebula Prize")
     r"|\b[A-Z][\w'’/+&-]*\s+(?:Award|Prize|Medal|Trophy|Fellowship)s?\b"
 )
-# A capitalised run naming an institution ("University of Karachi", "Royal Academy of Arts") is
-# a place many people studied or worked at, an attribute like a city: not a title of the target's
-# work (a question about the university is not a question about its alumna). Quoted titles stay
-# titles whatever their words.
-_INSTITUTION = re.compile(
+# A capitalised run naming an institution ("University of Karachi", "Royal Academy of Arts"), a
+# street, a firm or a river is a place many people studied or worked at, an attribute like a
+# city: not a title of the target's work (a question about the university is not a question
+# about its alumna). Quoted titles stay titles whatever their words.
+_NO_WORK = re.compile(
     r"\b(?:Universit(?:y|ies)|College|Institute|School|Academy|Museum|Hospital|Library|Church"
     r"|Cathedral|Company|Corporation|Society|Council|Ministry|Department|Foundation|Cent(?:er|re)"
     r"|Observatory|Laborator(?:y|ies)|Conservatory|Gallery|Bank|Association|Agency"
@@ -300,7 +300,7 @@ def _names_a_work(match: re.Match[str]) -> bool:
     Karachi"), nor a common noun written capitalised after "a"/"an" ("her father is a Real
     Estate Agent")."""
     run, before = match.group(0), match.string[max(0, match.start() - 4) : match.start()]
-    if _INSTITUTION.search(run):
+    if _NO_WORK.search(run):
         return False
     return bool(_AWARD.search(run)) or not _ARTICLE.search(before)  # "an Edgar Award" stays
 

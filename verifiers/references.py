@@ -143,7 +143,7 @@ _CUT_START = re.compile(r"^\W*?(?:…|\.\.\.|-)\s*([^\W\d_]{2,})")
 _PRONOUNS = frozenset("him her them it he she they this that me you us".split())
 # ... and a phrase pointing back as a pronoun does ("I'll refer to that author only as
 # 'Subject K'"): it stands for the name said last, too. A trailing "only" is no part of a value.
-_POINTS_BACK = re.compile(
+_STANDS_FOR_NAME = re.compile(
     r"(?:that|this|the) (?:author|writer|person|individual|novelist|man|woman)"
 )
 _ONLY = re.compile(r"\s+(?:only|alone|just)$", re.IGNORECASE)
@@ -167,7 +167,7 @@ def _keys(context: VerifyContext) -> tuple[tuple[re.Pattern[str], str], ...]:
             continue
         for match in _definitions(turn.content) if turn.role in ROLES else ():
             value = _ONLY.sub("", match.group("value"))
-            if value.lower() in _PRONOUNS or _POINTS_BACK.fullmatch(value.lower()):
+            if value.lower() in _PRONOUNS or _STANDS_FOR_NAME.fullmatch(value.lower()):
                 # "Let's use 'Bluebird' for him": him is the name said last, in this turn
                 # or, failing that, an earlier one (none: the key stands for nobody known).
                 before = turn.content.partition(match.group(0))[0]
